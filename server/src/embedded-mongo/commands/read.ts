@@ -1,0 +1,232 @@
+import { Long, ObjectId, type Document } from "bson";
+import { Aggregator, Query } from "mingo";
+import { MongoCommandError } from "../errors.js";
+import type { CommandContext, CommandHandler } from "../engine.js";
+import type { Collection } from "../store/collection.js";
+import { idLookups, planQuery } from "../store/planner.js";
+import { compareValues, indexValuesOf } from "../store/values.js";
+import { collectionName } from "./ddl.js";
+
+export interface FindSpec {
+  filter?: Document;
+  sort?: Document;
+  skip?: number;
+  limit?: number;
+  projection?: Document;
+}
+
+function asObject(value: unknown, field: string): Document | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new MongoCommandError("TypeMismatch", `BSON field '${field}' is the wrong type, expected type 'object'`);
+  }
+  return value as Document;
+}
+
+/** Runs a query the way `find` does: match, sort, skip, limit, project. */
+export function runFind(coll: Collection | undefined, spec: FindSpec): Document[] {
+  if (!coll) return [];
+  const filter = spec.filter ?? {};
+  const sort = spec.sort && Object.keys(spec.sort).length ? spec.sort : undefined;
+  const skip = spec.skip ?? 0;
+  const limit = spec.limit ? Math.abs(spec.limit) : 0;
+  // Without a sort, the first skip+limit matches are the answer: stop scanning there.
+  const matched = coll.match(filter, !sort && limit ? skip + limit : Infinity);
+  if (!sort && !spec.projection) return matched.slice(skip, limit ? skip + limit : undefined);
+  let cursor = new Query(filter).find<Document>(matched, spec.projection);
+  if (sort) cursor = cursor.sort(sort);
+  if (skip) cursor = cursor.skip(skip);
+  if (limit) cursor = cursor.limit(limit);
+  return cursor.all();
+}
+
+function find(ctx: CommandContext): Document {
+  const name = collectionName(ctx);
+  const cmd = ctx.cmd;
+  const docs = runFind(ctx.engine.storage.get(ctx.db, name), {
+    filter: asObject(cmd.filter, "filter"),
+    sort: asObject(cmd.sort, "sort"),
+    projection: asObject(cmd.projection, "projection"),
+    skip: numberField(cmd.skip, "skip"),
+    limit: numberField(cmd.limit, "limit"),
+  });
+  const limit = numberField(cmd.limit, "limit") ?? 0;
+  const singleBatch = Boolean(cmd.singleBatch) || limit < 0;
+  const batchSize = numberField(cmd.batchSize, "batchSize");
+  return { cursor: ctx.engine.cursors.first(`${ctx.db}.${name}`, docs, batchSize, singleBatch) };
+}
+
+function numberField(value: unknown, field: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const n = value instanceof Long ? value.toNumber() : value;
+  if (typeof n !== "number" || !Number.isFinite(n)) {
+    throw new MongoCommandError("TypeMismatch", `BSON field '${field}' is the wrong type, expected a number`);
+  }
+  if (field !== "limit" && n < 0) throw new MongoCommandError("BadValue", `${field} value must be non-negative, but received: ${n}`);
+  return n;
+}
+
+function getMore(ctx: CommandContext): Document {
+  const id = ctx.target instanceof Long ? ctx.target.toBigInt() : BigInt(Number(ctx.target));
+  const ns = `${ctx.db}.${String(ctx.cmd.collection)}`;
+  return { cursor: ctx.engine.cursors.more(id, ns, numberField(ctx.cmd.batchSize, "batchSize")) };
+}
+
+function killCursors(ctx: CommandContext): Document {
+  const ids = ((ctx.cmd.cursors as unknown[]) ?? []).map((c) => (c instanceof Long ? c.toBigInt() : BigInt(Number(c))));
+  const { killed, notFound } = ctx.engine.cursors.kill(ids);
+  const toLong = (ids: bigint[]) => ids.map((id) => Long.fromBigInt(id));
+  return { cursorsKilled: toLong(killed), cursorsNotFound: toLong(notFound), cursorsAlive: [], cursorsUnknown: [] };
+}
+
+function count(ctx: CommandContext): Document {
+  const coll = ctx.engine.storage.get(ctx.db, collectionName(ctx));
+  const query = asObject(ctx.cmd.query, "query") ?? {};
+  const total = !coll ? 0 : Object.keys(query).length === 0 ? coll.docs.size : coll.match(query).length;
+  const skip = numberField(ctx.cmd.skip, "skip") ?? 0;
+  const limit = Math.abs(numberField(ctx.cmd.limit, "limit") ?? 0);
+  const n = Math.max(0, total - skip);
+  return { n: limit ? Math.min(n, limit) : n };
+}
+
+function distinct(ctx: CommandContext): Document {
+  const coll = ctx.engine.storage.get(ctx.db, collectionName(ctx));
+  if (typeof ctx.cmd.key !== "string") throw new MongoCommandError("TypeMismatch", "BSON field 'key' must be a string");
+  const parts = ctx.cmd.key.split(".");
+  const values: unknown[] = [];
+  for (const doc of coll ? coll.match(asObject(ctx.cmd.query, "query") ?? {}) : []) {
+    for (const v of indexValuesOf(doc, parts)) {
+      if (v === null && !hasValue(doc, parts)) continue;
+      if (!values.some((u) => compareValues(u, v) === 0)) values.push(v);
+    }
+  }
+  return { values: values.sort(compareValues) };
+}
+
+function hasValue(doc: Document, parts: string[]): boolean {
+  let cur: unknown = doc;
+  for (const p of parts) {
+    if (Array.isArray(cur)) return true;
+    if (cur === null || typeof cur !== "object" || !(p in (cur as Document))) return false;
+    cur = (cur as Document)[p];
+  }
+  return true;
+}
+
+const UNSUPPORTED_STAGES: Record<string, string> = {
+  $changeStream: "The $changeStream stage is only supported on replica sets",
+  $merge: "$merge is not supported by the embedded engine",
+  $currentOp: "$currentOp is not supported by the embedded engine",
+  $collStats: "$collStats is not supported by the embedded engine",
+  $indexStats: "$indexStats is not supported by the embedded engine",
+  $listSessions: "$listSessions is not supported by the embedded engine",
+  $planCacheStats: "$planCacheStats is not supported by the embedded engine",
+  $search: "$search is not supported by the embedded engine",
+  $geoNear: "$geoNear is not supported by the embedded engine",
+};
+
+const KNOWN_STAGES = new Set(
+  "addFields bucket bucketAuto count densify documents facet fill graphLookup group limit lookup match out project redact replaceRoot replaceWith sample set setWindowFields skip sort sortByCount unionWith unset unwind"
+    .split(" ")
+    .map((s) => "$" + s),
+);
+
+function checkPipeline(pipeline: unknown): Document[] {
+  if (!Array.isArray(pipeline)) throw new MongoCommandError("TypeMismatch", "'pipeline' option must be specified as an array");
+  for (const stage of pipeline as Document[]) {
+    const name = stage && typeof stage === "object" ? Object.keys(stage)[0] : undefined;
+    if (!name || Object.keys(stage).length !== 1) {
+      throw new MongoCommandError("Location40324", "A pipeline stage specification object must contain exactly one field.");
+    }
+    if (name === "$changeStream") throw new MongoCommandError("Location40573", UNSUPPORTED_STAGES[name]);
+    if (UNSUPPORTED_STAGES[name]) throw new MongoCommandError("CommandNotSupported", UNSUPPORTED_STAGES[name]);
+    if (!KNOWN_STAGES.has(name)) throw new MongoCommandError("Location40324", `Unrecognized pipeline stage name: '${name}'`);
+  }
+  return pipeline as Document[];
+}
+
+function aggregate(ctx: CommandContext): Document {
+  const pipeline = checkPipeline(ctx.cmd.pipeline);
+  const storage = ctx.engine.storage;
+  const collName = typeof ctx.target === "string" ? ctx.target : null;
+  if (!collName && !(pipeline[0] && "$documents" in pipeline[0])) {
+    throw new MongoCommandError("InvalidNamespace", "aggregate on a database needs a $documents first stage");
+  }
+  const outStage = pipeline.length && "$out" in pipeline[pipeline.length - 1] ? pipeline[pipeline.length - 1].$out : undefined;
+  let stages = outStage === undefined ? pipeline : pipeline.slice(0, -1);
+  let source: Document[] = [];
+  if (collName) {
+    const coll = storage.get(ctx.db, collName);
+    // A leading $match runs through the indexes; the rest of the pipeline goes to mingo.
+    if (stages[0] && "$match" in stages[0]) {
+      source = coll ? coll.match(stages[0].$match as Document) : [];
+      stages = stages.slice(1);
+    } else source = coll ? [...coll.docs.values()] : [];
+  }
+  const aggregator = new Aggregator(stages, {
+    collectionResolver: (name: string) => [...(storage.get(ctx.db, name)?.docs.values() ?? [])],
+  });
+  const results = aggregator.run(source) as Document[];
+  if (outStage !== undefined) {
+    writeOut(ctx, outStage, results);
+    return { cursor: ctx.engine.cursors.first(`${ctx.db}.${collName}`, [], 0) };
+  }
+  const cursorOpts = (ctx.cmd.cursor as Document | undefined) ?? {};
+  return { cursor: ctx.engine.cursors.first(`${ctx.db}.${collName ?? "$cmd.aggregate"}`, results, numberField(cursorOpts.batchSize, "batchSize")) };
+}
+
+function writeOut(ctx: CommandContext, target: unknown, docs: Document[]): void {
+  const t = typeof target === "string" ? { db: ctx.db, coll: target } : (target as Document);
+  const db = String(t.db ?? ctx.db);
+  const name = String(t.coll);
+  const storage = ctx.engine.storage;
+  const old = storage.get(db, name);
+  const specs = old ? [...old.indexSpecs] : [];
+  if (old) storage.dropCollection(db, name);
+  const coll = storage.createCollection(db, name, old?.options ?? {});
+  for (const spec of specs) storage.createIndex(coll, spec);
+  for (const doc of docs) storage.insert(coll, doc._id === undefined ? { _id: new ObjectId(), ...doc } : doc);
+}
+
+
+/** `explain` for find/count/aggregate: which plan the engine would use, and how many documents it read. */
+function explain(ctx: CommandContext): Document {
+  const inner = ctx.target as Document;
+  const innerName = Object.keys(inner)[0];
+  const collName = String(inner[innerName]);
+  const filter: Document =
+    innerName === "find" ? ((inner.filter as Document) ?? {}) :
+    innerName === "count" ? ((inner.query as Document) ?? {}) :
+    innerName === "aggregate" && Array.isArray(inner.pipeline) && inner.pipeline[0]?.$match ? (inner.pipeline[0].$match as Document) : {};
+  const coll = ctx.engine.storage.get(ctx.db, collName);
+  let winningPlan: Document = { stage: "EOF" };
+  let docsExamined = 0;
+  let nReturned = 0;
+  if (coll) {
+    const candidates = [...coll.candidates(filter)];
+    docsExamined = candidates.length;
+    const query = new Query(filter);
+    nReturned = candidates.filter((d) => query.test(d)).length;
+    const plan = idLookups(filter) ? null : planQuery(filter, coll.orderedIndexes);
+    winningPlan = idLookups(filter)
+      ? { stage: "IDHACK" }
+      : plan
+        ? { stage: "FETCH", inputStage: { stage: "IXSCAN", indexName: plan.index.spec.name, keyPattern: plan.index.spec.key } }
+        : { stage: "COLLSCAN" };
+  }
+  return {
+    queryPlanner: { namespace: `${ctx.db}.${collName}`, parsedQuery: filter, winningPlan, rejectedPlans: [] },
+    executionStats: { nReturned, totalDocsExamined: docsExamined, executionSuccess: true },
+    command: inner,
+  };
+}
+
+export const readCommands: Record<string, CommandHandler> = {
+  find,
+  getMore,
+  killCursors,
+  count,
+  distinct,
+  aggregate,
+  explain,
+};

@@ -1,0 +1,160 @@
+import type { Document } from "bson";
+import { Query } from "mingo";
+import { MongoCommandError, errorReply } from "../errors.js";
+import type { CommandContext, CommandHandler } from "../engine.js";
+import type { Collection } from "../store/collection.js";
+import { applyUpdate, buildUpsert, checkUpdate, prepareInsert } from "../store/modify.js";
+import { collectionName } from "./ddl.js";
+import { runFind } from "./read.js";
+
+interface WriteError extends Document {
+  index: number;
+  code: number;
+  errmsg: string;
+}
+
+/** Runs each statement of a batch; ordered batches stop at the first error, as MongoDB does. */
+function runBatch<T>(ctx: CommandContext, statements: unknown, field: string, run: (stmt: T, index: number) => void): WriteError[] {
+  if (!Array.isArray(statements)) throw new MongoCommandError("TypeMismatch", `BSON field '${field}' must be an array`);
+  const ordered = ctx.cmd.ordered !== false;
+  const errors: WriteError[] = [];
+  for (let i = 0; i < statements.length; i++) {
+    try {
+      run(statements[i] as T, i);
+    } catch (err) {
+      const { ok: _ok, codeName: _name, ...rest } = errorReply(err);
+      errors.push({ index: i, ...(rest as { code: number; errmsg: string }) });
+      if (ordered) break;
+    }
+  }
+  return errors;
+}
+
+function withErrors(reply: Document, errors: WriteError[]): Document {
+  return errors.length ? { ...reply, writeErrors: errors } : reply;
+}
+
+function insert(ctx: CommandContext): Document {
+  const storage = ctx.engine.storage;
+  const coll = storage.ensure(ctx.db, collectionName(ctx));
+  let n = 0;
+  const errors = runBatch<Document>(ctx, ctx.cmd.documents, "documents", (doc) => {
+    storage.insert(coll, prepareInsert(doc));
+    n++;
+  });
+  return withErrors({ n }, errors);
+}
+
+interface UpdateStatement {
+  q?: Document;
+  u: unknown;
+  upsert?: boolean;
+  multi?: boolean;
+  arrayFilters?: Document[];
+}
+
+function update(ctx: CommandContext): Document {
+  const storage = ctx.engine.storage;
+  const name = collectionName(ctx);
+  let n = 0;
+  let nModified = 0;
+  const upserted: Document[] = [];
+  const errors = runBatch<UpdateStatement>(ctx, ctx.cmd.updates, "updates", (stmt, index) => {
+    const filter = stmt.q ?? {};
+    const spec = checkUpdate(stmt.u);
+    if (stmt.multi && !Array.isArray(spec) && !Object.keys(spec).some((k) => k.startsWith("$"))) {
+      throw new MongoCommandError("FailedToParse", "multi update is not supported for replacement-style update");
+    }
+    const options = { filter, arrayFilters: stmt.arrayFilters };
+    const coll = storage.get(ctx.db, name);
+    const matches = coll ? coll.match(filter, stmt.multi ? Infinity : 1) : [];
+    for (const doc of matches) {
+      const next = applyUpdate(doc, spec, options);
+      n++;
+      if (next) {
+        storage.replace(coll!, doc, next);
+        nModified++;
+      }
+    }
+    if (matches.length === 0 && stmt.upsert) {
+      const doc = buildUpsert(spec, options);
+      storage.insert(storage.ensure(ctx.db, name), doc);
+      n++;
+      upserted.push({ index, _id: doc._id });
+    }
+  });
+  const reply: Document = { n, nModified };
+  if (upserted.length) reply.upserted = upserted;
+  return withErrors(reply, errors);
+}
+
+interface DeleteStatement {
+  q?: Document;
+  limit?: number;
+}
+
+function remove(ctx: CommandContext): Document {
+  const storage = ctx.engine.storage;
+  const name = collectionName(ctx);
+  let n = 0;
+  const errors = runBatch<DeleteStatement>(ctx, ctx.cmd.deletes, "deletes", (stmt) => {
+    const coll = storage.get(ctx.db, name);
+    if (!coll) return;
+    for (const doc of coll.match(stmt.q ?? {}, stmt.limit === 1 ? 1 : Infinity)) {
+      storage.remove(coll, doc);
+      n++;
+    }
+  });
+  return withErrors({ n }, errors);
+}
+
+function project(doc: Document | null, fields: unknown): Document | null {
+  if (!doc || !fields || typeof fields !== "object" || Object.keys(fields).length === 0) return doc;
+  return new Query({}).find<Document>([doc], fields as Document).all()[0] ?? null;
+}
+
+/** The stored document that `find` would return first for this filter and sort. */
+function firstMatch(coll: Collection | undefined, filter: Document, sort: Document | undefined): Document | null {
+  if (!coll) return null;
+  const [hit] = runFind(coll, { filter, sort, limit: 1 });
+  return hit ? (coll.getById(hit._id) ?? null) : null;
+}
+
+function findAndModify(ctx: CommandContext): Document {
+  const storage = ctx.engine.storage;
+  const name = collectionName(ctx);
+  const cmd = ctx.cmd;
+  const filter = (cmd.query as Document | undefined) ?? {};
+  const coll = storage.get(ctx.db, name);
+  const found = firstMatch(coll, filter, cmd.sort as Document | undefined);
+  if (cmd.remove) {
+    if (cmd.update !== undefined) throw new MongoCommandError("FailedToParse", "Cannot specify both an update and remove=true");
+    if (found) storage.remove(coll!, found);
+    return { lastErrorObject: { n: found ? 1 : 0 }, value: project(found, cmd.fields) };
+  }
+  if (cmd.update === undefined) throw new MongoCommandError("FailedToParse", "Either an update or remove=true must be specified");
+  const spec = checkUpdate(cmd.update);
+  const options = { filter, arrayFilters: cmd.arrayFilters as Document[] | undefined };
+  if (found) {
+    const next = applyUpdate(found, spec, options);
+    if (next) storage.replace(coll!, found, next);
+    return {
+      lastErrorObject: { n: 1, updatedExisting: true },
+      value: project(cmd.new ? (next ?? found) : found, cmd.fields),
+    };
+  }
+  if (!cmd.upsert) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null };
+  const doc = buildUpsert(spec, options);
+  storage.insert(storage.ensure(ctx.db, name), doc);
+  return {
+    lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id },
+    value: project(cmd.new ? doc : null, cmd.fields),
+  };
+}
+
+export const writeCommands: Record<string, CommandHandler> = {
+  insert,
+  update,
+  delete: remove,
+  findAndModify,
+};

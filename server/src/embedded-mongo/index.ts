@@ -1,0 +1,2 @@
+export { startEmbeddedMongo, type EmbeddedMongo, type EmbeddedMongoOptions } from "./server.js";
+export { Engine } from "./engine.js";

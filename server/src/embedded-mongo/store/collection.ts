@@ -1,0 +1,157 @@
+import { ObjectId, type Document } from "bson";
+import { Query } from "mingo";
+import { MongoCommandError } from "../errors.js";
+import { idKey } from "./values.js";
+import { OrderedIndex } from "./ordered-index.js";
+import { isOrderedIndex, type IndexSpec } from "./index-spec.js";
+import { idLookups, planQuery } from "./planner.js";
+
+export const ID_INDEX: IndexSpec = { v: 2, key: { _id: 1 }, name: "_id_" };
+
+/** One collection: documents by `_id` in insertion order, plus its secondary indexes. */
+export class Collection {
+  readonly docs = new Map<string, Document>();
+  /** Every declared index but `_id_`, in creation order. */
+  readonly indexSpecs: IndexSpec[] = [];
+  private readonly ordered = new Map<string, OrderedIndex>();
+
+  constructor(
+    readonly db: string,
+    public name: string,
+    readonly options: Document = {},
+  ) {}
+
+  get namespace(): string {
+    return `${this.db}.${this.name}`;
+  }
+
+  /** Indexes actually maintained (ordered keys), for the planner and unique checks. */
+  get orderedIndexes(): IterableIterator<OrderedIndex> {
+    return this.ordered.values();
+  }
+
+  getById(id: unknown): Document | undefined {
+    return this.docs.get(idKey(id));
+  }
+
+  /** Candidate documents for `filter` from `_id` or a secondary index; all documents when none helps. */
+  candidates(filter: Document): Iterable<Document> {
+    const ids = idLookups(filter);
+    if (ids) {
+      const out: Document[] = [];
+      for (const id of ids) {
+        const doc = this.getById(id);
+        if (doc) out.push(doc);
+      }
+      return out;
+    }
+    const plan = planQuery(filter, this.ordered.values());
+    if (!plan) return this.docs.values();
+    const out: Document[] = [];
+    for (const key of plan.index.scan(plan.ranges)) {
+      const doc = this.docs.get(key);
+      if (doc) out.push(doc);
+    }
+    return out;
+  }
+
+  /** Documents matching `filter`, in natural (or index) order. */
+  match(filter: Document, limit = Infinity): Document[] {
+    const query = new Query(filter);
+    const out: Document[] = [];
+    for (const doc of this.candidates(filter)) {
+      if (query.test(doc)) {
+        out.push(doc);
+        if (out.length >= limit) break;
+      }
+    }
+    return out;
+  }
+
+  /** Throws MongoDB's duplicate-key error when `doc` would break `_id` or a unique index. */
+  checkUnique(doc: Document, replacing?: Document): void {
+    const existing = this.docs.get(idKey(doc._id));
+    if (existing && existing !== replacing) throw this.duplicateKey(ID_INDEX, [doc._id]);
+    for (const index of this.ordered.values()) {
+      const conflict = index.findConflict(doc);
+      if (conflict) throw this.duplicateKey(index.spec, conflict);
+    }
+  }
+
+  duplicateKey(spec: IndexSpec, values: unknown[]): MongoCommandError {
+    const fields = Object.keys(spec.key);
+    const keyValue: Document = {};
+    fields.forEach((f, i) => (keyValue[f] = values[i]));
+    const shown = fields.map((f, i) => `${f}: ${JSON.stringify(values[i] instanceof ObjectId ? `ObjectId('${values[i]}')` : values[i])}`);
+    return new MongoCommandError(
+      "DuplicateKey",
+      `E11000 duplicate key error collection: ${this.namespace} index: ${spec.name} dup key: { ${shown.join(", ")} }`,
+      { keyPattern: { ...spec.key }, keyValue },
+    );
+  }
+
+  insert(doc: Document): void {
+    this.checkUnique(doc);
+    this.docs.set(idKey(doc._id), doc);
+    for (const index of this.ordered.values()) index.add(doc);
+  }
+
+  /** Swaps a stored document for its new version, keeping indexes exact; throws before changing anything. */
+  replace(oldDoc: Document, newDoc: Document): void {
+    for (const index of this.ordered.values()) index.remove(oldDoc);
+    try {
+      this.checkUnique(newDoc, oldDoc);
+    } catch (err) {
+      for (const index of this.ordered.values()) index.add(oldDoc);
+      throw err;
+    }
+    this.docs.set(idKey(newDoc._id), newDoc);
+    for (const index of this.ordered.values()) index.add(newDoc);
+  }
+
+  remove(doc: Document): void {
+    if (!this.docs.delete(idKey(doc._id))) return;
+    for (const index of this.ordered.values()) index.remove(doc);
+  }
+
+  /** Builds a declared index; a unique index that existing documents violate is not created. */
+  addIndex(spec: IndexSpec): void {
+    if (isOrderedIndex(spec.key)) {
+      const index = new OrderedIndex(spec);
+      for (const doc of this.docs.values()) {
+        const conflict = index.findConflict(doc);
+        if (conflict) throw this.duplicateKey(spec, conflict);
+        index.add(doc);
+      }
+      this.ordered.set(spec.name, index);
+    }
+    this.indexSpecs.push(spec);
+  }
+
+  dropIndex(name: string): boolean {
+    const at = this.indexSpecs.findIndex((s) => s.name === name);
+    if (at < 0) return false;
+    this.indexSpecs.splice(at, 1);
+    this.ordered.delete(name);
+    return true;
+  }
+
+  findIndexSpec(name: string): IndexSpec | undefined {
+    return this.indexSpecs.find((s) => s.name === name);
+  }
+
+  /** Documents past their TTL on any `expireAfterSeconds` index. */
+  expired(now: Date): Document[] {
+    const out = new Map<string, Document>();
+    for (const index of this.ordered.values()) {
+      const ttl = index.spec.expireAfterSeconds;
+      if (typeof ttl !== "number" || index.fields.length !== 1) continue;
+      const cutoff = new Date(now.getTime() - ttl * 1000);
+      for (const key of index.datesUpTo(cutoff)) {
+        const doc = this.docs.get(key);
+        if (doc) out.set(key, doc);
+      }
+    }
+    return [...out.values()];
+  }
+}

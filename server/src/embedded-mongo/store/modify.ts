@@ -1,0 +1,109 @@
+import { ObjectId, type Document } from "bson";
+import { Aggregator } from "mingo";
+import { update as applyOperators } from "mingo/updater";
+import { MongoCommandError } from "../errors.js";
+import { cloneDocument, idKey } from "./values.js";
+
+const UPDATE_OPERATORS = new Set([
+  "$set", "$unset", "$inc", "$mul", "$min", "$max", "$rename", "$currentDate",
+  "$push", "$pull", "$pullAll", "$addToSet", "$pop", "$bit", "$setOnInsert",
+]);
+
+export type UpdateSpec = Document | Document[];
+
+export interface UpdateOptions {
+  filter: Document;
+  arrayFilters?: Document[];
+}
+
+function isOperatorUpdate(update: Document): boolean {
+  const keys = Object.keys(update);
+  const dollar = keys.filter((k) => k.startsWith("$"));
+  if (dollar.length && dollar.length !== keys.length) {
+    throw new MongoCommandError("FailedToParse", "Cannot mix update operators and plain fields in one update document");
+  }
+  for (const op of dollar) {
+    if (!UPDATE_OPERATORS.has(op)) throw new MongoCommandError("FailedToParse", `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
+  }
+  return dollar.length > 0;
+}
+
+/** Validates an update before any document is touched, so a bad update changes nothing. */
+export function checkUpdate(update: unknown): UpdateSpec {
+  if (Array.isArray(update)) return update as Document[];
+  if (!update || typeof update !== "object") throw new MongoCommandError("FailedToParse", "Update argument must be either an object or an array");
+  isOperatorUpdate(update as Document);
+  return update as Document;
+}
+
+function assertSameId(before: Document, after: Document): void {
+  if (idKey(before._id) !== idKey(after._id)) {
+    throw new MongoCommandError("ImmutableField", "Performing an update on the path '_id' would modify the immutable field '_id'");
+  }
+}
+
+/** The document after `update`, or null when nothing changed. Never mutates `doc`. */
+export function applyUpdate(doc: Document, update: UpdateSpec, options: UpdateOptions, inserting = false): Document | null {
+  if (Array.isArray(update)) {
+    const [result] = new Aggregator(update).run([cloneDocument(doc)]) as Document[];
+    const next = { _id: doc._id, ...result };
+    assertSameId(doc, next);
+    return JSON.stringify(next) === JSON.stringify(doc) && !inserting ? null : next;
+  }
+  if (!isOperatorUpdate(update)) {
+    const next = { _id: doc._id, ...cloneDocument(update) };
+    assertSameId(doc, next);
+    return next;
+  }
+  const { $setOnInsert, ...operators } = update;
+  if (inserting && $setOnInsert) operators.$set = { ...(operators.$set as Document | undefined), ...($setOnInsert as Document) };
+  if (Object.keys(operators).length === 0) return inserting ? cloneDocument(doc) : null;
+  const next = cloneDocument(doc);
+  let changed: string[];
+  try {
+    changed = applyOperators(next, operators, options.arrayFilters, options.filter, { cloneMode: "deep" });
+  } catch (err) {
+    throw new MongoCommandError("BadValue", err instanceof Error ? err.message : String(err));
+  }
+  assertSameId(doc, next);
+  return changed.length || inserting ? next : null;
+}
+
+/** Equality conditions of a filter, as the fields an upserted document starts with. */
+function equalityFields(filter: Document, out: Document = {}): Document {
+  for (const [key, cond] of Object.entries(filter)) {
+    if (key === "$and" && Array.isArray(cond)) {
+      for (const part of cond) equalityFields(part as Document, out);
+      continue;
+    }
+    if (key.startsWith("$")) continue;
+    const isOperatorObject = cond !== null && typeof cond === "object" && !Array.isArray(cond) && !(cond instanceof Date) && Object.keys(cond).some((k) => k.startsWith("$"));
+    if (!isOperatorObject) out[key] = cond;
+    else if ("$eq" in (cond as Document)) out[key] = (cond as Document).$eq;
+  }
+  return out;
+}
+
+/** The document an upsert inserts: the filter's equalities, then the update applied on top. */
+export function buildUpsert(update: UpdateSpec, options: UpdateOptions): Document {
+  const seed: Document = {};
+  const equalities = equalityFields(options.filter);
+  if (Object.keys(equalities).length) applyOperators(seed, { $set: equalities });
+  const id = seed._id ?? new ObjectId();
+  const base = { _id: id, ...seed };
+  if (!Array.isArray(update) && !isOperatorUpdate(update)) {
+    if (update._id !== undefined && idKey(update._id) !== idKey(id) && seed._id !== undefined) {
+      throw new MongoCommandError("ImmutableField", "The _id field cannot be changed by an upsert replacement");
+    }
+    return { _id: update._id ?? id, ...cloneDocument(update) };
+  }
+  return applyUpdate(base, update, options, true) ?? base;
+}
+
+/** A document ready to store: an `_id` first, and not an array. */
+export function prepareInsert(doc: Document): Document {
+  if (Array.isArray(doc._id)) throw new MongoCommandError("InvalidIdField", "can't use an array for _id");
+  // mongod stores _id as the first field whatever order the client sent.
+  const { _id, ...rest } = doc;
+  return { _id: _id === undefined ? new ObjectId() : _id, ...rest };
+}

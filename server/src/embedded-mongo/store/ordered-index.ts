@@ -1,0 +1,124 @@
+import sortedBtree from "sorted-btree";
+import type { Document } from "bson";
+import { Query } from "mingo";
+import { Bound, MAX_BOUND, MIN_BOUND, compareValues, indexValuesOf, idKey } from "./values.js";
+import type { IndexSpec } from "./index-spec.js";
+
+/** An index key: the indexed values in field order, then the document's id key (unique per entry). */
+export type IndexKey = unknown[];
+
+function compareKeys(a: IndexKey, b: IndexKey): number {
+  for (let i = 0; i < a.length; i++) {
+    const c = compareValues(a[i], b[i]);
+    if (c) return c;
+  }
+  return 0;
+}
+
+/** One scan over an index: each bound is a full tuple of values (or sentinels). */
+export interface KeyRange {
+  low: IndexKey;
+  high: IndexKey;
+}
+
+// sorted-btree is CommonJS with `exports.default`: imported from ESM, the class sits on `.default`.
+const BTree = sortedBtree.default;
+type BTree<K, V> = InstanceType<typeof sortedBtree.default<K, V>>;
+
+/** A secondary index kept as a B+tree of (values…, id) keys; arrays index each element (multikey). */
+export class OrderedIndex {
+  readonly fields: string[];
+  private readonly paths: string[][];
+  private readonly partial: Query | null;
+  private readonly tree: BTree<IndexKey, true>;
+
+  constructor(readonly spec: IndexSpec) {
+    this.fields = Object.keys(spec.key);
+    this.paths = this.fields.map((f) => f.split("."));
+    this.partial = spec.partialFilterExpression ? new Query(spec.partialFilterExpression) : null;
+    this.tree = new BTree<IndexKey, true>(undefined, compareKeys, 64);
+  }
+
+  get isUnique(): boolean {
+    return Boolean(this.spec.unique);
+  }
+
+  get isSparse(): boolean {
+    return Boolean(this.spec.sparse);
+  }
+
+  get isPartial(): boolean {
+    return this.partial !== null;
+  }
+
+  get size(): number {
+    return this.tree.size;
+  }
+
+  /** The value tuples this document contributes, or none when sparse/partial rules leave it out. */
+  valueTuples(doc: Document): unknown[][] {
+    if (this.partial && !this.partial.test(doc)) return [];
+    const perField = this.paths.map((parts) => indexValuesOf(doc, parts));
+    if (this.isSparse && perField.every((vals) => vals.length === 1 && vals[0] === null && !this.hasAnyField(doc))) {
+      return [];
+    }
+    let tuples: unknown[][] = [[]];
+    for (const vals of perField) tuples = tuples.flatMap((t) => vals.map((v) => [...t, v]));
+    return tuples;
+  }
+
+  private hasAnyField(doc: Document): boolean {
+    return this.paths.some((parts) => {
+      let cur: unknown = doc;
+      for (const p of parts) {
+        if (cur === null || typeof cur !== "object" || !(p in (cur as Document))) return false;
+        cur = (cur as Document)[p];
+      }
+      return true;
+    });
+  }
+
+  add(doc: Document): void {
+    const id = idKey(doc._id);
+    for (const tuple of this.valueTuples(doc)) this.tree.set([...tuple, id], true);
+  }
+
+  remove(doc: Document): void {
+    const id = idKey(doc._id);
+    for (const tuple of this.valueTuples(doc)) this.tree.delete([...tuple, id]);
+  }
+
+  /** The first value tuple of `doc` that another document already holds, for unique indexes. */
+  findConflict(doc: Document): unknown[] | null {
+    if (!this.isUnique) return null;
+    const id = idKey(doc._id);
+    for (const tuple of this.valueTuples(doc)) {
+      let clash = false;
+      this.tree.forRange([...tuple, MIN_BOUND], [...tuple, MAX_BOUND], true, (key: IndexKey) => {
+        if (key[key.length - 1] !== id) {
+          clash = true;
+          return { break: true };
+        }
+      });
+      if (clash) return tuple;
+    }
+    return null;
+  }
+
+  /** Id keys of the entries within the given ranges (a superset of the matches: callers re-check). */
+  scan(ranges: KeyRange[]): Set<string> {
+    const ids = new Set<string>();
+    for (const { low, high } of ranges) {
+      this.tree.forRange(low, high, true, (key: IndexKey) => {
+        ids.add(key[key.length - 1] as string);
+      });
+    }
+    return ids;
+  }
+
+  /** Id keys whose value in the first field is a date at or before `cutoff` (TTL expiry). */
+  datesUpTo(cutoff: Date): Set<string> {
+    const tail = this.fields.map(() => MAX_BOUND);
+    return this.scan([{ low: [new Bound(10, -1), ...tail.slice(1).map(() => MIN_BOUND), MIN_BOUND], high: [cutoff, ...tail] }]);
+  }
+}

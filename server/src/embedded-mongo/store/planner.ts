@@ -1,0 +1,122 @@
+import { Binary, Decimal128, Long, ObjectId, type Document } from "bson";
+import { Bound, MAX_BOUND, MIN_BOUND, typeRank } from "./values.js";
+import type { KeyRange, OrderedIndex } from "./ordered-index.js";
+
+/** A value that equality on an index key can look up directly. */
+function isPointValue(v: unknown): boolean {
+  return (
+    v === null ||
+    typeof v === "string" ||
+    typeof v === "number" ||
+    typeof v === "boolean" ||
+    v instanceof ObjectId ||
+    v instanceof Date ||
+    v instanceof Long ||
+    v instanceof Decimal128 ||
+    v instanceof Binary
+  );
+}
+
+type FieldBounds =
+  | { kind: "points"; values: unknown[] }
+  | { kind: "range"; low: unknown; high: unknown };
+
+const RANGE_OPS = new Set(["$gt", "$gte", "$lt", "$lte"]);
+
+/** What a filter condition on one field lets an index scan, if anything. */
+function boundsOf(cond: unknown): FieldBounds | null {
+  if (isPointValue(cond)) return { kind: "points", values: [cond] };
+  if (cond === null || typeof cond !== "object" || Array.isArray(cond) || cond instanceof RegExp) return null;
+  const ops = Object.keys(cond as Document);
+  if (ops.length === 0 || !ops.every((op) => op.startsWith("$"))) return null;
+  const c = cond as Document;
+  if (ops.length === 1 && "$eq" in c && isPointValue(c.$eq)) return { kind: "points", values: [c.$eq] };
+  if (ops.length === 1 && "$in" in c && Array.isArray(c.$in) && c.$in.length > 0 && c.$in.every(isPointValue)) {
+    return { kind: "points", values: c.$in };
+  }
+  if (ops.every((op) => RANGE_OPS.has(op))) {
+    const lowValue = c.$gt ?? c.$gte;
+    const highValue = c.$lt ?? c.$lte;
+    const sample = lowValue ?? highValue;
+    if (!isPointValue(sample) || sample === null) return null;
+    if (lowValue !== undefined && highValue !== undefined && typeRank(lowValue) !== typeRank(highValue)) return null;
+    const rank = typeRank(sample);
+    return { kind: "range", low: lowValue ?? new Bound(rank, -1), high: highValue ?? new Bound(rank, 1) };
+  }
+  return null;
+}
+
+/** Flattens `{$and: [{a: 1}, {b: 2}]}` into field conditions; other operators stay for the matcher. */
+function fieldConditions(filter: Document): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  const seen = new Set<string>();
+  const visit = (f: Document) => {
+    for (const [key, cond] of Object.entries(f)) {
+      if (key === "$and" && Array.isArray(cond)) {
+        for (const part of cond) if (part && typeof part === "object") visit(part as Document);
+      } else if (!key.startsWith("$")) {
+        if (seen.has(key)) out.delete(key); // two conditions on one field: leave it to the matcher
+        else out.set(key, cond);
+        seen.add(key);
+      }
+    }
+  };
+  visit(filter);
+  return out;
+}
+
+export interface Plan {
+  index: OrderedIndex;
+  ranges: KeyRange[];
+  score: number;
+}
+
+const MAX_POINT_COMBINATIONS = 1000;
+
+/** Picks the index whose leading fields the filter constrains most; null means a collection scan. */
+export function planQuery(filter: Document, indexes: Iterable<OrderedIndex>): Plan | null {
+  const conditions = fieldConditions(filter);
+  let best: Plan | null = null;
+  for (const index of indexes) {
+    if (index.isPartial) continue;
+    const plan = planForIndex(index, conditions);
+    if (plan && (!best || plan.score > best.score)) best = plan;
+  }
+  return best;
+}
+
+function planForIndex(index: OrderedIndex, conditions: Map<string, unknown>): Plan | null {
+  let prefixes: unknown[][] = [[]];
+  let range: { low: unknown; high: unknown } | null = null;
+  let score = 0;
+  for (const field of index.fields) {
+    const bounds = conditions.has(field) ? boundsOf(conditions.get(field)) : null;
+    if (!bounds) break;
+    if (bounds.kind === "points") {
+      // A sparse index has no entry for missing fields, so it cannot answer `field: null`.
+      if (index.isSparse && bounds.values.some((v) => v === null)) break;
+      if (prefixes.length * bounds.values.length > MAX_POINT_COMBINATIONS) break;
+      prefixes = prefixes.flatMap((p) => bounds.values.map((v) => [...p, v]));
+      score += 2;
+    } else {
+      range = bounds;
+      score += 1;
+      break;
+    }
+  }
+  if (score === 0) return null;
+  const used = prefixes[0].length + (range ? 1 : 0);
+  const rest = index.fields.length - used;
+  const ranges = prefixes.map((prefix) => ({
+    low: [...prefix, ...(range ? [range.low] : []), ...Array(rest).fill(MIN_BOUND), MIN_BOUND],
+    high: [...prefix, ...(range ? [range.high] : []), ...Array(rest).fill(MAX_BOUND), MAX_BOUND],
+  }));
+  return { index, ranges, score };
+}
+
+/** `_id` equality or `$in`: answered from the primary map without any scan. */
+export function idLookups(filter: Document): unknown[] | null {
+  if (!("_id" in filter)) return null;
+  const bounds = boundsOf(filter._id);
+  return bounds && bounds.kind === "points" ? bounds.values : null;
+}

@@ -1,0 +1,422 @@
+/**
+ * The plugin delivery contract shared by the MarketHub server and the browser extension.
+ *
+ * Plain zod 4 (no OpenAPI decorations) so the server can register these schemas with its own
+ * registry. Field names and status words follow spec/plugin-polling-api.md; what the spec leaves
+ * open (leases, heartbeats, partial sync pages, error codes) is decided here and documented inline.
+ *
+ * Flow:
+ *   GET  /api/plugin/tasks[?wait=N]              → ClaimedTask | NoPendingTask   (429 + Retry-After when polled too fast)
+ *   POST /api/plugin/tasks/{task_id}/heartbeat   HeartbeatBody → HeartbeatResponse (409 = lease lost: stop working)
+ *   POST /api/plugin/tasks/{task_id}/result      TaskResultBody → TaskResultResponse (409 = stale lease or duplicate: final)
+ *   POST /api/plugin/tasks                       CreatePluginTaskBody → 201 PluginTaskView
+ *   GET  /api/plugin/tasks/recent?limit=N        → RecentPluginTasksResponse
+ *   GET  /api/plugin/tasks/{task_id}             → PluginTaskView
+ *   POST /api/sync/vinted                        → SyncVintedResponse
+ *   POST /api/v1/auth/login | /api/v1/auth/refresh
+ */
+import { z } from "zod";
+
+// ---------------------------------------------------------------------------------------------
+// Vocabulary
+// ---------------------------------------------------------------------------------------------
+
+export const PLUGIN_ACTIONS = [
+  "get_user_data",
+  "get_all_products",
+  "create_product",
+  "update_product",
+  "delete_product",
+  "update_prices",
+  "get_stats",
+  "upload_photo",
+] as const;
+export const PluginActionSchema = z.enum(PLUGIN_ACTIONS);
+export type PluginAction = z.infer<typeof PluginActionSchema>;
+
+/** Actions that change the seller's Vinted account: never run twice blindly, one at a time per account. */
+export const PLUGIN_WRITE_ACTIONS = [
+  "create_product",
+  "update_product",
+  "delete_product",
+  "update_prices",
+  "upload_photo",
+] as const satisfies readonly PluginAction[];
+
+export function isWriteAction(action: PluginAction): boolean {
+  return (PLUGIN_WRITE_ACTIONS as readonly PluginAction[]).includes(action);
+}
+
+export const PLUGIN_TASK_STATUSES = ["pending", "executing", "completed", "failed", "cancelled"] as const;
+export const PluginTaskStatusSchema = z.enum(PLUGIN_TASK_STATUSES);
+export type PluginTaskStatus = z.infer<typeof PluginTaskStatusSchema>;
+
+/**
+ * `error_code` values the extension reports in a failed result. The first five are Vinted conditions
+ * the seller must know about; CAPTCHA_REQUIRED and RATE_LIMITED also pause the extension's queue.
+ */
+export const PLUGIN_ERROR_CODES = [
+  "VINTED_LOGGED_OUT",
+  "CSRF_EXPIRED",
+  "CAPTCHA_REQUIRED",
+  "RATE_LIMITED",
+  "ITEM_NOT_FOUND",
+  /** Vinted refused the payload (422/400), e.g. a missing brand or an identical live listing. */
+  "VINTED_VALIDATION_ERROR",
+  /** Vinted answered 5xx or something the extension could not understand. */
+  "VINTED_ERROR",
+  /** The Vinted request never got an answer (offline, DNS, aborted connection). */
+  "NETWORK_ERROR",
+  /** The task's params failed validation in the extension. */
+  "INVALID_PARAMS",
+  /** upload_photo / create_product could not download a photo from the MarketHub URL. */
+  "PHOTO_DOWNLOAD_FAILED",
+  /** The extension stopped the action (lease lost, seller paused, tab closed). */
+  "CANCELLED",
+  "INTERNAL_ERROR",
+] as const;
+export const PluginErrorCodeSchema = z.enum(PLUGIN_ERROR_CODES);
+export type PluginErrorCode = z.infer<typeof PluginErrorCodeSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Action params
+// ---------------------------------------------------------------------------------------------
+
+/** Vinted prices travel as decimal strings ("15.00") so no float rounding happens on the way. */
+export const PriceSchema = z.string().regex(/^\d{1,7}(\.\d{1,2})?$/, "price must be a decimal string like \"15.00\"");
+const VintedIdSchema = z.number().int().positive();
+
+export const GetUserDataParamsSchema = z.object({});
+export const GetAllProductsParamsSchema = z.object({
+  /** Vinted user id; defaults to the account logged in in the Vinted tab. */
+  user_id: VintedIdSchema.optional(),
+});
+
+const ProductFieldsSchema = z.object({
+  title: z.string().trim().min(1).max(100),
+  description: z.string().max(5000),
+  price: PriceSchema,
+  brand_id: VintedIdSchema,
+  size_id: VintedIdSchema,
+  catalog_id: VintedIdSchema,
+  color_ids: z.array(VintedIdSchema).max(2),
+  /** Vinted has one condition per item; the first id is used. */
+  status_ids: z.array(VintedIdSchema).min(1),
+  package_size_id: VintedIdSchema.optional(),
+});
+
+export const CreateProductParamsSchema = ProductFieldsSchema.extend({
+  /** Photos the extension downloads from MarketHub and uploads to Vinted (bytes built in the page). */
+  photo_urls: z.array(z.url()).max(20).optional(),
+  /** Photos already uploaded in this session (upload_photo results). */
+  photo_ids: z.array(VintedIdSchema).max(20).optional(),
+});
+
+export const UpdateProductParamsSchema = ProductFieldsSchema.partial()
+  .extend({ item_id: VintedIdSchema })
+  .refine((p) => Object.keys(p).some((k) => k !== "item_id"), {
+    message: "update_product needs at least one field to change",
+  });
+
+export const DeleteProductParamsSchema = z.object({ item_id: VintedIdSchema });
+
+export const PriceUpdateSchema = z.object({ item_id: VintedIdSchema, price: PriceSchema });
+export const UpdatePricesParamsSchema = z.object({
+  updates: z.array(PriceUpdateSchema).min(1).max(500),
+});
+
+export const GetStatsParamsSchema = z.object({
+  item_id: VintedIdSchema,
+  /** Owner of the item; defaults to the account logged in in the Vinted tab. */
+  user_id: VintedIdSchema.optional(),
+});
+
+export const UploadPhotoParamsSchema = z.object({
+  /** When given, the uploaded photo is also attached to this listing. */
+  item_id: VintedIdSchema.optional(),
+  photo_url: z.url(),
+});
+
+export const PLUGIN_PARAMS_SCHEMAS = {
+  get_user_data: GetUserDataParamsSchema,
+  get_all_products: GetAllProductsParamsSchema,
+  create_product: CreateProductParamsSchema,
+  update_product: UpdateProductParamsSchema,
+  delete_product: DeleteProductParamsSchema,
+  update_prices: UpdatePricesParamsSchema,
+  get_stats: GetStatsParamsSchema,
+  upload_photo: UploadPhotoParamsSchema,
+} as const satisfies Record<PluginAction, z.ZodType>;
+
+export type PluginParams = { [A in PluginAction]: z.infer<(typeof PLUGIN_PARAMS_SCHEMAS)[A]> };
+export type GetAllProductsParams = PluginParams["get_all_products"];
+export type CreateProductParams = PluginParams["create_product"];
+export type UpdateProductParams = PluginParams["update_product"];
+export type DeleteProductParams = PluginParams["delete_product"];
+export type UpdatePricesParams = PluginParams["update_prices"];
+export type GetStatsParams = PluginParams["get_stats"];
+export type UploadPhotoParams = PluginParams["upload_photo"];
+
+/** A task's action together with params already validated for that action. */
+export type PluginCommand = { [A in PluginAction]: { action: A; params: PluginParams[A] } }[PluginAction];
+
+export function parsePluginCommand(action: string, params: unknown): { ok: true; command: PluginCommand } | { ok: false; error: string } {
+  const actionResult = PluginActionSchema.safeParse(action);
+  if (!actionResult.success) return { ok: false, error: `unknown action "${action}"` };
+  const schema: z.ZodType = PLUGIN_PARAMS_SCHEMAS[actionResult.data];
+  const paramsResult = schema.safeParse(params ?? {});
+  if (!paramsResult.success) return { ok: false, error: z.prettifyError(paramsResult.error) };
+  // The schema for this action produced these params, so the pairing is sound.
+  return { ok: true, command: { action: actionResult.data, params: paramsResult.data } as PluginCommand };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Task creation and views
+// ---------------------------------------------------------------------------------------------
+
+const TaskPrioritySchema = z.number().int().min(0).max(10);
+/** Seconds the task may run (and the length of one lease); heartbeats extend the lease. */
+const TaskTimeoutSchema = z.number().int().min(10).max(3600);
+
+function createBodyFor<A extends PluginAction>(action: A) {
+  return z.object({
+    action: z.literal(action),
+    params: PLUGIN_PARAMS_SCHEMAS[action],
+    priority: TaskPrioritySchema.optional(),
+    timeout: TaskTimeoutSchema.optional(),
+  });
+}
+
+export const CreatePluginTaskBodySchema = z.discriminatedUnion("action", [
+  createBodyFor("get_user_data"),
+  createBodyFor("get_all_products"),
+  createBodyFor("create_product"),
+  createBodyFor("update_product"),
+  createBodyFor("delete_product"),
+  createBodyFor("update_prices"),
+  createBodyFor("get_stats"),
+  createBodyFor("upload_photo"),
+]);
+/** Spec name kept as an alias. */
+export const CreatePluginTaskBody = CreatePluginTaskBodySchema;
+export type CreatePluginTaskBody = z.infer<typeof CreatePluginTaskBodySchema>;
+
+export const TaskProgressSchema = z.object({
+  current: z.number().int().min(0),
+  total: z.number().int().min(0),
+  message: z.string().max(500),
+});
+export type TaskProgress = z.infer<typeof TaskProgressSchema>;
+
+export const PluginTaskViewSchema = z.object({
+  task_id: z.string(),
+  action: PluginActionSchema,
+  status: PluginTaskStatusSchema,
+  params: z.unknown().optional(),
+  priority: z.number().int().optional(),
+  timeout: z.number().int().optional(),
+  progress: TaskProgressSchema.nullish(),
+  result: z.unknown().optional(),
+  error: z.string().nullish(),
+  error_code: z.string().nullish(),
+  attempt: z.number().int().optional(),
+  created_at: z.string(),
+  started_at: z.string().nullish(),
+  completed_at: z.string().nullish(),
+});
+export type PluginTaskView = z.infer<typeof PluginTaskViewSchema>;
+
+export const RecentPluginTasksResponseSchema = z.object({ results: z.array(PluginTaskViewSchema) });
+export type RecentPluginTasksResponse = z.infer<typeof RecentPluginTasksResponseSchema>;
+
+export const SyncVintedResponseSchema = z.object({ message: z.string(), task_id: z.string() });
+
+// ---------------------------------------------------------------------------------------------
+// Claim (poll), heartbeat, result
+// ---------------------------------------------------------------------------------------------
+
+/** Longest `wait` (seconds) a long-poll may ask for. */
+export const MAX_LONG_POLL_WAIT_SECONDS = 25;
+
+export const PollQuerySchema = z.object({
+  wait: z.coerce.number().int().min(0).max(MAX_LONG_POLL_WAIT_SECONDS).optional(),
+});
+
+export const ClaimedTaskSchema = z.object({
+  task_id: z.string().min(1),
+  action: PluginActionSchema,
+  /** Validated per action by the extension (parsePluginCommand) so one bad task cannot stall the poller. */
+  params: z.unknown(),
+  priority: z.number().int(),
+  timeout: z.number().int().positive(),
+  lease_token: z.string().min(1),
+  lease_expires_at: z.string(),
+  /** 1 on first delivery; > 1 when an earlier lease expired, i.e. a write's outcome is unknown. */
+  attempt: z.number().int().min(1),
+});
+export type ClaimedTask = z.infer<typeof ClaimedTaskSchema>;
+
+export const NoPendingTaskSchema = z.object({ task_id: z.null(), message: z.string() });
+export const PollResponseSchema = z.union([ClaimedTaskSchema, NoPendingTaskSchema]);
+export type PollResponse = z.infer<typeof PollResponseSchema>;
+
+/**
+ * One page of a get_all_products sync, sent in a heartbeat as soon as it is read, so a sync cut off
+ * at page 40/80 still gives the server 40 pages. A page never means "the rest is gone": only a final
+ * result with `complete: true` may mark listings missing from it as removed.
+ */
+export const PartialProductsPageSchema = z.object({
+  page: z.number().int().min(1),
+  total_pages: z.number().int().min(0),
+  total_entries: z.number().int().min(0),
+  items: z.array(z.record(z.string(), z.unknown())),
+});
+export type PartialProductsPage = z.infer<typeof PartialProductsPageSchema>;
+
+export const HeartbeatProgressSchema = TaskProgressSchema.extend({
+  partial: PartialProductsPageSchema.optional(),
+});
+export type HeartbeatProgress = z.infer<typeof HeartbeatProgressSchema>;
+
+export const HeartbeatBodySchema = z.object({
+  lease_token: z.string().min(1),
+  progress: HeartbeatProgressSchema.optional(),
+});
+export type HeartbeatBody = z.infer<typeof HeartbeatBodySchema>;
+
+export const HeartbeatResponseSchema = z.object({ status: z.literal("ok"), lease_expires_at: z.string() });
+
+export const TaskResultBodySchema = z.object({
+  lease_token: z.string().min(1),
+  success: z.boolean(),
+  data: z.unknown().optional(),
+  error: z.string().max(2000).optional(),
+  error_code: z.string().max(64).optional(),
+  execution_time_ms: z.number().int().min(0),
+  executed_at: z.string(),
+});
+export type TaskResultBody = z.infer<typeof TaskResultBodySchema>;
+
+export const TaskResultResponseSchema = z.object({ status: z.literal("received"), message: z.string() });
+
+// ---------------------------------------------------------------------------------------------
+// Result data (TaskResultBody.data per action)
+// ---------------------------------------------------------------------------------------------
+
+export const GetUserDataResultSchema = z.object({
+  user_id: z.number().int(),
+  login: z.string(),
+  email: z.string().nullable(),
+  anon_id: z.string().nullable(),
+  /** Not sent by the extension: the page's CSRF token is a session secret that never leaves the browser. */
+  csrf_token: z.string().optional(),
+  real_name: z.string().nullable(),
+  business_account: z.unknown().nullable(),
+  /** Vinted country site the data came from, e.g. "https://www.vinted.fr". */
+  origin: z.string(),
+  item_count: z.number().int().nullable(),
+});
+export type GetUserDataResult = z.infer<typeof GetUserDataResultSchema>;
+
+/** A wardrobe listing as Vinted returns it (extra fields kept). */
+export const VintedProductSchema = z.looseObject({
+  id: z.number().int(),
+  title: z.string(),
+  price: z.unknown(),
+});
+export type VintedProduct = z.infer<typeof VintedProductSchema>;
+
+export const GetAllProductsResultSchema = z.object({
+  products: z.array(VintedProductSchema),
+  total: z.number().int(),
+  complete: z.literal(true),
+  pages: z.number().int(),
+});
+export type GetAllProductsResult = z.infer<typeof GetAllProductsResultSchema>;
+
+export const ItemResultSchema = z.object({
+  item: z.looseObject({ id: z.number().int() }),
+  /** true when a retried write found its earlier effect on Vinted instead of writing again. */
+  recovered: z.boolean().optional(),
+});
+export type ItemResult = z.infer<typeof ItemResultSchema>;
+
+export const DeleteProductResultSchema = z.object({
+  success: z.literal(true),
+  item_id: z.number().int(),
+  already_deleted: z.boolean().optional(),
+});
+export type DeleteProductResult = z.infer<typeof DeleteProductResultSchema>;
+
+export const PriceUpdateOutcomeSchema = z.object({
+  item_id: z.number().int(),
+  success: z.boolean(),
+  error: z.string().optional(),
+  error_code: z.string().optional(),
+});
+export const UpdatePricesResultSchema = z.object({
+  updated: z.number().int(),
+  failed: z.number().int(),
+  total: z.number().int(),
+  results: z.array(PriceUpdateOutcomeSchema),
+});
+export type UpdatePricesResult = z.infer<typeof UpdatePricesResultSchema>;
+
+export const GetStatsResultSchema = z.object({
+  item_id: z.number().int(),
+  view_count: z.number().int(),
+  favourite_count: z.number().int(),
+  /** Vinted exposes no per-item message count in the wardrobe listing. */
+  message_count: z.number().int().nullable(),
+  captured_at: z.string(),
+});
+export type GetStatsResult = z.infer<typeof GetStatsResultSchema>;
+
+export const UploadPhotoResultSchema = z.object({
+  photo_id: z.number().int(),
+  temp_uuid: z.string(),
+  url: z.string().nullable(),
+  item_id: z.number().int().optional(),
+  attached: z.boolean(),
+});
+export type UploadPhotoResult = z.infer<typeof UploadPhotoResultSchema>;
+
+export const PLUGIN_RESULT_SCHEMAS = {
+  get_user_data: GetUserDataResultSchema,
+  get_all_products: GetAllProductsResultSchema,
+  create_product: ItemResultSchema,
+  update_product: ItemResultSchema,
+  delete_product: DeleteProductResultSchema,
+  update_prices: UpdatePricesResultSchema,
+  get_stats: GetStatsResultSchema,
+  upload_photo: UploadPhotoResultSchema,
+} as const satisfies Record<PluginAction, z.ZodType>;
+
+export type PluginResultData = { [A in PluginAction]: z.infer<(typeof PLUGIN_RESULT_SCHEMAS)[A]> };
+
+// ---------------------------------------------------------------------------------------------
+// Auth and errors
+// ---------------------------------------------------------------------------------------------
+
+export const ApiErrorSchema = z.object({
+  detail: z.string(),
+  error_code: z.string().optional(),
+  field_errors: z.record(z.string(), z.unknown()).optional(),
+});
+export type ApiError = z.infer<typeof ApiErrorSchema>;
+
+export const LoginBodySchema = z.object({ email: z.email(), password: z.string().min(1) });
+export const RefreshBodySchema = z.object({ refresh_token: z.string().min(1) });
+
+export const AuthUserSchema = z.looseObject({ id: z.union([z.string(), z.number()]), email: z.string() });
+
+/** Login answer; refresh answers the same shape (user may be omitted). Refresh tokens rotate. */
+export const TokenPairSchema = z.object({
+  user: AuthUserSchema.optional(),
+  access_token: z.string().min(1),
+  refresh_token: z.string().min(1),
+  token_type: z.literal("Bearer"),
+  /** Seconds until access_token expires. */
+  expires_in: z.number().positive(),
+});
+export type TokenPair = z.infer<typeof TokenPairSchema>;
