@@ -30,11 +30,14 @@ export function runFind(coll: Collection | undefined, spec: FindSpec): Document[
   const sort = spec.sort && Object.keys(spec.sort).length ? spec.sort : undefined;
   const skip = spec.skip ?? 0;
   const limit = spec.limit ? Math.abs(spec.limit) : 0;
-  // Without a sort, the first skip+limit matches are the answer: stop scanning there.
-  const matched = coll.match(filter, !sort && limit ? skip + limit : Infinity);
-  if (!sort && !spec.projection) return matched.slice(skip, limit ? skip + limit : undefined);
+  const wanted = limit ? skip + limit : Infinity;
+  // An index that yields the sort order, or no sort at all, lets the scan stop at skip+limit.
+  const inOrder = sort ? coll.matchInSortOrder(filter, sort, wanted) : null;
+  const matched = inOrder ?? coll.match(filter, sort ? Infinity : wanted);
+  const sorted = !sort || inOrder !== null;
+  if (sorted && !spec.projection) return matched.slice(skip, limit ? skip + limit : undefined);
   let cursor = new Query(filter).find<Document>(matched, spec.projection);
-  if (sort) cursor = cursor.sort(sort);
+  if (!sorted) cursor = cursor.sort(sort!);
   if (skip) cursor = cursor.skip(skip);
   if (limit) cursor = cursor.limit(limit);
   return cursor.all();

@@ -55,6 +55,26 @@ export class Collection {
     return out;
   }
 
+  /**
+   * The first `limit` matches in `sort` order read straight from an index, or null when no index
+   * yields that order (the caller then sorts in memory).
+   */
+  matchInSortOrder(filter: Document, sort: Document, limit = Infinity): Document[] | null {
+    if (idLookups(filter)) return null;
+    const plan = planQuery(filter, this.ordered.values(), sort);
+    if (!plan?.order) return null;
+    const query = new Query(filter);
+    const out: Document[] = [];
+    for (const key of plan.index.inOrder(plan.ranges[0], plan.order === "reverse")) {
+      const doc = this.docs.get(key);
+      if (doc && query.test(doc)) {
+        out.push(doc);
+        if (out.length >= limit) break;
+      }
+    }
+    return out;
+  }
+
   /** Documents matching `filter`, in natural (or index) order. */
   match(filter: Document, limit = Infinity): Document[] {
     const query = new Query(filter);

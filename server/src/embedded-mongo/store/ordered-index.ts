@@ -7,18 +7,31 @@ import type { IndexSpec } from "./index-spec.js";
 /** An index key: the indexed values in field order, then the document's id key (unique per entry). */
 export type IndexKey = unknown[];
 
-function compareKeys(a: IndexKey, b: IndexKey): number {
-  for (let i = 0; i < a.length; i++) {
-    const c = compareValues(a[i], b[i]);
-    if (c) return c;
-  }
-  return 0;
+/** Orders keys field by field in each field's declared direction; the trailing id key ascends. */
+function keyComparator(directions: number[]): (a: IndexKey, b: IndexKey) => number {
+  return (a, b) => {
+    for (let i = 0; i < a.length; i++) {
+      const c = compareValues(a[i], b[i]);
+      if (c) return i < directions.length ? c * directions[i] : c;
+    }
+    return 0;
+  };
 }
 
-/** One scan over an index: each bound is a full tuple of values (or sentinels). */
+/** One scan over an index: each bound is a full tuple of values (or sentinels), in index order. */
 export interface KeyRange {
   low: IndexKey;
   high: IndexKey;
+}
+
+/** Turns value-ascending bounds into index-order bounds: descending fields swap ends. */
+export function orientRange(low: IndexKey, high: IndexKey, directions: number[]): KeyRange {
+  const l = [...low];
+  const h = [...high];
+  directions.forEach((dir, i) => {
+    if (dir === -1) [l[i], h[i]] = [h[i], l[i]];
+  });
+  return { low: l, high: h };
 }
 
 // sorted-btree is CommonJS with `exports.default`: imported from ESM, the class sits on `.default`.
@@ -28,15 +41,18 @@ type BTree<K, V> = InstanceType<typeof sortedBtree.default<K, V>>;
 /** A secondary index kept as a B+tree of (values…, id) keys; arrays index each element (multikey). */
 export class OrderedIndex {
   readonly fields: string[];
+  /** 1 or -1 per field, as declared. */
+  readonly directions: number[];
   private readonly paths: string[][];
   private readonly partial: Query | null;
   private readonly tree: BTree<IndexKey, true>;
 
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.keys(spec.key);
+    this.directions = this.fields.map((f) => (spec.key[f] === -1 ? -1 : 1));
     this.paths = this.fields.map((f) => f.split("."));
     this.partial = spec.partialFilterExpression ? new Query(spec.partialFilterExpression) : null;
-    this.tree = new BTree<IndexKey, true>(undefined, compareKeys, 64);
+    this.tree = new BTree<IndexKey, true>(undefined, keyComparator(this.directions), 64);
   }
 
   get isUnique(): boolean {
@@ -116,9 +132,27 @@ export class OrderedIndex {
     return ids;
   }
 
+  /** Id keys in index order within one range (reversed: from its high end), each once. */
+  *inOrder(range: KeyRange, reverse: boolean): Generator<string> {
+    const seen = new Set<string>();
+    const compare = keyComparator(this.directions);
+    const entries = reverse ? this.tree.entriesReversed(range.high) : this.tree.entries(range.low);
+    for (const [key] of entries) {
+      if (reverse ? compare(key, range.low) < 0 : compare(key, range.high) > 0) return;
+      const id = key[key.length - 1] as string;
+      if (!seen.has(id)) {
+        seen.add(id);
+        yield id;
+      }
+    }
+  }
+
   /** Id keys whose value in the first field is a date at or before `cutoff` (TTL expiry). */
   datesUpTo(cutoff: Date): Set<string> {
-    const tail = this.fields.map(() => MAX_BOUND);
-    return this.scan([{ low: [new Bound(10, -1), ...tail.slice(1).map(() => MIN_BOUND), MIN_BOUND], high: [cutoff, ...tail] }]);
+    const rest = this.fields.slice(1).map(() => MIN_BOUND);
+    const restHigh = this.fields.slice(1).map(() => MAX_BOUND);
+    const low: IndexKey = [new Bound(10, -1), ...rest, MIN_BOUND];
+    const high: IndexKey = [cutoff, ...restHigh, MAX_BOUND];
+    return this.scan([orientRange(low, high, this.directions)]);
   }
 }

@@ -1,6 +1,6 @@
 import { Binary, Decimal128, Long, ObjectId, type Document } from "bson";
 import { Bound, MAX_BOUND, MIN_BOUND, typeRank } from "./values.js";
-import type { KeyRange, OrderedIndex } from "./ordered-index.js";
+import { orientRange, type KeyRange, type OrderedIndex } from "./ordered-index.js";
 
 /** A value that equality on an index key can look up directly. */
 function isPointValue(v: unknown): boolean {
@@ -69,20 +69,57 @@ export interface Plan {
   index: OrderedIndex;
   ranges: KeyRange[];
   score: number;
+  /** Scanning the single range in index order (or reversed) yields documents in the requested sort. */
+  order: "forward" | "reverse" | null;
 }
 
 const MAX_POINT_COMBINATIONS = 1000;
 
-/** Picks the index whose leading fields the filter constrains most; null means a collection scan. */
-export function planQuery(filter: Document, indexes: Iterable<OrderedIndex>): Plan | null {
+/**
+ * Picks the index whose leading fields the filter constrains most (ties: the one that also gives the
+ * sort order); with a sort and no usable condition, an index whose order is the sort. Null: scan all.
+ */
+export function planQuery(filter: Document, indexes: Iterable<OrderedIndex>, sort?: Document): Plan | null {
   const conditions = fieldConditions(filter);
   let best: Plan | null = null;
+  const better = (plan: Plan) => !best || plan.score > best.score || (plan.score === best.score && plan.order && !best.order);
   for (const index of indexes) {
     if (index.isPartial) continue;
-    const plan = planForIndex(index, conditions);
-    if (plan && (!best || plan.score > best.score)) best = plan;
+    const plan = planForIndex(index, conditions) ?? (sort && !index.isSparse ? fullScan(index) : null);
+    if (!plan) continue;
+    plan.order = sort ? sortOrder(plan, index, conditions, sort) : null;
+    if (plan.score === 0 && !plan.order) continue;
+    if (better(plan)) best = plan;
   }
   return best;
+}
+
+function fullScan(index: OrderedIndex): Plan {
+  const low = [...index.fields.map(() => MIN_BOUND), MIN_BOUND];
+  const high = [...index.fields.map(() => MAX_BOUND), MAX_BOUND];
+  return { index, ranges: [orientRange(low, high, index.directions)], score: 0, order: null };
+}
+
+/** Whether the plan's single range, read in index order or reversed, is already sorted by `sort`. */
+function sortOrder(plan: Plan, index: OrderedIndex, conditions: Map<string, unknown>, sort: Document): Plan["order"] {
+  if (plan.ranges.length !== 1) return null;
+  const fixed = (field: string) => {
+    const b = conditions.has(field) ? boundsOf(conditions.get(field)) : null;
+    return b?.kind === "points" && b.values.length === 1;
+  };
+  const sortFields = Object.entries(sort).filter(([field]) => !fixed(field));
+  if (sortFields.length === 0) return "forward";
+  const start = index.fields.findIndex((f) => !fixed(f));
+  if (start < 0 || start + sortFields.length > index.fields.length) return null;
+  let sign = 0;
+  for (let i = 0; i < sortFields.length; i++) {
+    const [field, dir] = sortFields[i];
+    if (index.fields[start + i] !== field || (dir !== 1 && dir !== -1)) return null;
+    const s = dir * index.directions[start + i];
+    if (sign && s !== sign) return null;
+    sign = s;
+  }
+  return sign === 1 ? "forward" : "reverse";
 }
 
 function planForIndex(index: OrderedIndex, conditions: Map<string, unknown>): Plan | null {
@@ -107,11 +144,14 @@ function planForIndex(index: OrderedIndex, conditions: Map<string, unknown>): Pl
   if (score === 0) return null;
   const used = prefixes[0].length + (range ? 1 : 0);
   const rest = index.fields.length - used;
-  const ranges = prefixes.map((prefix) => ({
-    low: [...prefix, ...(range ? [range.low] : []), ...Array(rest).fill(MIN_BOUND), MIN_BOUND],
-    high: [...prefix, ...(range ? [range.high] : []), ...Array(rest).fill(MAX_BOUND), MAX_BOUND],
-  }));
-  return { index, ranges, score };
+  const ranges = prefixes.map((prefix) =>
+    orientRange(
+      [...prefix, ...(range ? [range.low] : []), ...Array(rest).fill(MIN_BOUND), MIN_BOUND],
+      [...prefix, ...(range ? [range.high] : []), ...Array(rest).fill(MAX_BOUND), MAX_BOUND],
+      index.directions,
+    ),
+  );
+  return { index, ranges, score, order: null };
 }
 
 /** `_id` equality or `$in`: answered from the primary map without any scan. */

@@ -1,0 +1,12 @@
+import { runEngineBench } from "./engine.bench.js";
+
+/** `npm run bench [name…]`: every benchmark, or only the named ones. Figures are measured in this run. */
+const benches: Record<string, () => Promise<void>> = {
+  engine: runEngineBench,
+};
+
+const wanted = process.argv.slice(2);
+for (const [name, run] of Object.entries(benches)) {
+  if (wanted.length && !wanted.includes(name)) continue;
+  await run();
+}
