@@ -1,0 +1,75 @@
+import type { Logger } from "pino";
+import type { TaskModel, Task } from "../model.js";
+import type { CheckpointModel } from "../../persistence/model.js";
+import type { TaskContext } from "./registry.js";
+
+export interface RunState {
+  readonly task: Task;
+  readonly token: string;
+  readonly workerId: string;
+  readonly controller: AbortController;
+  costUsd: number;
+}
+
+interface ContextDeps {
+  tasks: TaskModel;
+  checkpoints: CheckpointModel;
+  logger: Logger;
+  progressThrottleMs: number;
+}
+
+/** The handler's view of its run; every write is fenced by the run token, so a stale run changes nothing. */
+export function createTaskContext(run: RunState, resumeFrom: Record<string, unknown> | null, deps: ContextDeps): TaskContext {
+  const fence = { _id: run.task._id, run_token: run.token, status: "running" as const };
+  let lastProgressWrite = 0;
+  let sequence = run.task.persistent_job?.checkpoint_count ?? 0;
+  const clamp = (p: number) => Math.max(0, Math.min(100, Math.round(p * 100) / 100));
+
+  return {
+    task: run.task,
+    signal: run.controller.signal,
+    resumeFrom,
+    logger: deps.logger,
+    async progress(percentage, message) {
+      const now = Date.now();
+      if (now - lastProgressWrite < deps.progressThrottleMs && percentage < 100) return;
+      lastProgressWrite = now;
+      await deps.tasks.updateOne(fence, { $set: { progress_percentage: clamp(percentage), progress_message: message ?? null } });
+    },
+    async checkpoint(state, progressPercentage) {
+      sequence += 1;
+      const progress = clamp(progressPercentage ?? 0);
+      await deps.checkpoints.create({
+        task_id: run.task.task_id,
+        brand: run.task.brand,
+        sequence,
+        state,
+        progress_percentage: progress,
+        worker_id: run.workerId,
+      });
+      // The whole sub-document is written: a dotted $set cannot create fields under a null one.
+      const previous = run.task.persistent_job;
+      await deps.tasks.updateOne(fence, {
+        $set: {
+          progress_percentage: progress,
+          persistent_job: {
+            state: "running",
+            can_resume: true,
+            checkpoint_count: sequence,
+            last_checkpoint_at: new Date(),
+            progress_percentage: progress,
+            interrupted_at: previous?.interrupted_at ?? null,
+            resumed_at: previous?.resumed_at ?? null,
+            resume_count: previous?.resume_count ?? 0,
+          },
+        },
+      });
+    },
+    reportCost(usd) {
+      if (Number.isFinite(usd) && usd > 0) run.costUsd += usd;
+    },
+    throwIfStopped() {
+      run.controller.signal.throwIfAborted();
+    },
+  };
+}

@@ -1,0 +1,281 @@
+import { randomUUID } from "node:crypto";
+import { Agenda, InMemoryNotificationChannel, type Job } from "agenda";
+import { MongoBackend } from "@agendajs/mongo-backend";
+import type { Connection } from "mongoose";
+import type { Db } from "mongodb";
+import type { Logger } from "pino";
+import { checkpointModel, type CheckpointModel } from "../../persistence/model.js";
+import { taskModel, type Task, type TaskModel } from "../model.js";
+import { createTaskContext, type RunState } from "./context.js";
+import { TaskStoppedError, describeError, retryDelayMs, untilStopped } from "./outcome.js";
+import { PermanentTaskError, type TaskRegistry } from "./registry.js";
+
+export const RUN_TASK_JOB = "markethub:run-task";
+
+/** Agenda priorities for task priorities (Agenda: higher runs first). */
+const AGENDA_PRIORITY = { low: -10, normal: 0, high: 10, critical: 20 } as const;
+
+export interface RunnerOptions {
+  workerId: string;
+  /** How often Agenda polls for due jobs created by other processes. */
+  processEveryMs: number;
+  /** Tasks run at once by this process. */
+  concurrency: number;
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+  /** How often this process looks for cancellations of the tasks it runs (set by any process). */
+  cancelPollMs: number;
+  progressThrottleMs: number;
+}
+
+export interface RunnerDeps {
+  connection: Connection;
+  registry: TaskRegistry;
+  logger: Logger;
+  options: RunnerOptions;
+}
+
+type TaskRecord = Task;
+
+/**
+ * Executes server-side tasks on Agenda: one Agenda job per run, a task claimed atomically (so two
+ * processes never run it twice), progress and checkpoints fenced by a run token, timeouts,
+ * cancellation and retries with exponential backoff.
+ */
+export class TaskRunner {
+  private readonly tasks: TaskModel;
+  private readonly checkpoints: CheckpointModel;
+  private readonly running = new Map<string, RunState>();
+  private agenda: Agenda | null = null;
+  private cancelTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: RunnerDeps) {
+    this.tasks = taskModel(deps.connection);
+    this.checkpoints = checkpointModel(deps.connection);
+  }
+
+  get workerId(): string {
+    return this.deps.options.workerId;
+  }
+
+  runningTaskIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  async start(): Promise<void> {
+    const { options } = this.deps;
+    const db = this.deps.connection.getClient().db(this.deps.connection.name) as unknown as Db;
+    const agenda = new Agenda({
+      backend: new MongoBackend({ mongo: db, collection: "agenda_jobs" }),
+      notificationChannel: new InMemoryNotificationChannel(),
+      name: options.workerId,
+      processEvery: options.processEveryMs,
+      maxConcurrency: options.concurrency,
+      defaultConcurrency: options.concurrency,
+      // Runs are fenced by our own claim; Agenda's lock only has to outlive the poll.
+      defaultLockLifetime: 60_000,
+    });
+    agenda.define(RUN_TASK_JOB, async (job: Job<{ task_id: string }>) => this.execute(job.attrs.data.task_id), {
+      concurrency: options.concurrency,
+      lockLimit: options.concurrency,
+    });
+    agenda.on("error", (err: Error) => this.deps.logger.error({ err }, "agenda error"));
+    await agenda.start();
+    this.agenda = agenda;
+    this.cancelTimer = setInterval(() => void this.abortCancelled(), options.cancelPollMs);
+    this.cancelTimer.unref();
+  }
+
+  /** Stops taking work; runs still going are stopped and put back so another process can resume them. */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (this.cancelTimer) clearInterval(this.cancelTimer);
+    this.cancelTimer = null;
+    const agenda = this.agenda;
+    this.agenda = null;
+    if (!agenda) return;
+    const drained = await agenda.drain(graceMs);
+    for (const run of this.running.values()) {
+      run.controller.abort(new TaskStoppedError("shutdown", "The server shut down during this run"));
+    }
+    if (drained.timedOut) await agenda.stop();
+    else await agenda.stop();
+  }
+
+  /** Queues a run of the task at its `scheduled_for` (or now). */
+  async enqueue(task: Pick<Task, "task_id" | "priority" | "scheduled_for">): Promise<void> {
+    if (!this.agenda) throw new Error("task runner is not started");
+    const job = this.agenda.create(RUN_TASK_JOB, { task_id: task.task_id });
+    job.priority(AGENDA_PRIORITY[task.priority as keyof typeof AGENDA_PRIORITY] ?? 0);
+    job.schedule(task.scheduled_for && task.scheduled_for > new Date() ? task.scheduled_for : new Date());
+    await job.save();
+  }
+
+  /** Stops a run in this process at once (the poll would find it within cancelPollMs anyway). */
+  abortLocally(taskId: string): void {
+    this.running.get(taskId)?.controller.abort(new TaskStoppedError("cancelled", "The task was cancelled"));
+  }
+
+  private async abortCancelled(): Promise<void> {
+    if (this.running.size === 0) return;
+    try {
+      const cancelled = await this.tasks
+        .find({ task_id: { $in: [...this.running.keys()] }, status: "cancelled" }, { task_id: 1 })
+        .lean();
+      for (const { task_id } of cancelled) this.abortLocally(task_id);
+    } catch (err) {
+      this.deps.logger.warn({ err }, "could not check for cancelled tasks");
+    }
+  }
+
+  /** Claims the task if it is due and pending; null when another process has it or it changed. */
+  private async claim(taskId: string, token: string): Promise<TaskRecord | null> {
+    const now = new Date();
+    return (await this.tasks
+      .findOneAndUpdate(
+        {
+          task_id: taskId,
+          status: "pending",
+          executor: "server",
+          $or: [{ scheduled_for: null }, { scheduled_for: { $lte: now } }],
+        },
+        {
+          $set: { status: "running", started_at: now, run_token: token, worker_id: this.workerId, progress_message: null },
+          $inc: { attempt: 1 },
+        },
+        { returnDocument: "after" },
+      )
+      .lean()) as TaskRecord | null;
+  }
+
+  private async latestCheckpoint(task: TaskRecord): Promise<Record<string, unknown> | null> {
+    if (!task.persistent_job?.can_resume) return null;
+    const latest = await this.checkpoints.findOne({ task_id: task.task_id }).sort({ sequence: -1 }).lean();
+    return (latest?.state as Record<string, unknown> | undefined) ?? null;
+  }
+
+  async execute(taskId: string): Promise<void> {
+    const token = randomUUID();
+    const task = await this.claim(taskId, token);
+    if (!task) return;
+    const logger = this.deps.logger.child({ task_id: task.task_id, task_type: task.task_type });
+    const run: RunState = { task, token, workerId: this.workerId, controller: new AbortController(), costUsd: 0 };
+    this.running.set(task.task_id, run);
+    const startedAt = Date.now();
+    const memory = new PeakMemory();
+    const timeout = setTimeout(
+      () => run.controller.abort(new TaskStoppedError("timeout", `Task timed out after ${task.timeout_minutes} minutes`)),
+      task.timeout_minutes * 60_000,
+    );
+    try {
+      const definition = this.deps.registry.get(task.task_type);
+      if (!definition) throw new PermanentTaskError(`No handler for task type '${task.task_type}'`);
+      const resumeFrom = await this.latestCheckpoint(task);
+      const ctx = createTaskContext(run, resumeFrom, {
+        tasks: this.tasks,
+        checkpoints: this.checkpoints,
+        logger,
+        progressThrottleMs: this.deps.options.progressThrottleMs,
+      });
+      const result = await untilStopped(definition.handler(ctx), run.controller.signal);
+      await this.complete(run, result ?? {}, this.metrics(run, startedAt, memory));
+    } catch (err) {
+      await this.fail(run, err, this.metrics(run, startedAt, memory), logger);
+    } finally {
+      clearTimeout(timeout);
+      memory.stop();
+      this.running.delete(task.task_id);
+    }
+  }
+
+  private metrics(run: RunState, startedAt: number, memory: PeakMemory) {
+    return {
+      execution_time_ms: Date.now() - startedAt,
+      memory_usage_mb: memory.peakMb(),
+      cost_usd: Math.round(run.costUsd * 1e6) / 1e6,
+      recorded_at: new Date(),
+    };
+  }
+
+  private fence(run: RunState) {
+    return { _id: run.task._id, run_token: run.token };
+  }
+
+  private async complete(run: RunState, result: Record<string, unknown>, metrics: object): Promise<void> {
+    const set: Record<string, unknown> = {
+      status: "completed",
+      result_data: result,
+      progress_percentage: 100,
+      completed_at: new Date(),
+      error_message: null,
+      error_details: null,
+      metrics,
+      run_token: null,
+    };
+    if (run.task.persistent_job) set["persistent_job.state"] = "completed";
+    await this.tasks.updateOne({ ...this.fence(run), status: "running" }, { $set: set });
+  }
+
+  private async fail(run: RunState, err: unknown, metrics: object, logger: Logger): Promise<void> {
+    const task = run.task;
+    if (err instanceof TaskStoppedError && err.reason === "cancelled") {
+      await this.tasks.updateOne(this.fence(run), { $set: { metrics, run_token: null } });
+      return;
+    }
+    if (err instanceof TaskStoppedError && err.reason === "shutdown") {
+      // Put it back: a checkpointed task resumes from its checkpoint, any other starts again.
+      await this.tasks.updateOne(
+        { ...this.fence(run), status: "running" },
+        { $set: { status: "pending", run_token: null, worker_id: null, metrics } },
+      );
+      return;
+    }
+    const { message, details } = describeError(err);
+    const retriable = !(err instanceof PermanentTaskError) && task.retry_count < task.max_retries;
+    if (retriable) {
+      const delay = retryDelayMs(task.retry_count, this.deps.options.retryBaseDelayMs, this.deps.options.retryMaxDelayMs);
+      const retryAt = new Date(Date.now() + delay);
+      const updated = await this.tasks.updateOne(
+        { ...this.fence(run), status: "running" },
+        {
+          $set: { status: "pending", scheduled_for: retryAt, error_message: message, error_details: details, run_token: null, worker_id: null, metrics },
+          $inc: { retry_count: 1 },
+        },
+      );
+      logger.warn({ err: message, retry_in_ms: delay }, "task failed, retrying");
+      if (updated.modifiedCount === 1) await this.enqueue({ task_id: task.task_id, priority: task.priority, scheduled_for: retryAt });
+      return;
+    }
+    logger.warn({ err: message }, "task failed");
+    const set: Record<string, unknown> = {
+      status: "failed",
+      error_message: message,
+      error_details: details,
+      completed_at: new Date(),
+      run_token: null,
+      metrics,
+    };
+    if (task.persistent_job) set["persistent_job.state"] = "failed";
+    await this.tasks.updateOne({ ...this.fence(run), status: "running" }, { $set: set });
+  }
+}
+
+/** Peak resident memory of this process while a run lasts (per process: runs share it). */
+class PeakMemory {
+  private peak = process.memoryUsage().rss;
+  private readonly timer = setInterval(() => {
+    this.peak = Math.max(this.peak, process.memoryUsage().rss);
+  }, 100);
+
+  constructor() {
+    this.timer.unref();
+  }
+
+  peakMb(): number {
+    this.peak = Math.max(this.peak, process.memoryUsage().rss);
+    return Math.round((this.peak / (1024 * 1024)) * 10) / 10;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

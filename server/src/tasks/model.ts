@@ -1,0 +1,144 @@
+import { Schema, type Connection, type Model, type Types } from "mongoose";
+import { TASK_PRIORITIES, TASK_STATUSES, type TaskPriority, type TaskStatus } from "../../../shared/tasks.js";
+
+/** Numeric order of priorities, stored so queues can sort on it. */
+export const PRIORITY_RANK: Record<TaskPriority, number> = { low: 0, normal: 1, high: 2, critical: 3 };
+
+export interface TaskMetrics {
+  execution_time_ms: number;
+  memory_usage_mb: number;
+  cost_usd: number;
+  recorded_at: Date;
+}
+
+export type PersistentJobState = "running" | "interrupted" | "resumed" | "completed" | "failed";
+
+export interface PersistentJob {
+  state: PersistentJobState;
+  can_resume: boolean;
+  checkpoint_count: number;
+  last_checkpoint_at: Date | null;
+  progress_percentage: number;
+  interrupted_at: Date | null;
+  resumed_at: Date | null;
+  resume_count: number;
+}
+
+export interface Task {
+  _id: Types.ObjectId;
+  id: number;
+  task_id: string;
+  brand: number;
+  created_by: number;
+  task_type: string;
+  executor: "server" | "extension";
+  status: TaskStatus;
+  priority: TaskPriority;
+  priority_rank: number;
+  description: string;
+  progress_percentage: number;
+  progress_message: string | null;
+  context_data: Record<string, unknown>;
+  result_data: Record<string, unknown> | null;
+  error_message: string | null;
+  error_details: Record<string, unknown> | null;
+  retry_count: number;
+  max_retries: number;
+  scheduled_for: Date | null;
+  timeout_minutes: number;
+  created_at: Date;
+  updated_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+  cancelled_at: Date | null;
+  is_periodic: boolean;
+  periodic_task: number | null;
+  batch_id: string | null;
+  attempt: number;
+  run_token: string | null;
+  worker_id: string | null;
+  metrics: TaskMetrics | null;
+  persistent_job: PersistentJob | null;
+}
+
+const metricsSchema = new Schema<TaskMetrics>(
+  {
+    execution_time_ms: Number,
+    memory_usage_mb: Number,
+    cost_usd: { type: Number, default: 0 },
+    recorded_at: Date,
+  },
+  { _id: false },
+);
+
+const persistentJobSchema = new Schema<PersistentJob>(
+  {
+    state: { type: String, enum: ["running", "interrupted", "resumed", "completed", "failed"], default: "running" },
+    can_resume: { type: Boolean, default: false },
+    checkpoint_count: { type: Number, default: 0 },
+    last_checkpoint_at: { type: Date, default: null },
+    progress_percentage: { type: Number, default: 0 },
+    interrupted_at: { type: Date, default: null },
+    resumed_at: { type: Date, default: null },
+    resume_count: { type: Number, default: 0 },
+  },
+  { _id: false },
+);
+
+/**
+ * The one task collection (the BaseTask hub): server-executed and extension-executed tasks alike.
+ * Execution bookkeeping (`run_token`, `worker_id`, `attempt`) fences a stale runner out: every
+ * write a runner makes is conditioned on the token it claimed the task with.
+ */
+export const taskSchema = new Schema<Task>(
+  {
+    id: { type: Number, required: true, unique: true },
+    task_id: { type: String, required: true, unique: true },
+    brand: { type: Number, required: true, index: true },
+    created_by: { type: Number, required: true },
+    task_type: { type: String, required: true },
+    executor: { type: String, enum: ["server", "extension"], default: "server" },
+    status: { type: String, enum: TASK_STATUSES, default: "pending" },
+    priority: { type: String, enum: TASK_PRIORITIES, default: "normal" },
+    priority_rank: { type: Number, default: 1 },
+    description: { type: String, default: "" },
+    progress_percentage: { type: Number, default: 0 },
+    progress_message: { type: String, default: null },
+    context_data: { type: Schema.Types.Mixed, default: () => ({}) },
+    result_data: { type: Schema.Types.Mixed, default: null },
+    error_message: { type: String, default: null },
+    error_details: { type: Schema.Types.Mixed, default: null },
+    retry_count: { type: Number, default: 0 },
+    max_retries: { type: Number, default: 3 },
+    scheduled_for: { type: Date, default: null },
+    timeout_minutes: { type: Number, default: 60 },
+    started_at: { type: Date, default: null },
+    completed_at: { type: Date, default: null },
+    cancelled_at: { type: Date, default: null },
+    is_periodic: { type: Boolean, default: false },
+    periodic_task: { type: Number, default: null },
+    batch_id: { type: String, default: null },
+    attempt: { type: Number, default: 0 },
+    run_token: { type: String, default: null },
+    worker_id: { type: String, default: null },
+    metrics: { type: metricsSchema, default: null },
+    persistent_job: { type: persistentJobSchema, default: null },
+  },
+  {
+    collection: "tasks",
+    timestamps: { createdAt: "created_at", updatedAt: "updated_at" },
+    minimize: false,
+    versionKey: false,
+  },
+);
+
+taskSchema.index({ brand: 1, created_at: -1 });
+taskSchema.index({ brand: 1, status: 1 });
+taskSchema.index({ status: 1, worker_id: 1 });
+taskSchema.index({ batch_id: 1 });
+
+export type TaskModel = Model<Task>;
+
+export function taskModel(connection: Connection): TaskModel {
+  return (connection.models.Task as TaskModel | undefined) ?? connection.model<Task>("Task", taskSchema);
+}
