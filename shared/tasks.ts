@@ -3,6 +3,9 @@
  * list filters. Plain zod 4; the server registers these for OpenAPI and validation.
  */
 import { z } from "zod";
+import { BrandRefSchema } from "./brands.js";
+import { UserRefSchema } from "./auth.js";
+import { PageQuerySchema, QueryBooleanSchema, TimestampSchema, paginated } from "./common.js";
 
 export const TASK_STATUSES = ["pending", "running", "completed", "failed", "cancelled"] as const;
 export const TaskStatusSchema = z.enum(TASK_STATUSES);
@@ -44,7 +47,8 @@ function findUnsafeKey(value: unknown, depth = 0): string | null {
   return null;
 }
 
-export const CreateTaskBodySchema = z.object({
+export const CreateTaskBodySchema = z
+  .object({
   task_type: TaskTypeSchema,
   priority: TaskPrioritySchema.default("normal"),
   description: z.string().max(2000).default(""),
@@ -53,7 +57,9 @@ export const CreateTaskBodySchema = z.object({
   max_retries: z.number().int().min(0).max(20).default(3),
   /** Minutes; fractions allowed (0.5 = 30 s). */
   timeout_minutes: z.number().positive().max(24 * 60).default(60),
-});
+  })
+  .strict()
+  .meta({ id: "CreateTaskRequest" });
 export type CreateTaskBody = z.infer<typeof CreateTaskBodySchema>;
 
 /** PUT/PATCH: only these fields can change after creation. */
@@ -78,3 +84,173 @@ export const RetryTaskBodySchema = z
   })
   .strict();
 export type RetryTaskBody = z.infer<typeof RetryTaskBodySchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+// ---------------------------------------------------------------------------------------------
+
+const JsonObjectSchema = z.record(z.string(), z.unknown());
+
+export const TaskMetricsSchema = z
+  .object({
+    execution_time_ms: z.number(),
+    memory_usage_mb: z.number(),
+    cost_usd: z.number(),
+    recorded_at: TimestampSchema.nullable(),
+  })
+  .meta({ id: "TaskMetrics" });
+
+export const PersistentJobSummarySchema = z
+  .object({
+    state: z.enum(["running", "interrupted", "resumed", "completed", "failed"]),
+    can_resume: z.boolean(),
+    checkpoint_count: z.number().int(),
+    last_checkpoint_at: TimestampSchema.nullable(),
+    progress_percentage: z.number(),
+    interrupted_at: TimestampSchema.nullable(),
+    resumed_at: TimestampSchema.nullable(),
+    resume_count: z.number().int(),
+  })
+  .meta({ id: "PersistentJobSummary" });
+
+export const TaskSchema = z
+  .object({
+    id: z.number().int(),
+    task_id: z.string(),
+    task_type: z.string(),
+    executor: z.enum(["server", "extension"]),
+    status: TaskStatusSchema,
+    priority: TaskPrioritySchema,
+    description: z.string(),
+    progress_percentage: z.number(),
+    progress_message: z.string().nullable(),
+    brand: BrandRefSchema,
+    created_by: UserRefSchema,
+    created_at: TimestampSchema,
+    updated_at: TimestampSchema,
+    started_at: TimestampSchema.nullable(),
+    completed_at: TimestampSchema.nullable(),
+    cancelled_at: TimestampSchema.nullable(),
+    scheduled_for: TimestampSchema.nullable(),
+    context_data: JsonObjectSchema,
+    result_data: JsonObjectSchema.nullable(),
+    error_message: z.string().nullable(),
+    error_details: JsonObjectSchema.nullable(),
+    retry_count: z.number().int(),
+    max_retries: z.number().int(),
+    timeout_minutes: z.number(),
+    is_periodic: z.boolean(),
+    periodic_task: z.number().int().nullable(),
+    batch_id: z.string().nullable(),
+    metrics: TaskMetricsSchema.nullable(),
+    persistent_job: PersistentJobSummarySchema.nullable(),
+  })
+  .meta({ id: "Task" });
+export type TaskView = z.infer<typeof TaskSchema>;
+
+export const TaskListResponseSchema = paginated(TaskSchema).meta({ id: "TaskList" });
+
+export const RetryTaskResponseSchema = z
+  .object({
+    message: z.string(),
+    task_id: z.string(),
+    new_status: TaskStatusSchema,
+    retry_count: z.number().int(),
+    max_retries: z.number().int(),
+    estimated_start: TimestampSchema,
+  })
+  .meta({ id: "RetryTaskResponse" });
+export type RetryTaskResponse = z.infer<typeof RetryTaskResponseSchema>;
+
+export const CancelTaskResponseSchema = z
+  .object({
+    message: z.string(),
+    task_id: z.string(),
+    previous_status: TaskStatusSchema,
+    cancelled_at: TimestampSchema,
+  })
+  .meta({ id: "CancelTaskResponse" });
+export type CancelTaskResponse = z.infer<typeof CancelTaskResponseSchema>;
+
+const QueueCountsSchema = z.object({ pending: z.number().int(), running: z.number().int(), total_today: z.number().int() });
+
+export const QueueStatsResponseSchema = z
+  .object({
+    total_tasks: z.number().int(),
+    queues: z.object({ critical: QueueCountsSchema, high: QueueCountsSchema, normal: QueueCountsSchema, low: QueueCountsSchema }),
+    status_distribution: z.object(Object.fromEntries(TASK_STATUSES.map((s) => [s, z.number().int()])) as Record<TaskStatus, z.ZodNumber>),
+    avg_processing_time_minutes: z.object({ critical: z.number(), high: z.number(), normal: z.number(), low: z.number() }),
+  })
+  .meta({ id: "QueueStats" });
+export type QueueStatsResponse = z.infer<typeof QueueStatsResponseSchema>;
+
+export const TypeStatsResponseSchema = z
+  .object({
+    task_types: z.record(
+      z.string(),
+      z.object({
+        total: z.number().int(),
+        completed: z.number().int(),
+        failed: z.number().int(),
+        avg_duration_minutes: z.number(),
+        success_rate: z.number(),
+      }),
+    ),
+  })
+  .meta({ id: "TypeStats" });
+export type TypeStatsResponse = z.infer<typeof TypeStatsResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// List filters (GET /tasks/)
+// ---------------------------------------------------------------------------------------------
+
+/** `a,b,c` → ["a","b","c"], each checked against `values`. */
+function commaListOf<const T extends readonly [string, ...string[]]>(values: T, extra: Record<string, readonly T[number][]> = {}) {
+  return z
+    .string()
+    .transform((raw) => raw.split(",").map((v) => v.trim()).filter(Boolean))
+    .pipe(z.array(z.enum([...values, ...Object.keys(extra)] as [string, ...string[]])).min(1))
+    .transform((list) => [...new Set(list.flatMap((v) => extra[v] ?? [v]))] as T[number][]);
+}
+
+/** Fields `ordering` accepts (each may be prefixed with `-`). */
+export const TASK_ORDERING_FIELDS = [
+  "id", "created_at", "updated_at", "started_at", "completed_at", "scheduled_for",
+  "priority", "status", "task_type", "progress_percentage", "retry_count", "execution_time",
+] as const;
+
+const OrderingSchema = z
+  .string()
+  .transform((raw) => raw.split(",").map((v) => v.trim()).filter(Boolean))
+  .pipe(
+    z.array(
+      z.string().refine((f) => (TASK_ORDERING_FIELDS as readonly string[]).includes(f.replace(/^-/, "")), {
+        error: `Unknown ordering field. Choices: ${TASK_ORDERING_FIELDS.join(", ")} (prefix with '-' for descending)`,
+      }),
+    ).min(1).max(5),
+  );
+
+const DateOrDateTimeSchema = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
+
+export const TaskListQuerySchema = PageQuerySchema.extend({
+  /** `active` is accepted as pending+running (spec: `?is_periodic=true&status=active`). */
+  status: commaListOf(TASK_STATUSES, { active: ["pending", "running"] }).optional(),
+  priority: commaListOf(TASK_PRIORITIES).optional(),
+  task_type: z.string().max(500).transform((raw) => raw.split(",").map((v) => v.trim()).filter(Boolean)).optional(),
+  task_type__startswith: z.string().min(1).max(100).optional(),
+  created_after: DateOrDateTimeSchema.optional(),
+  created_before: DateOrDateTimeSchema.optional(),
+  search: z.string().trim().min(1).max(200).optional(),
+  has_metrics: QueryBooleanSchema.optional(),
+  is_resumable: QueryBooleanSchema.optional(),
+  is_periodic: QueryBooleanSchema.optional(),
+  execution_time__gte: z.coerce.number().min(0).optional(),
+  ordering: OrderingSchema.optional(),
+  batch_id: z.string().max(100).optional(),
+});
+export type TaskListQuery = z.infer<typeof TaskListQuerySchema>;
+
+export const TaskIdParamsSchema = z.object({
+  /** The integer `id` or the public `task_id` ("task_…"). */
+  id: z.string().regex(/^(\d{1,15}|task_[A-Za-z0-9]{4,64})$/, "must be a task id (123 or task_…)"),
+});

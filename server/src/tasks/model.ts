@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Model, type Types } from "mongoose";
+import { brandScoped } from "../brands/scope.js";
 import { TASK_PRIORITIES, TASK_STATUSES, type TaskPriority, type TaskStatus } from "../../../shared/tasks.js";
 
 /** Numeric order of priorities, stored so queues can sort on it. */
@@ -94,7 +95,6 @@ export const taskSchema = new Schema<Task>(
   {
     id: { type: Number, required: true, unique: true },
     task_id: { type: String, required: true, unique: true },
-    brand: { type: Number, required: true, index: true },
     created_by: { type: Number, required: true },
     task_type: { type: String, required: true },
     executor: { type: String, enum: ["server", "extension"], default: "server" },
@@ -132,6 +132,7 @@ export const taskSchema = new Schema<Task>(
   },
 );
 
+taskSchema.plugin(brandScoped);
 taskSchema.index({ brand: 1, created_at: -1 });
 taskSchema.index({ brand: 1, status: 1 });
 taskSchema.index({ status: 1, worker_id: 1 });

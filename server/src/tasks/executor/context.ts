@@ -20,7 +20,7 @@ interface ContextDeps {
 
 /** The handler's view of its run; every write is fenced by the run token, so a stale run changes nothing. */
 export function createTaskContext(run: RunState, resumeFrom: Record<string, unknown> | null, deps: ContextDeps): TaskContext {
-  const fence = { _id: run.task._id, run_token: run.token, status: "running" as const };
+  const fence = { _id: run.task._id, brand: run.task.brand, run_token: run.token, status: "running" as const };
   let lastProgressWrite = 0;
   let sequence = run.task.persistent_job?.checkpoint_count ?? 0;
   const clamp = (p: number) => Math.max(0, Math.min(100, Math.round(p * 100) / 100));

@@ -35,7 +35,10 @@ export class TaskExecution {
   private readonly recovery: InterruptedTaskRecovery;
   private recoveryTimer: NodeJS.Timeout | null = null;
 
+  readonly concurrency: number;
+
   constructor(connection: Connection, registry: TaskRegistry, logger: Logger, options: ExecutionOptions) {
+    this.concurrency = options.concurrency;
     const workerId = options.workerId ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
     const log = logger.child({ worker_id: workerId });
     this.runner = new TaskRunner({ connection, registry, logger: log, options: { ...options, workerId } });
@@ -71,6 +74,10 @@ export class TaskExecution {
 
   enqueue(task: Pick<Task, "task_id" | "priority" | "scheduled_for">): Promise<void> {
     return this.runner.enqueue(task);
+  }
+
+  abortLocally(taskId: string): void {
+    this.runner.abortLocally(taskId);
   }
 
   /** Resumes a run from its last checkpoint (after POST …/resume/ or an interruption). */

@@ -1,5 +1,6 @@
 import type { Connection } from "mongoose";
 import type { Logger } from "pino";
+import { allBrands } from "../../brands/scope.js";
 import { workerModel, type WorkerModel } from "../../monitoring/worker-model.js";
 import { taskModel, type Task, type TaskModel } from "../model.js";
 import { isWorkerAlive } from "./heartbeat.js";
@@ -33,14 +34,14 @@ export class InterruptedTaskRecovery {
   async recover(): Promise<number> {
     const workers = await this.workers.find({}).lean();
     const alive = new Set(workers.filter((w) => w.worker_id === this.options.workerId || isWorkerAlive(w, this.options.staleAfterMs)).map((w) => w.worker_id));
-    const orphans = await this.tasks.find({ status: "running", executor: "server", worker_id: { $nin: [...alive] } }).lean();
+    const orphans = await allBrands(this.tasks.find({ status: "running", executor: "server", worker_id: { $nin: [...alive] } }).lean());
     let recovered = 0;
     for (const task of orphans) if (await this.recoverOne(task)) recovered++;
     return recovered;
   }
 
   private async recoverOne(task: Task): Promise<boolean> {
-    const fence = { _id: task._id, status: "running" as const, run_token: task.run_token };
+    const fence = { _id: task._id, brand: task.brand, status: "running" as const, run_token: task.run_token };
     const now = new Date();
     const checkpointed = Boolean(task.persistent_job?.can_resume);
     if (checkpointed) {

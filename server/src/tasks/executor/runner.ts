@@ -4,6 +4,7 @@ import { MongoBackend } from "@agendajs/mongo-backend";
 import type { Connection } from "mongoose";
 import type { Db } from "mongodb";
 import type { Logger } from "pino";
+import { allBrands } from "../../brands/scope.js";
 import { checkpointModel, type CheckpointModel } from "../../persistence/model.js";
 import { taskModel, type Task, type TaskModel } from "../model.js";
 import { createTaskContext, type RunState } from "./context.js";
@@ -118,9 +119,9 @@ export class TaskRunner {
   private async abortCancelled(): Promise<void> {
     if (this.running.size === 0) return;
     try {
-      const cancelled = await this.tasks
-        .find({ task_id: { $in: [...this.running.keys()] }, status: "cancelled" }, { task_id: 1 })
-        .lean();
+      const cancelled = await allBrands(
+        this.tasks.find({ task_id: { $in: [...this.running.keys()] }, status: "cancelled" }, { task_id: 1 }).lean(),
+      );
       for (const { task_id } of cancelled) this.abortLocally(task_id);
     } catch (err) {
       this.deps.logger.warn({ err }, "could not check for cancelled tasks");
@@ -130,7 +131,8 @@ export class TaskRunner {
   /** Claims the task if it is due and pending; null when another process has it or it changed. */
   private async claim(taskId: string, token: string): Promise<TaskRecord | null> {
     const now = new Date();
-    return (await this.tasks
+    // Claims look tasks up by id across brands: the runner serves every brand.
+    return (await allBrands(this.tasks
       .findOneAndUpdate(
         {
           task_id: taskId,
@@ -144,12 +146,12 @@ export class TaskRunner {
         },
         { returnDocument: "after" },
       )
-      .lean()) as TaskRecord | null;
+      .lean())) as TaskRecord | null;
   }
 
   private async latestCheckpoint(task: TaskRecord): Promise<Record<string, unknown> | null> {
     if (!task.persistent_job?.can_resume) return null;
-    const latest = await this.checkpoints.findOne({ task_id: task.task_id }).sort({ sequence: -1 }).lean();
+    const latest = await this.checkpoints.findOne({ brand: task.brand, task_id: task.task_id }).sort({ sequence: -1 }).lean();
     return (latest?.state as Record<string, unknown> | undefined) ?? null;
   }
 
@@ -197,7 +199,7 @@ export class TaskRunner {
   }
 
   private fence(run: RunState) {
-    return { _id: run.task._id, run_token: run.token };
+    return { _id: run.task._id, brand: run.task.brand, run_token: run.token };
   }
 
   private async complete(run: RunState, result: Record<string, unknown>, metrics: object): Promise<void> {

@@ -1,0 +1,281 @@
+import { randomBytes } from "node:crypto";
+import type { Request } from "express";
+import type { Connection } from "mongoose";
+import type { Page } from "../../../shared/common.js";
+import {
+  CANCELLABLE_STATUSES,
+  RETRYABLE_STATUSES,
+  TASK_PRIORITIES,
+  TASK_STATUSES,
+  type CancelTaskResponse,
+  type CreateTaskBody,
+  type QueueStatsResponse,
+  type RetryTaskBody,
+  type RetryTaskResponse,
+  type TaskListQuery,
+  type TaskView,
+  type TypeStatsResponse,
+  type UpdateTaskBody,
+} from "../../../shared/tasks.js";
+import { brandFilter } from "../brands/scope.js";
+import { nextSequence } from "../db/counters.js";
+import type { BrandAccess, Principal } from "../http/context.js";
+import { AppError, invalidOperation } from "../http/errors.js";
+import { skipOf, toPage } from "../http/pagination.js";
+import { checkpointModel } from "../persistence/model.js";
+import { taskListFilter, taskSort } from "./filters.js";
+import { PRIORITY_RANK, taskModel, type Task, type TaskModel } from "./model.js";
+import { TaskSerializer } from "./serialize.js";
+
+/** What the API needs from execution: queue a run, stop a local run at once. */
+export interface TaskQueue {
+  enqueue(task: Pick<Task, "task_id" | "priority" | "scheduled_for">): Promise<void>;
+  abortLocally(taskId: string): void;
+  /** Tasks one process runs at once (for estimates). */
+  readonly concurrency: number;
+}
+
+/** Which task types exist and who runs them. */
+export interface TaskTypeCatalog {
+  names(): string[];
+  has(taskType: string): boolean;
+}
+
+export const taskNotFound = () => new AppError(404, "TASK_NOT_FOUND", "Task not found or access denied");
+
+function newTaskId(): string {
+  return `task_${randomBytes(6).toString("hex")}`;
+}
+
+function startOfTodayUtc(): Date {
+  const now = new Date();
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+export class TaskService {
+  readonly tasks: TaskModel;
+  private readonly serializer: TaskSerializer;
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly queue: TaskQueue,
+    private readonly catalog: TaskTypeCatalog,
+  ) {
+    this.tasks = taskModel(connection);
+    this.serializer = new TaskSerializer(connection);
+  }
+
+  async init(): Promise<void> {
+    await Promise.all([this.tasks.init(), checkpointModel(this.connection).init()]);
+  }
+
+  /** `123` or `task_…`, within the brand; 404 otherwise (another brand's task does not exist). */
+  async find(brand: BrandAccess, idOrTaskId: string): Promise<Task> {
+    const key = /^\d+$/.test(idOrTaskId) ? { id: Number(idOrTaskId) } : { task_id: idOrTaskId };
+    const task = await this.tasks.findOne(brandFilter(brand, key)).lean<Task>();
+    if (!task) throw taskNotFound();
+    return task;
+  }
+
+  async list(req: Request, brand: BrandAccess, query: TaskListQuery): Promise<Page<TaskView>> {
+    const filter = brandFilter(brand, taskListFilter(query));
+    const [count, rows] = await Promise.all([
+      this.tasks.countDocuments(filter),
+      this.tasks.find(filter).sort(taskSort(query.ordering)).skip(skipOf(query)).limit(query.page_size).lean<Task[]>(),
+    ]);
+    return toPage(req, query, count, await this.serializer.many(rows));
+  }
+
+  async get(brand: BrandAccess, id: string): Promise<TaskView> {
+    return this.serializer.one(await this.find(brand, id));
+  }
+
+  async create(principal: Principal, brand: BrandAccess, body: CreateTaskBody): Promise<TaskView> {
+    if (!this.catalog.has(body.task_type)) {
+      const known = this.catalog.names();
+      throw new AppError(400, "VALIDATION_ERROR", "Validation failed", {
+        field_errors: { task_type: [`Unknown task type '${body.task_type}'. Known types: ${known.join(", ")}`] },
+        extra: { known_task_types: known },
+      });
+    }
+    const task = await this.tasks.create({
+      id: await nextSequence(this.connection, "tasks"),
+      task_id: newTaskId(),
+      brand: brand.brandId,
+      created_by: principal.userId,
+      task_type: body.task_type,
+      priority: body.priority,
+      priority_rank: PRIORITY_RANK[body.priority],
+      description: body.description,
+      context_data: body.context_data,
+      scheduled_for: body.scheduled_for ? new Date(body.scheduled_for) : null,
+      max_retries: body.max_retries,
+      timeout_minutes: body.timeout_minutes,
+    });
+    await this.queue.enqueue(task);
+    return this.serializer.one(task.toObject());
+  }
+
+  /** PATCH (partial) or PUT (the modifiable fields); execution fields can change only while pending. */
+  async update(brand: BrandAccess, id: string, body: UpdateTaskBody): Promise<TaskView> {
+    const task = await this.find(brand, id);
+    const executionFields = (["context_data", "scheduled_for", "timeout_minutes"] as const).filter((f) => body[f] !== undefined);
+    if (executionFields.length && task.status !== "pending") {
+      throw invalidOperation(`Cannot change ${executionFields.join(", ")} of a ${task.status} task`, {
+        current_status: task.status,
+        allowed_statuses: ["pending"],
+      });
+    }
+    const set: Record<string, unknown> = { ...body };
+    if (body.priority) set.priority_rank = PRIORITY_RANK[body.priority];
+    if (body.scheduled_for !== undefined) set.scheduled_for = body.scheduled_for ? new Date(body.scheduled_for) : null;
+    const updated = await this.tasks
+      .findOneAndUpdate(brandFilter(brand, { _id: task._id }), { $set: set }, { returnDocument: "after" })
+      .lean<Task>();
+    if (!updated) throw taskNotFound();
+    // A new priority or time needs a new queue entry; the old one finds the task not due and does nothing.
+    if (updated.status === "pending" && (body.priority || body.scheduled_for !== undefined)) await this.queue.enqueue(updated);
+    return this.serializer.one(updated);
+  }
+
+  /** Deletes the task; a running one is cancelled first, so its run stops and writes nothing more. */
+  async remove(brand: BrandAccess, id: string): Promise<void> {
+    const task = await this.find(brand, id);
+    if (task.status === "running") {
+      await this.tasks.updateOne(brandFilter(brand, { _id: task._id, status: "running" as const }), { $set: { status: "cancelled", cancelled_at: new Date() } });
+      this.queue.abortLocally(task.task_id);
+    }
+    await this.tasks.deleteOne(brandFilter(brand, { _id: task._id }));
+    await checkpointModel(this.connection).deleteMany(brandFilter(brand, { task_id: task.task_id }));
+  }
+
+  async retry(brand: BrandAccess, id: string, body: RetryTaskBody): Promise<RetryTaskResponse> {
+    const task = await this.find(brand, id);
+    if (!(RETRYABLE_STATUSES as readonly string[]).includes(task.status)) {
+      throw invalidOperation(`Cannot retry a ${task.status} task`, { current_status: task.status, allowed_statuses: [...RETRYABLE_STATUSES] });
+    }
+    if (task.retry_count >= task.max_retries) {
+      throw invalidOperation(`Maximum retries reached (${task.retry_count}/${task.max_retries})`, {
+        current_status: task.status,
+        retry_count: task.retry_count,
+        max_retries: task.max_retries,
+      });
+    }
+    const set: Record<string, unknown> = { status: "pending", scheduled_for: null, completed_at: null, cancelled_at: null };
+    if (body.reset_progress) Object.assign(set, { progress_percentage: 0, progress_message: null });
+    if (body.clear_errors) Object.assign(set, { error_message: null, error_details: null });
+    if (body.new_priority) Object.assign(set, { priority: body.new_priority, priority_rank: PRIORITY_RANK[body.new_priority] });
+    const updated = await this.tasks
+      .findOneAndUpdate(
+        brandFilter(brand, { _id: task._id, status: task.status, retry_count: task.retry_count }),
+        { $set: set, $inc: { retry_count: 1 } },
+        { returnDocument: "after" },
+      )
+      .lean<Task>();
+    if (!updated) throw invalidOperation("The task changed meanwhile; reload it and try again", { current_status: task.status });
+    await this.queue.enqueue(updated);
+    return {
+      message: "Task queued for retry",
+      task_id: updated.task_id,
+      new_status: "pending",
+      retry_count: updated.retry_count,
+      max_retries: updated.max_retries,
+      estimated_start: (await this.estimateStart(brand, updated)).toISOString(),
+    };
+  }
+
+  /** Now, or later when tasks of equal or higher priority are queued ahead (by their recent duration). */
+  private async estimateStart(brand: BrandAccess, task: Task): Promise<Date> {
+    const [ahead, recent] = await Promise.all([
+      this.tasks.countDocuments(
+        brandFilter(brand, { status: "pending" as const, executor: "server" as const, priority_rank: { $gte: task.priority_rank }, _id: { $ne: task._id } }),
+      ),
+      this.tasks.find(brandFilter(brand, { status: "completed" as const, "metrics.execution_time_ms": { $ne: null } }), { metrics: 1 }).sort({ completed_at: -1 }).limit(20).lean<Task[]>(),
+    ]);
+    const avgMs = recent.length ? recent.reduce((n, t) => n + (t.metrics?.execution_time_ms ?? 0), 0) / recent.length : 0;
+    const waitMs = Math.ceil(ahead / Math.max(1, this.queue.concurrency)) * avgMs;
+    return new Date(Date.now() + waitMs);
+  }
+
+  async cancel(brand: BrandAccess, id: string): Promise<CancelTaskResponse> {
+    const task = await this.find(brand, id);
+    if (!(CANCELLABLE_STATUSES as readonly string[]).includes(task.status)) {
+      throw invalidOperation(`Cannot cancel a ${task.status} task`, { current_status: task.status, allowed_statuses: [...CANCELLABLE_STATUSES] });
+    }
+    const cancelledAt = new Date();
+    const updated = await this.tasks.updateOne(
+      brandFilter(brand, { _id: task._id, status: task.status }),
+      { $set: { status: "cancelled", cancelled_at: cancelledAt, completed_at: cancelledAt } },
+    );
+    if (updated.modifiedCount !== 1) throw invalidOperation("The task changed meanwhile; reload it and try again", { current_status: task.status });
+    this.queue.abortLocally(task.task_id);
+    return { message: "Task cancelled successfully", task_id: task.task_id, previous_status: task.status, cancelled_at: cancelledAt.toISOString() };
+  }
+
+  async queueStats(brand: BrandAccess): Promise<QueueStatsResponse> {
+    const today = startOfTodayUtc();
+    const rows = await this.tasks.aggregate<{ _id: { priority: string; status: string }; count: number; today: number; avg_ms: number | null }>([
+      { $match: { brand: brand.brandId } },
+      {
+        $group: {
+          _id: { priority: "$priority", status: "$status" },
+          count: { $sum: 1 },
+          today: { $sum: { $cond: [{ $gte: ["$created_at", today] }, 1, 0] } },
+          avg_ms: { $avg: "$metrics.execution_time_ms" },
+        },
+      },
+    ]);
+    const queues = Object.fromEntries(TASK_PRIORITIES.map((p) => [p, { pending: 0, running: 0, total_today: 0 }])) as QueueStatsResponse["queues"];
+    const statusDistribution = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as QueueStatsResponse["status_distribution"];
+    const durations = Object.fromEntries(TASK_PRIORITIES.map((p) => [p, { total: 0, n: 0 }]));
+    let total = 0;
+    for (const row of rows) {
+      const priority = row._id.priority as keyof typeof queues;
+      const status = row._id.status as keyof typeof statusDistribution;
+      total += row.count;
+      statusDistribution[status] += row.count;
+      queues[priority].total_today += row.today;
+      if (status === "pending" || status === "running") queues[priority][status] += row.count;
+      if (status === "completed" && row.avg_ms !== null) {
+        durations[priority].total += row.avg_ms * row.count;
+        durations[priority].n += row.count;
+      }
+    }
+    const avg = Object.fromEntries(
+      TASK_PRIORITIES.map((p) => [p, durations[p].n ? round1(durations[p].total / durations[p].n / 60_000) : 0]),
+    ) as QueueStatsResponse["avg_processing_time_minutes"];
+    return { total_tasks: total, queues, status_distribution: statusDistribution, avg_processing_time_minutes: avg };
+  }
+
+  async typeStats(brand: BrandAccess): Promise<TypeStatsResponse> {
+    const rows = await this.tasks.aggregate<{ _id: string; total: number; completed: number; failed: number; avg_ms: number | null }>([
+      { $match: { brand: brand.brandId } },
+      {
+        $group: {
+          _id: "$task_type",
+          total: { $sum: 1 },
+          completed: { $sum: { $cond: [{ $eq: ["$status", "completed"] }, 1, 0] } },
+          failed: { $sum: { $cond: [{ $eq: ["$status", "failed"] }, 1, 0] } },
+          avg_ms: { $avg: { $cond: [{ $eq: ["$status", "completed"] }, "$metrics.execution_time_ms", null] } },
+        },
+      },
+      { $sort: { _id: 1 } },
+    ]);
+    return {
+      task_types: Object.fromEntries(
+        rows.map((r) => [
+          r._id,
+          {
+            total: r.total,
+            completed: r.completed,
+            failed: r.failed,
+            avg_duration_minutes: r.avg_ms === null ? 0 : round1(r.avg_ms / 60_000),
+            success_rate: r.completed + r.failed ? round1((r.completed / (r.completed + r.failed)) * 100) : 0,
+          },
+        ]),
+      ),
+    };
+  }
+}
