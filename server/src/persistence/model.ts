@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Model } from "mongoose";
+import { brandScoped } from "../brands/scope.js";
 
 export interface Checkpoint {
   task_id: string;
@@ -14,7 +15,6 @@ export interface Checkpoint {
 export const checkpointSchema = new Schema<Checkpoint>(
   {
     task_id: { type: String, required: true },
-    brand: { type: Number, required: true },
     sequence: { type: Number, required: true },
     state: { type: Schema.Types.Mixed, required: true },
     progress_percentage: { type: Number, default: 0 },
@@ -22,6 +22,7 @@ export const checkpointSchema = new Schema<Checkpoint>(
   },
   { collection: "task_checkpoints", timestamps: { createdAt: "created_at", updatedAt: false }, versionKey: false, minimize: false },
 );
+checkpointSchema.plugin(brandScoped);
 checkpointSchema.index({ task_id: 1, sequence: -1 }, { unique: true });
 checkpointSchema.index({ brand: 1, created_at: -1 });
 
