@@ -26,8 +26,13 @@ const db = await startEmbeddedMongo({
 });
 console.log(JSON.stringify({ msg: "embedded MongoDB-compatible engine listening", uri: db.uri, dataDir: values["in-memory"] ? null : values["data-dir"] }));
 
+// Ctrl-C reaches every process of the group, and npm/tsx relay it once more: a repeated signal
+// must not kill the engine half-way through closing (it would leave its lock file behind).
+let closing = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (closing) return;
+    closing = true;
     void db.close().then(() => process.exit(0));
   });
 }

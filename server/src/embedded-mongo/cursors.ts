@@ -21,7 +21,8 @@ export class CursorStore {
   /** The `cursor` field of a find/aggregate/list reply; a cursor stays open only if documents remain. */
   first(ns: string, docs: Document[], batchSize?: number, singleBatch = false): Document {
     const cursor: OpenCursor = { ns, docs, position: 0, lastUsed: Date.now() };
-    const firstBatch = this.takeBatch(cursor, batchSize ?? DEFAULT_FIRST_BATCH);
+    // batchSize 0 asks for an open cursor and no documents yet (getMore fetches them).
+    const firstBatch = batchSize === 0 && !singleBatch ? [] : this.takeBatch(cursor, batchSize ?? DEFAULT_FIRST_BATCH);
     let id = 0n;
     if (!singleBatch && cursor.position < docs.length) {
       id = this.nextId++;

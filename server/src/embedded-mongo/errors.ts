@@ -22,8 +22,10 @@ export const ErrorCodes = {
   DuplicateKey: 11000,
   Location40573: 40573,
   ImmutableField: 66,
+  ConflictingUpdateOperators: 40,
   NoReplicationEnabled: 76,
   InvalidIdField: 53,
+  BSONObjectTooLarge: 10334,
 } as const;
 
 export type ErrorCodeName = keyof typeof ErrorCodes;

@@ -1,7 +1,8 @@
 import net from "node:net";
 import { Engine } from "./engine.js";
 import { ErrorCodes } from "./errors.js";
-import { MessageSplitter, encodeOpMsgReply, encodeOpReply, parseMessage } from "./wire.js";
+import { BSON } from "bson";
+import { MAX_REPLY_BYTES, MessageSplitter, encodeOpMsgReply, encodeOpReply, parseMessage } from "./wire.js";
 
 export interface EmbeddedMongoOptions {
   /** 0 (default) picks a free port. */
@@ -39,10 +40,16 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     serveConnection(engine, socket, nextConnectionId++);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, host, () => resolve());
+    });
+  } catch (err) {
+    // Port taken: give the data directory (journal, lock) back before reporting it.
+    engine.close();
+    throw err;
+  }
   const port = (server.address() as net.AddressInfo).port;
 
   const ttlTimer = setInterval(() => engine.expireDocuments(), options.ttlIntervalMs ?? 1000);
@@ -96,5 +103,14 @@ function answer(engine: Engine, message: Buffer, connectionId: number): Buffer |
   }
   const reply = engine.run(request.command, connectionId);
   if (request.noReply) return null;
-  return request.legacy ? encodeOpReply(request.header.requestId, reply) : encodeOpMsgReply(request.header.requestId, reply);
+  const encode = request.legacy ? encodeOpReply : encodeOpMsgReply;
+  try {
+    return encode(request.header.requestId, reply);
+  } catch {
+    // A reply over BSON's size limit (say, an aggregation result of 20 MB) is the command's error,
+    // as on mongod, not a reason to drop the connection.
+    const size = BSON.calculateObjectSize(reply);
+    const errmsg = `BSONObj size: ${size} (0x${size.toString(16).toUpperCase()}) is invalid. Size must be between 0 and ${MAX_REPLY_BYTES}(16MB)`;
+    return encode(request.header.requestId, { ok: 0, errmsg, code: ErrorCodes.BSONObjectTooLarge, codeName: "BSONObjectTooLarge" });
+  }
 }

@@ -4,7 +4,7 @@ import type { CommandContext, CommandHandler } from "../engine.js";
 import { ID_INDEX } from "../store/storage.js";
 import { defaultIndexName, sameIndexOptions, type IndexSpec } from "../store/index-spec.js";
 import type { Collection } from "../store/collection.js";
-import { Query } from "mingo";
+import { Query } from "../store/matching.js";
 
 export function collectionName(ctx: CommandContext): string {
   if (typeof ctx.target !== "string" || ctx.target === "") {
@@ -75,33 +75,44 @@ function renameCollection(ctx: CommandContext): Document {
 }
 
 function createIndexes(ctx: CommandContext): Document {
+  const existed = ctx.engine.storage.get(ctx.db, collectionName(ctx)) !== undefined;
   const coll = ctx.engine.storage.ensure(ctx.db, collectionName(ctx));
   const before = coll.indexSpecs.length + 1;
   const requested = ctx.cmd.indexes;
   if (!Array.isArray(requested) || requested.length === 0) {
     throw new MongoCommandError("BadValue", "Must specify at least one index to create");
   }
-  for (const raw of requested as Document[]) {
-    const spec = normaliseSpec(raw);
-    if (spec.name === "_id_") continue;
-    const sameName = coll.findIndexSpec(spec.name);
-    if (sameName) {
-      if (JSON.stringify(sameName.key) !== JSON.stringify(spec.key)) {
-        throw new MongoCommandError("IndexKeySpecsConflict", `An existing index has the same name as the requested index but a different key: ${spec.name}`);
-      }
-      if (!sameIndexOptions(sameName, spec)) {
-        throw new MongoCommandError("IndexOptionsConflict", `An existing index has the same name as the requested index but different options: ${spec.name}`);
-      }
-      continue;
-    }
-    const sameKey = coll.indexSpecs.find((s) => JSON.stringify(s.key) === JSON.stringify(spec.key));
-    if (sameKey && sameIndexOptions(sameKey, spec)) {
-      throw new MongoCommandError("IndexOptionsConflict", `Index already exists with a different name: ${sameKey.name}`);
-    }
-    ctx.engine.storage.createIndex(coll, spec);
+  // mongod builds the indexes of one command together: if one fails, none of them is kept.
+  const created: string[] = [];
+  try {
+    for (const raw of requested as Document[]) createIndex(ctx, coll, raw, created);
+  } catch (err) {
+    for (const name of created) ctx.engine.storage.dropIndex(coll, name);
+    throw err;
   }
   const after = coll.indexSpecs.length + 1;
-  return { numIndexesBefore: before, numIndexesAfter: after, createdCollectionAutomatically: false };
+  return { numIndexesBefore: before, numIndexesAfter: after, createdCollectionAutomatically: !existed };
+}
+
+function createIndex(ctx: CommandContext, coll: Collection, raw: Document, created: string[]): void {
+  const spec = normaliseSpec(raw);
+  if (spec.name === "_id_") return;
+  const sameName = coll.findIndexSpec(spec.name);
+  if (sameName) {
+    if (JSON.stringify(sameName.key) !== JSON.stringify(spec.key)) {
+      throw new MongoCommandError("IndexKeySpecsConflict", `An existing index has the same name as the requested index but a different key: ${spec.name}`);
+    }
+    if (!sameIndexOptions(sameName, spec)) {
+      throw new MongoCommandError("IndexOptionsConflict", `An existing index has the same name as the requested index but different options: ${spec.name}`);
+    }
+    return;
+  }
+  const sameKey = coll.indexSpecs.find((s) => JSON.stringify(s.key) === JSON.stringify(spec.key));
+  if (sameKey && sameIndexOptions(sameKey, spec)) {
+    throw new MongoCommandError("IndexOptionsConflict", `Index already exists with a different name: ${sameKey.name}`);
+  }
+  ctx.engine.storage.createIndex(coll, spec);
+  created.push(spec.name);
 }
 
 function normaliseSpec(raw: Document): IndexSpec {

@@ -1,10 +1,10 @@
 import { Long, ObjectId, type Document } from "bson";
-import { Aggregator, Query } from "mingo";
+import { Aggregator, Query, isPlainSort, sortDocuments } from "../store/matching.js";
 import { MongoCommandError } from "../errors.js";
 import type { CommandContext, CommandHandler } from "../engine.js";
 import type { Collection } from "../store/collection.js";
 import { idLookups, planQuery } from "../store/planner.js";
-import { compareValues, indexValuesOf } from "../store/values.js";
+import { cloneDocument, compareValues, idKey, inDocumentOrder, valuesAtPath } from "../store/values.js";
 import { collectionName } from "./ddl.js";
 
 export interface FindSpec {
@@ -31,16 +31,32 @@ export function runFind(coll: Collection | undefined, spec: FindSpec): Document[
   const skip = spec.skip ?? 0;
   const limit = spec.limit ? Math.abs(spec.limit) : 0;
   const wanted = limit ? skip + limit : Infinity;
+  // `{$natural: ±1}`: storage (insertion) order or its reverse, from a collection scan as on mongod.
+  const natural = sort && Object.keys(sort).length === 1 && (sort.$natural === 1 || sort.$natural === -1) ? sort.$natural : 0;
   // An index that yields the sort order, or no sort at all, lets the scan stop at skip+limit.
-  const inOrder = sort ? coll.matchInSortOrder(filter, sort, wanted) : null;
+  const inOrder = natural ? naturalOrder(coll, filter, natural) : sort ? coll.matchInSortOrder(filter, sort, wanted) : null;
   const matched = inOrder ?? coll.match(filter, sort ? Infinity : wanted);
   const sorted = !sort || inOrder !== null;
-  if (sorted && !spec.projection) return matched.slice(skip, limit ? skip + limit : undefined);
-  let cursor = new Query(filter).find<Document>(matched, spec.projection);
-  if (!sorted) cursor = cursor.sort(sort!);
-  if (skip) cursor = cursor.skip(skip);
-  if (limit) cursor = cursor.limit(limit);
-  return cursor.all();
+  let page: Document[];
+  if (sorted) page = matched.slice(skip, limit ? skip + limit : undefined);
+  else if (isPlainSort(sort!)) page = sortDocuments(matched, sort!).slice(skip, limit ? skip + limit : undefined);
+  else {
+    let cursor = new Query(filter).find<Document>(matched).sort(sort!);
+    if (skip) cursor = cursor.skip(skip);
+    if (limit) cursor = cursor.limit(limit);
+    page = cursor.all();
+  }
+  if (!spec.projection) return page;
+  // mingo projects in place (an exclusion deletes the field from the object it is given): project
+  // copies of the page, never the stored documents.
+  const projected = new Query(filter).find<Document>(page.map(cloneDocument), spec.projection).all();
+  return projected.map((doc, i) => inDocumentOrder(doc, page[i]));
+}
+
+function naturalOrder(coll: Collection, filter: Document, direction: number): Document[] {
+  const query = new Query(filter);
+  const docs = [...coll.docs.values()].filter((doc) => query.test(doc));
+  return direction === -1 ? docs.reverse() : docs;
 }
 
 function find(ctx: CommandContext): Document {
@@ -96,24 +112,18 @@ function distinct(ctx: CommandContext): Document {
   const coll = ctx.engine.storage.get(ctx.db, collectionName(ctx));
   if (typeof ctx.cmd.key !== "string") throw new MongoCommandError("TypeMismatch", "BSON field 'key' must be a string");
   const parts = ctx.cmd.key.split(".");
-  const values: unknown[] = [];
+  const values = new Map<string, unknown>();
   for (const doc of coll ? coll.match(asObject(ctx.cmd.query, "query") ?? {}) : []) {
-    for (const v of indexValuesOf(doc, parts)) {
-      if (v === null && !hasValue(doc, parts)) continue;
-      if (!values.some((u) => compareValues(u, v) === 0)) values.push(v);
+    // A missing field gives nothing, an array its elements (an empty one none), as mongod does.
+    for (const v of valuesAtPath(doc, parts)) {
+      if (v === undefined) continue;
+      for (const x of Array.isArray(v) ? v : [v]) {
+        const key = idKey(x);
+        if (!values.has(key)) values.set(key, x);
+      }
     }
   }
-  return { values: values.sort(compareValues) };
-}
-
-function hasValue(doc: Document, parts: string[]): boolean {
-  let cur: unknown = doc;
-  for (const p of parts) {
-    if (Array.isArray(cur)) return true;
-    if (cur === null || typeof cur !== "object" || !(p in (cur as Document))) return false;
-    cur = (cur as Document)[p];
-  }
-  return true;
+  return { values: [...values.values()].sort(compareValues) };
 }
 
 const UNSUPPORTED_STAGES: Record<string, string> = {
@@ -166,10 +176,12 @@ function aggregate(ctx: CommandContext): Document {
       stages = stages.slice(1);
     } else source = coll ? [...coll.docs.values()] : [];
   }
+  // mingo's stages ($set, $addFields, $unwind, …) write into the documents they are given: they get
+  // copies, never the stored documents (which would change in memory but not in the journal).
   const aggregator = new Aggregator(stages, {
-    collectionResolver: (name: string) => [...(storage.get(ctx.db, name)?.docs.values() ?? [])],
+    collectionResolver: (name: string) => [...(storage.get(ctx.db, name)?.docs.values() ?? [])].map(cloneDocument),
   });
-  const results = aggregator.run(source) as Document[];
+  const results = aggregator.run(source.map(cloneDocument)) as Document[];
   if (outStage !== undefined) {
     writeOut(ctx, outStage, results);
     return { cursor: ctx.engine.cursors.first(`${ctx.db}.${collName}`, [], 0) };

@@ -1,11 +1,12 @@
 import type { Document } from "bson";
-import { Query } from "mingo";
+import { Query } from "../store/matching.js";
 import { MongoCommandError, errorReply } from "../errors.js";
 import type { CommandContext, CommandHandler } from "../engine.js";
 import type { Collection } from "../store/collection.js";
 import { applyUpdate, buildUpsert, checkUpdate, prepareInsert } from "../store/modify.js";
 import { collectionName } from "./ddl.js";
 import { runFind } from "./read.js";
+import { cloneDocument, inDocumentOrder } from "../store/values.js";
 
 interface WriteError extends Document {
   index: number;
@@ -110,7 +111,8 @@ function remove(ctx: CommandContext): Document {
 
 function project(doc: Document | null, fields: unknown): Document | null {
   if (!doc || !fields || typeof fields !== "object" || Object.keys(fields).length === 0) return doc;
-  return new Query({}).find<Document>([doc], fields as Document).all()[0] ?? null;
+  const projected = new Query({}).find<Document>([cloneDocument(doc)], fields as Document).all()[0];
+  return projected ? inDocumentOrder(projected, doc) : null;
 }
 
 /** The stored document that `find` would return first for this filter and sort. */

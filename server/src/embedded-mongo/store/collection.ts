@@ -1,5 +1,5 @@
 import { ObjectId, type Document } from "bson";
-import { Query } from "mingo";
+import { Query } from "./matching.js";
 import { MongoCommandError } from "../errors.js";
 import { idKey } from "./values.js";
 import { OrderedIndex } from "./ordered-index.js";
@@ -7,6 +7,22 @@ import { isOrderedIndex, type IndexSpec } from "./index-spec.js";
 import { idLookups, planQuery } from "./planner.js";
 
 export const ID_INDEX: IndexSpec = { v: 2, key: { _id: 1 }, name: "_id_" };
+
+/** A key value as mongod prints it in E11000 messages: `"text"`, `ObjectId('…')`, `new Date(ms)`, `{ a: 1 }`. */
+function shellValue(v: unknown): string {
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  if (v instanceof ObjectId) return `ObjectId('${v.toHexString()}')`;
+  if (v instanceof Date) return `new Date(${v.getTime()})`;
+  if (Array.isArray(v)) return v.length ? `[ ${v.map(shellValue).join(", ")} ]` : "[]";
+  if (typeof v === "object" && (v as { _bsontype?: string })._bsontype) return String(v);
+  if (typeof v === "object") {
+    const entries = Object.entries(v as Document).map(([k, x]) => `${k}: ${shellValue(x)}`);
+    return entries.length ? `{ ${entries.join(", ")} }` : "{}";
+  }
+  return String(v);
+}
 
 /** One collection: documents by `_id` in insertion order, plus its secondary indexes. */
 export class Collection {
@@ -102,7 +118,7 @@ export class Collection {
     const fields = Object.keys(spec.key);
     const keyValue: Document = {};
     fields.forEach((f, i) => (keyValue[f] = values[i]));
-    const shown = fields.map((f, i) => `${f}: ${JSON.stringify(values[i] instanceof ObjectId ? `ObjectId('${values[i]}')` : values[i])}`);
+    const shown = fields.map((f, i) => `${f}: ${shellValue(values[i])}`);
     return new MongoCommandError(
       "DuplicateKey",
       `E11000 duplicate key error collection: ${this.namespace} index: ${spec.name} dup key: { ${shown.join(", ")} }`,

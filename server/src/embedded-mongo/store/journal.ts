@@ -37,10 +37,21 @@ export class Journal {
     this.bytes = fs.fstatSync(this.fd).size;
   }
 
-  static open(dir: string, options: { fsync?: boolean } = {}): Journal {
+  /**
+   * Takes the directory's lock, then replays the journal into `apply` (if given) and opens it for
+   * appending. The lock comes first: a refused engine must not read, let alone truncate, a journal
+   * that another engine is writing.
+   */
+  static open(dir: string, options: { fsync?: boolean } = {}, apply?: (record: JournalRecord) => void): Journal {
     fs.mkdirSync(dir, { recursive: true });
     acquireLock(dir);
-    return new Journal(dir, options.fsync ?? false);
+    try {
+      if (apply) Journal.replay(dir, apply);
+      return new Journal(dir, options.fsync ?? false);
+    } catch (err) {
+      releaseLock(dir);
+      throw err;
+    }
   }
 
   /** Reads every whole record; a torn tail is truncated so later appends start clean. */

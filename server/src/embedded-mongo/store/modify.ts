@@ -1,5 +1,5 @@
-import { ObjectId, type Document } from "bson";
-import { Aggregator } from "mingo";
+import { ObjectId, Timestamp, type Document } from "bson";
+import { Aggregator, UPDATER_QUERY_OPTIONS } from "./matching.js";
 import { update as applyOperators } from "mingo/updater";
 import { MongoCommandError } from "../errors.js";
 import { cloneDocument, idKey } from "./values.js";
@@ -57,16 +57,63 @@ export function applyUpdate(doc: Document, update: UpdateSpec, options: UpdateOp
   }
   const { $setOnInsert, ...operators } = update;
   if (inserting && $setOnInsert) operators.$set = { ...(operators.$set as Document | undefined), ...($setOnInsert as Document) };
+  // mingo refuses any update path on `_id`; mongod accepts `$set: {_id: <its current value>}` as a no-op.
+  const setId = takeIdFromSet(operators);
+  if (setId.present) assertSameId(doc, { _id: setId.value });
+  currentTimestamps(operators);
   if (Object.keys(operators).length === 0) return inserting ? cloneDocument(doc) : null;
   const next = cloneDocument(doc);
   let changed: string[];
   try {
-    changed = applyOperators(next, operators, options.arrayFilters, options.filter, { cloneMode: "deep" });
+    changed = applyOperators(next, operators, options.arrayFilters, options.filter, { cloneMode: "deep", queryOptions: UPDATER_QUERY_OPTIONS });
   } catch (err) {
-    throw new MongoCommandError("BadValue", err instanceof Error ? err.message : String(err));
+    const message = err instanceof Error ? err.message : String(err);
+    if (/immutable field/.test(message)) throw new MongoCommandError("ImmutableField", message);
+    if (/would create a conflict/.test(message)) throw new MongoCommandError("ConflictingUpdateOperators", message.replace(/^updating/, "Updating"));
+    throw new MongoCommandError("BadValue", message);
   }
   assertSameId(doc, next);
   return changed.length || inserting ? next : null;
+}
+
+let lastTimestamp = { t: 0, i: 0 };
+
+/** mingo's `$currentDate: {f: {$type: "timestamp"}}` writes milliseconds; mongod writes a BSON Timestamp. */
+function currentTimestamps(operators: Document): void {
+  const spec = operators.$currentDate as Document | undefined;
+  if (!spec || typeof spec !== "object") return;
+  const dates: Document = {};
+  const stamps: Document = {};
+  for (const [path, how] of Object.entries(spec)) {
+    if (how && typeof how === "object" && (how as Document).$type === "timestamp") {
+      const t = Math.floor(Date.now() / 1000);
+      lastTimestamp = t === lastTimestamp.t ? { t, i: lastTimestamp.i + 1 } : { t, i: 1 };
+      stamps[path] = new Timestamp(lastTimestamp);
+    } else dates[path] = how;
+  }
+  if (Object.keys(stamps).length === 0) return;
+  if (Object.keys(dates).length) operators.$currentDate = dates;
+  else delete operators.$currentDate;
+  operators.$set = { ...(operators.$set as Document | undefined), ...stamps };
+}
+
+/** Removes `_id` from `$set` (mingo cannot apply it), reporting the value it was to be set to. */
+function takeIdFromSet(operators: Document): { present: boolean; value?: unknown } {
+  const $set = operators.$set as Document | undefined;
+  if (!$set || typeof $set !== "object" || !("_id" in $set)) return { present: false };
+  const { _id, ...rest } = $set;
+  if (Object.keys(rest).length) operators.$set = rest;
+  else delete operators.$set;
+  return { present: true, value: _id };
+}
+
+/** The `_id` an operator update sets, if any. */
+function idSetBy(update: Document): unknown {
+  for (const op of ["$setOnInsert", "$set"]) {
+    const fields = update[op] as Document | undefined;
+    if (fields && typeof fields === "object" && fields._id !== undefined) return fields._id;
+  }
+  return undefined;
 }
 
 /** Equality conditions of a filter, as the fields an upserted document starts with. */
@@ -87,9 +134,12 @@ function equalityFields(filter: Document, out: Document = {}): Document {
 /** The document an upsert inserts: the filter's equalities, then the update applied on top. */
 export function buildUpsert(update: UpdateSpec, options: UpdateOptions): Document {
   const seed: Document = {};
-  const equalities = equalityFields(options.filter);
+  const { _id: filterId, ...equalities } = equalityFields(options.filter);
   if (Object.keys(equalities).length) applyOperators(seed, { $set: equalities });
-  const id = seed._id ?? new ObjectId();
+  if (filterId !== undefined) seed._id = filterId;
+  // Without an `_id` in the filter, one set by the update ($set / $setOnInsert) is the new document's.
+  const updateId = Array.isArray(update) ? undefined : idSetBy(update);
+  const id = seed._id ?? updateId ?? new ObjectId();
   const base = { _id: id, ...seed };
   if (!Array.isArray(update) && !isOperatorUpdate(update)) {
     if (update._id !== undefined && idKey(update._id) !== idKey(id) && seed._id !== undefined) {
@@ -97,7 +147,9 @@ export function buildUpsert(update: UpdateSpec, options: UpdateOptions): Documen
     }
     return { _id: update._id ?? id, ...cloneDocument(update) };
   }
-  return applyUpdate(base, update, options, true) ?? base;
+  // The new document need not match the filter ({a: {$in: […]}} contributes nothing to it), and
+  // mingo applies an update only to documents matching the condition it is given: give it none.
+  return applyUpdate(base, update, { ...options, filter: {} }, true) ?? base;
 }
 
 /** A document ready to store: an `_id` first, and not an array. */

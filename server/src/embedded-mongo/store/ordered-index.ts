@@ -1,6 +1,6 @@
 import sortedBtree from "sorted-btree";
 import type { Document } from "bson";
-import { Query } from "mingo";
+import { Query } from "./matching.js";
 import { Bound, MAX_BOUND, MIN_BOUND, compareValues, indexValuesOf, idKey } from "./values.js";
 import type { IndexSpec } from "./index-spec.js";
 
@@ -34,8 +34,11 @@ export function orientRange(low: IndexKey, high: IndexKey, directions: number[])
   return { low: l, high: h };
 }
 
-// sorted-btree is CommonJS with `exports.default`: imported from ESM, the class sits on `.default`.
-const BTree = sortedBtree.default;
+// sorted-btree is CommonJS with `exports.default`: imported from Node's ESM, the class sits on
+// `.default`; bundlers that honour `__esModule` (vitest, vite) hand over the class itself.
+const btreeExport: unknown = sortedBtree;
+const BTree: typeof sortedBtree.default =
+  typeof btreeExport === "function" ? (btreeExport as typeof sortedBtree.default) : sortedBtree.default;
 type BTree<K, V> = InstanceType<typeof sortedBtree.default<K, V>>;
 
 /** A secondary index kept as a B+tree of (values…, id) keys; arrays index each element (multikey). */
@@ -43,6 +46,11 @@ export class OrderedIndex {
   readonly fields: string[];
   /** 1 or -1 per field, as declared. */
   readonly directions: number[];
+  /**
+   * Per field: some document gave it several keys (an array). Like mongod's multikey flag it never
+   * clears; the planner must not intersect range bounds on such a field.
+   */
+  readonly multikey: boolean[];
   private readonly paths: string[][];
   private readonly partial: Query | null;
   private readonly tree: BTree<IndexKey, true>;
@@ -50,6 +58,7 @@ export class OrderedIndex {
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.keys(spec.key);
     this.directions = this.fields.map((f) => (spec.key[f] === -1 ? -1 : 1));
+    this.multikey = this.fields.map(() => false);
     this.paths = this.fields.map((f) => f.split("."));
     this.partial = spec.partialFilterExpression ? new Query(spec.partialFilterExpression) : null;
     this.tree = new BTree<IndexKey, true>(undefined, keyComparator(this.directions), 64);
@@ -75,6 +84,9 @@ export class OrderedIndex {
   valueTuples(doc: Document): unknown[][] {
     if (this.partial && !this.partial.test(doc)) return [];
     const perField = this.paths.map((parts) => indexValuesOf(doc, parts));
+    perField.forEach((vals, i) => {
+      if (vals.length > 1) this.multikey[i] = true;
+    });
     if (this.isSparse && perField.every((vals) => vals.length === 1 && vals[0] === null && !this.hasAnyField(doc))) {
       return [];
     }

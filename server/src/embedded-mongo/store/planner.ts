@@ -19,7 +19,7 @@ function isPointValue(v: unknown): boolean {
 
 type FieldBounds =
   | { kind: "points"; values: unknown[] }
-  | { kind: "range"; low: unknown; high: unknown };
+  | { kind: "range"; low: unknown; high: unknown; lowInclusive: boolean; highInclusive: boolean };
 
 const RANGE_OPS = new Set(["$gt", "$gte", "$lt", "$lte"]);
 
@@ -41,7 +41,13 @@ function boundsOf(cond: unknown): FieldBounds | null {
     if (!isPointValue(sample) || sample === null) return null;
     if (lowValue !== undefined && highValue !== undefined && typeRank(lowValue) !== typeRank(highValue)) return null;
     const rank = typeRank(sample);
-    return { kind: "range", low: lowValue ?? new Bound(rank, -1), high: highValue ?? new Bound(rank, 1) };
+    return {
+      kind: "range",
+      low: lowValue ?? new Bound(rank, -1),
+      high: highValue ?? new Bound(rank, 1),
+      lowInclusive: c.$gt === undefined,
+      highInclusive: c.$lt === undefined,
+    };
   }
   return null;
 }
@@ -124,9 +130,9 @@ function sortOrder(plan: Plan, index: OrderedIndex, conditions: Map<string, unkn
 
 function planForIndex(index: OrderedIndex, conditions: Map<string, unknown>): Plan | null {
   let prefixes: unknown[][] = [[]];
-  let range: { low: unknown; high: unknown } | null = null;
+  let range: Extract<FieldBounds, { kind: "range" }> | null = null;
   let score = 0;
-  for (const field of index.fields) {
+  for (const [i, field] of index.fields.entries()) {
     const bounds = conditions.has(field) ? boundsOf(conditions.get(field)) : null;
     if (!bounds) break;
     if (bounds.kind === "points") {
@@ -136,22 +142,40 @@ function planForIndex(index: OrderedIndex, conditions: Map<string, unknown>): Pl
       prefixes = prefixes.flatMap((p) => bounds.values.map((v) => [...p, v]));
       score += 2;
     } else {
-      range = bounds;
+      // On a multikey field `{$gt: 1, $lt: 3}` may be met by two different elements ([0, 5]):
+      // like mongod, scan one side only and let the matcher apply the other.
+      const bothEnds = !(bounds.low instanceof Bound) && !(bounds.high instanceof Bound);
+      range = index.multikey[i] && bothEnds
+        ? { ...bounds, high: new Bound(typeRank(bounds.low), 1), highInclusive: true }
+        : bounds;
       score += 1;
       break;
     }
   }
   if (score === 0) return null;
   const used = prefixes[0].length + (range ? 1 : 0);
-  const rest = index.fields.length - used;
-  const ranges = prefixes.map((prefix) =>
-    orientRange(
-      [...prefix, ...(range ? [range.low] : []), ...Array(rest).fill(MIN_BOUND), MIN_BOUND],
-      [...prefix, ...(range ? [range.high] : []), ...Array(rest).fill(MAX_BOUND), MAX_BOUND],
-      index.directions,
-    ),
-  );
+  const ranges = prefixes.map((prefix): KeyRange => {
+    if (!range) return { low: [...prefix, ...restBounds(index, used, "first")], high: [...prefix, ...restBounds(index, used, "last")] };
+    // Index order: a descending field starts from its high end. An exclusive end skips every key
+    // holding exactly that value, whatever the later fields hold.
+    const ascending = index.directions[used - 1] === 1;
+    const [start, startInclusive, end, endInclusive] = ascending
+      ? [range.low, range.lowInclusive, range.high, range.highInclusive]
+      : [range.high, range.highInclusive, range.low, range.lowInclusive];
+    return {
+      low: [...prefix, start, ...restBounds(index, used, startInclusive ? "first" : "last")],
+      high: [...prefix, end, ...restBounds(index, used, endInclusive ? "last" : "first")],
+    };
+  });
   return { index, ranges, score, order: null };
+}
+
+/** Sentinels for the index fields from `from` on, then the id: the first or last key in index order. */
+function restBounds(index: OrderedIndex, from: number, which: "first" | "last"): unknown[] {
+  const first = (direction: number) => (direction === 1 ? MIN_BOUND : MAX_BOUND);
+  const last = (direction: number) => (direction === 1 ? MAX_BOUND : MIN_BOUND);
+  const pick = which === "first" ? first : last;
+  return [...index.directions.slice(from).map(pick), pick(1)];
 }
 
 /** `_id` equality or `$in`: answered from the primary map without any scan. */

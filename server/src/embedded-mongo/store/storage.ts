@@ -1,8 +1,11 @@
-import type { Document } from "bson";
+import { BSON, type Document } from "bson";
 import { MongoCommandError } from "../errors.js";
 import { Collection, ID_INDEX } from "./collection.js";
 import type { IndexSpec } from "./index-spec.js";
 import { Journal, type JournalRecord } from "./journal.js";
+
+/** mongod's limit on one stored document (a bigger one could never be sent back in a reply). */
+const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 
 export interface StorageOptions {
   /** Directory of the journal; null keeps everything in memory only. */
@@ -25,8 +28,7 @@ export class Storage {
   constructor(options: StorageOptions) {
     this.compactionSlack = options.compactionSlack ?? 50_000;
     if (options.dataDir) {
-      Journal.replay(options.dataDir, (record) => this.apply(record));
-      this.journal = Journal.open(options.dataDir, { fsync: options.fsync });
+      this.journal = Journal.open(options.dataDir, { fsync: options.fsync }, (record) => this.apply(record));
     } else {
       this.journal = null;
     }
@@ -71,11 +73,18 @@ export class Storage {
   }
 
   insert(coll: Collection, doc: Document): void {
+    const size = BSON.calculateObjectSize(doc);
+    if (size > MAX_DOCUMENT_BYTES) {
+      throw new MongoCommandError("BadValue", `object to insert too large. size in bytes: ${size}, max size: ${MAX_DOCUMENT_BYTES}`);
+    }
     coll.insert(doc);
     this.journal?.append({ o: "put", d: coll.db, c: coll.name, doc });
   }
 
   replace(coll: Collection, oldDoc: Document, newDoc: Document): void {
+    if (BSON.calculateObjectSize(newDoc) > MAX_DOCUMENT_BYTES) {
+      throw new MongoCommandError("BSONObjectTooLarge", `Resulting document after update is larger than ${MAX_DOCUMENT_BYTES}`);
+    }
     coll.replace(oldDoc, newDoc);
     this.journal?.append({ o: "put", d: coll.db, c: coll.name, doc: newDoc });
   }

@@ -25,12 +25,12 @@ export function typeRank(v: unknown): number {
   }
   if (v instanceof MinKey) return 1;
   if (v instanceof MaxKey) return 13;
+  if (v instanceof Timestamp) return 11; // before Long: bson's Timestamp is a subclass of Long
   if (v instanceof Long || v instanceof Int32 || v instanceof Double || v instanceof Decimal128) return 3;
   if (Array.isArray(v)) return 6;
   if (v instanceof Binary || ArrayBuffer.isView(v)) return 7;
   if (v instanceof ObjectId) return 8;
   if (v instanceof Date) return 10;
-  if (v instanceof Timestamp) return 11;
   if (v instanceof RegExp) return 12;
   return 5;
 }
@@ -137,7 +137,7 @@ export function idKey(v: unknown): string {
   if (typeof v === "string") return "s" + v;
   if (v instanceof ObjectId) return "o" + v.toHexString();
   if (typeof v === "number") return "n" + (Object.is(v, -0) ? 0 : v);
-  if (v instanceof Long) return "n" + (v.toBigInt() >= BigInt(Number.MIN_SAFE_INTEGER) && v.toBigInt() <= BigInt(Number.MAX_SAFE_INTEGER) ? v.toNumber() : v.toString());
+  if (v instanceof Long && !(v instanceof Timestamp)) return "n" + (v.toBigInt() >= BigInt(Number.MIN_SAFE_INTEGER) && v.toBigInt() <= BigInt(Number.MAX_SAFE_INTEGER) ? v.toNumber() : v.toString());
   if (v instanceof Int32 || v instanceof Double) return "n" + v.valueOf();
   if (v instanceof Date) return "d" + v.getTime();
   if (v === null || v === undefined) return "z";
@@ -207,4 +207,31 @@ export function hasPath(doc: Document, path: string): boolean {
     cur = (cur as Document)[part];
   }
   return true;
+}
+
+/**
+ * A projected document with its fields in the stored document's order, `_id` first, as mongod
+ * returns them (mingo orders them by the projection and puts `_id` last).
+ */
+export function inDocumentOrder(projected: Document, original: Document, top = true): Document {
+  const out: Document = {};
+  if (top && "_id" in projected) out._id = projected._id;
+  for (const key of Object.keys(original)) {
+    if (!(key in projected) || key in out) continue;
+    out[key] = sameShape(projected[key], original[key]);
+  }
+  for (const key of Object.keys(projected)) if (!(key in out)) out[key] = projected[key];
+  return out;
+}
+
+function isPlainDocument(v: unknown): v is Document {
+  return v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+function sameShape(projected: unknown, original: unknown): unknown {
+  if (isPlainDocument(projected) && isPlainDocument(original)) return inDocumentOrder(projected, original, false);
+  if (Array.isArray(projected) && Array.isArray(original) && projected.length === original.length) {
+    return projected.map((v, i) => sameShape(v, original[i]));
+  }
+  return projected;
 }

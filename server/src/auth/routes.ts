@@ -1,0 +1,76 @@
+import type { RequestHandler } from "express";
+import {
+  AuthTokensResponseSchema,
+  LoginBodySchema,
+  LogoutBodySchema,
+  MeResponseSchema,
+  RefreshBodySchema,
+  RegisterBodySchema,
+} from "../../../shared/auth.js";
+import { defineRoute, type ApiRouter } from "../http/define-route.js";
+import type { AuthService } from "./service.js";
+
+const tags = ["auth"];
+
+export function registerAuthRoutes(api: ApiRouter, auth: AuthService, rateLimit: RequestHandler): void {
+  defineRoute(api, {
+    method: "post",
+    path: "/api/v1/auth/register",
+    summary: "Create an account (and its personal brand) and log in",
+    tags,
+    auth: "none",
+    rateLimit,
+    request: { body: RegisterBodySchema },
+    status: 201,
+    response: AuthTokensResponseSchema,
+    errors: { 409: "Email already registered (EMAIL_TAKEN)" },
+    handler: ({ body }) => auth.register(body),
+  });
+
+  defineRoute(api, {
+    method: "post",
+    path: "/api/v1/auth/login",
+    summary: "Log in with email and password",
+    tags,
+    auth: "none",
+    rateLimit,
+    request: { body: LoginBodySchema },
+    response: AuthTokensResponseSchema,
+    errors: { 401: "Invalid email or password (INVALID_CREDENTIALS)" },
+    handler: ({ body }) => auth.login(body),
+  });
+
+  defineRoute(api, {
+    method: "post",
+    path: "/api/v1/auth/refresh",
+    summary: "Exchange a refresh token for a new pair (single use; reuse revokes the session)",
+    tags,
+    auth: "none",
+    rateLimit,
+    request: { body: RefreshBodySchema },
+    response: AuthTokensResponseSchema,
+    errors: { 401: "Refresh token invalid, expired, reused or revoked" },
+    handler: ({ body }) => auth.refresh(body.refresh_token),
+  });
+
+  defineRoute(api, {
+    method: "post",
+    path: "/api/v1/auth/logout",
+    summary: "End a session: the refresh token's, or else the caller's",
+    tags,
+    auth: "optional",
+    request: { body: LogoutBodySchema },
+    response: null,
+    handler: ({ body, principal }) => auth.logout(body.refresh_token, principal),
+  });
+
+  defineRoute(api, {
+    method: "get",
+    path: "/api/v1/auth/me",
+    summary: "The caller and their brands",
+    tags,
+    auth: "user",
+    response: MeResponseSchema,
+    handler: ({ principal }) => auth.me(principal),
+  });
+}

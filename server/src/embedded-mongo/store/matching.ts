@@ -1,0 +1,226 @@
+import { Binary, Code, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp, type Document } from "bson";
+import { Context } from "mingo/core";
+import { Query as MingoQuery } from "mingo/query";
+import { Aggregator as MingoAggregator } from "mingo/aggregator";
+import { Lazy } from "mingo/lazy";
+import * as accumulatorOperators from "mingo/operators/accumulator";
+import * as expressionOperators from "mingo/operators/expression";
+import * as pipelineOperators from "mingo/operators/pipeline";
+import * as projectionOperators from "mingo/operators/projection";
+import * as queryOperators from "mingo/operators/query";
+import * as windowOperators from "mingo/operators/window";
+import { flatten, resolve } from "mingo/util";
+import { Bound, compareValues, typeRank, valuesAtPath } from "./values.js";
+
+/*
+ * mingo compares BSON classes by constructor name and `toString()`: Long(10) < Long(9) ("10" < "9"),
+ * Long(100) never equals 100, Decimal128 sorts as text, and `$type` knows no BSON types. This module
+ * gives the engine mingo's Query and Aggregator with the comparison operators, `$type` and `$sort`
+ * replaced by ones that follow MongoDB's BSON order (values.ts). Everything else is mingo's.
+ */
+
+type Options = ConstructorParameters<typeof MingoQuery>[1];
+type Predicate = (doc: unknown) => boolean;
+type QueryOp = (selector: string, value: unknown, options: Options) => Predicate;
+type PipelineOp = (collection: ReturnType<typeof Lazy>, expr: unknown, options: Options) => ReturnType<typeof Lazy>;
+
+const mingoQueryOps = queryOperators as unknown as Record<string, QueryOp>;
+
+function isNumeric(v: unknown): boolean {
+  return typeRank(v) === 3 && !(v instanceof Bound);
+}
+
+/** The values a condition on `selector` is tested against: the field, and array elements as mongod descends. */
+function candidates(doc: unknown, selector: string): unknown[] {
+  const value = resolve(doc as Document, selector, { unwrapArray: true });
+  if (!Array.isArray(value)) return [value];
+  const depth = selector.split(".").length - 1;
+  return [value, ...value, ...flatten(value, depth)];
+}
+
+function numericCompare(test: (c: number) => boolean): (selector: string, value: unknown) => Predicate {
+  return (selector, value) => (doc) =>
+    candidates(doc, selector).some((v) => {
+      if (!isNumeric(v)) return false;
+      // NaN is only ever equal to NaN; it is neither above nor below any number.
+      if (Number.isNaN(Number(v)) || Number.isNaN(Number(value))) {
+        return Number.isNaN(Number(v)) && Number.isNaN(Number(value)) && test(0);
+      }
+      return test(compareValues(v, value));
+    });
+}
+
+/** Wraps one of mingo's comparison operators: numeric values (of any BSON number type) are ours. */
+function numericAware(name: string, test: (c: number) => boolean): QueryOp {
+  const ours = numericCompare(test);
+  return (selector, value, options) => (isNumeric(value) ? ours(selector, value) : mingoQueryOps[name](selector, value, options));
+}
+
+const $eq = numericAware("$eq", (c) => c === 0);
+const $in: QueryOp = (selector, value, options) => {
+  if (!Array.isArray(value) || !value.some(isNumeric)) return mingoQueryOps.$in(selector, value, options);
+  const numbers = value.filter(isNumeric).map((v) => $eq(selector, v, options));
+  const others = value.filter((v) => !isNumeric(v));
+  const rest = others.length ? mingoQueryOps.$in(selector, others, options) : () => false;
+  return (doc) => rest(doc) || numbers.some((p) => p(doc));
+};
+
+const BSON_TYPES: Record<string, number> = {
+  double: 1, string: 2, object: 3, array: 4, binData: 5, undefined: 6, objectId: 7, bool: 8, date: 9,
+  null: 10, regex: 11, dbPointer: 12, javascript: 13, symbol: 14, javascriptWithScope: 15, int: 16,
+  timestamp: 17, long: 18, decimal: 19, minKey: -1, maxKey: 127,
+};
+
+/** The BSON type number a stored value is written with (numbers as the serializer writes them). */
+function bsonTypeOf(v: unknown): number | null {
+  if (v === undefined) return null;
+  if (v === null) return 10;
+  switch (typeof v) {
+    case "number":
+      return Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff ? 16 : 1;
+    case "bigint":
+      return 18;
+    case "string":
+      return 2;
+    case "boolean":
+      return 8;
+  }
+  if (Array.isArray(v)) return 4;
+  if (v instanceof Date) return 9;
+  if (v instanceof RegExp) return 11;
+  if (v instanceof Timestamp) return 17;
+  if (v instanceof Long) return 18;
+  if (v instanceof Int32) return 16;
+  if (v instanceof Double) return 1;
+  if (v instanceof Decimal128) return 19;
+  if (v instanceof ObjectId) return 7;
+  if (v instanceof Binary || ArrayBuffer.isView(v)) return 5;
+  if (v instanceof MinKey) return -1;
+  if (v instanceof MaxKey) return 127;
+  if (v instanceof Code) return v.scope ? 15 : 13;
+  const bsontype = (v as { _bsontype?: string })._bsontype;
+  if (bsontype === "BSONSymbol") return 14;
+  if (bsontype === "BSONRegExp") return 11;
+  return 3;
+}
+
+function typeMatches(v: unknown, wanted: unknown): boolean {
+  const type = bsonTypeOf(v);
+  if (type === null) return false;
+  if (wanted === "number") return type === 1 || type === 16 || type === 18 || type === 19;
+  const code = typeof wanted === "string" ? BSON_TYPES[wanted] : Number(wanted);
+  return code === type;
+}
+
+/** `$type`: the field itself, or (for an array) any of its elements, is of one of the given types. */
+const $type: QueryOp = (selector, value) => {
+  const wanted = Array.isArray(value) ? value : [value];
+  for (const w of wanted) {
+    if (typeof w === "string" ? w !== "number" && !(w in BSON_TYPES) : !Object.values(BSON_TYPES).includes(Number(w))) {
+      throw new Error(`Unknown type name alias: ${String(w)}`);
+    }
+  }
+  return (doc) => {
+    const v = resolve(doc as Document, selector, { unwrapArray: true });
+    const values = Array.isArray(v) ? [v, ...v] : [v];
+    return values.some((x) => wanted.some((w) => typeMatches(x, w)));
+  };
+};
+
+const QUERY_OVERRIDES: Record<string, QueryOp> = {
+  $eq,
+  $ne: (selector, value, options) => {
+    const eq = $eq(selector, value, options);
+    return (doc) => !eq(doc);
+  },
+  $gt: numericAware("$gt", (c) => c > 0),
+  $gte: numericAware("$gte", (c) => c >= 0),
+  $lt: numericAware("$lt", (c) => c < 0),
+  $lte: numericAware("$lte", (c) => c <= 0),
+  $in,
+  $nin: (selector, value, options) => {
+    const inList = $in(selector, value, options);
+    return (doc) => !inList(doc);
+  },
+  $type,
+};
+
+/** An empty array sorts before null and missing fields, as in mongod. */
+const EMPTY_ARRAY_KEY = new Bound(2, -1);
+
+/** The value a document sorts by on one path: the lowest (ascending) or highest (descending) element. */
+function sortKey(doc: Document, parts: string[], direction: number): unknown {
+  let best: unknown = null;
+  let found = false;
+  for (const v of valuesAtPath(doc, parts)) {
+    const items = Array.isArray(v) ? (v.length ? v : [EMPTY_ARRAY_KEY]) : [v === undefined ? null : v];
+    for (const x of items) {
+      if (!found || compareValues(x, best) * direction < 0) {
+        best = x;
+        found = true;
+      }
+    }
+  }
+  return best;
+}
+
+/** Whether `sortDocuments` can order by this spec (plain 1/-1 keys: no $meta, no $natural). */
+export function isPlainSort(sort: Document): boolean {
+  const entries = Object.entries(sort);
+  return entries.length > 0 && entries.every(([path, dir]) => !path.startsWith("$") && (dir === 1 || dir === -1));
+}
+
+/** Sorts documents by MongoDB's rules (BSON type order, arrays by their min/max element); stable. */
+export function sortDocuments<T extends Document>(docs: T[], sort: Document): T[] {
+  const fields = Object.entries(sort).map(([path, dir]) => ({ parts: path.split("."), direction: dir === -1 ? -1 : 1 }));
+  const keyed = docs.map((doc) => ({ doc, keys: fields.map((f) => sortKey(doc, f.parts, f.direction)) }));
+  keyed.sort((a, b) => {
+    for (let i = 0; i < fields.length; i++) {
+      const c = compareValues(a.keys[i], b.keys[i]);
+      if (c) return c * fields[i].direction;
+    }
+    return 0;
+  });
+  return keyed.map((k) => k.doc);
+}
+
+const mingoSort = (pipelineOperators as unknown as Record<string, PipelineOp>).$sort;
+
+const $sort: PipelineOp = (collection, expr, options) => {
+  const spec = expr as Document;
+  if (!spec || typeof spec !== "object" || !isPlainSort(spec) || (options as { collation?: unknown } | undefined)?.collation) {
+    return mingoSort(collection, expr, options);
+  }
+  return collection.transform((docs) => Lazy(sortDocuments(docs as Document[], spec)));
+};
+
+/** The operators the engine's queries, projections and pipelines run with. */
+export const CONTEXT = Context.init({
+  accumulator: accumulatorOperators,
+  expression: expressionOperators,
+  pipeline: { ...pipelineOperators, $sort },
+  projection: projectionOperators,
+  query: { ...queryOperators, ...QUERY_OVERRIDES },
+  window: windowOperators,
+} as unknown as Parameters<typeof Context.init>[0]);
+
+function withContext<T extends object | undefined>(options: T): T & { context: typeof CONTEXT } {
+  return { ...(options ?? {}), context: CONTEXT } as T & { context: typeof CONTEXT };
+}
+
+/** mingo's Query with the engine's operators. */
+export class Query extends MingoQuery {
+  constructor(condition: ConstructorParameters<typeof MingoQuery>[0], options?: Options) {
+    super(condition, withContext(options));
+  }
+}
+
+/** mingo's Aggregator with the engine's operators. */
+export class Aggregator extends MingoAggregator {
+  constructor(pipeline: ConstructorParameters<typeof MingoAggregator>[0], options?: ConstructorParameters<typeof MingoAggregator>[1]) {
+    super(pipeline, withContext(options));
+  }
+}
+
+/** Options for `mingo/updater`, so arrayFilters and positional conditions match like queries do. */
+export const UPDATER_QUERY_OPTIONS = { context: CONTEXT };

@@ -1,0 +1,245 @@
+/**
+ * The one way to add an API route. A definition carries its zod schemas, which (1) validate the
+ * request before the handler runs, (2) type the handler's input and output, and (3) describe the
+ * route in the OpenAPI document — so no route can exist without a schema, and the document cannot
+ * drift from what is served. Paths are full Express paths on one flat router, so walking the router
+ * finds every route (test/server/openapi.test.ts relies on it).
+ */
+import express, { type Request, type RequestHandler, type Response, type Router } from "express";
+import type { OpenAPIRegistry, RouteConfig } from "@asteasolutions/zod-to-openapi";
+import { z } from "zod";
+import { BRAND_ID_HEADER, type BrandRole } from "../../../shared/brands.js";
+import { ErrorResponseSchema } from "../../../shared/errors.js";
+import type { BrandAccess, Principal } from "./context.js";
+import { AppError } from "./errors.js";
+import { parseOrThrow, rejectUnsafeKeys } from "./validation.js";
+
+export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
+
+/**
+ * none: public. optional: a token is not needed, but one that is sent must be valid.
+ * user: user-scoped. brand: user-scoped plus a brand the caller is a member of.
+ */
+export type AuthMode = "none" | "optional" | "user" | "brand";
+
+type ObjectSchema = z.ZodObject;
+type Infer<S, Fallback> = S extends z.ZodType ? z.output<S> : Fallback;
+
+export interface RouteContext<A extends AuthMode, P, Q, B> {
+  params: Infer<P, Record<string, never>>;
+  query: Infer<Q, Record<string, never>>;
+  body: Infer<B, undefined>;
+  principal: A extends "user" | "brand" ? Principal : A extends "optional" ? Principal | null : null;
+  brand: A extends "brand" ? BrandAccess : null;
+  req: Request;
+  res: Response;
+}
+
+export interface RouteSpec<A extends AuthMode, P, Q, B, R extends z.ZodType | null> {
+  method: HttpMethod;
+  /** Full Express path, e.g. "/api/v1/brands/:id/members". */
+  path: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  auth: A;
+  /** auth "brand": the path parameter holding the brand id; without it the X-Brand-ID header is used. */
+  brandParam?: string;
+  /** auth "brand": the least role the caller needs in that brand. */
+  brandRole?: BrandRole;
+  /** Runs before authentication, so floods are refused before any work. */
+  rateLimit?: RequestHandler;
+  request?: { params?: P; query?: Q; body?: B };
+  /** Success status; 204 answers with no body (response: null). */
+  status?: 200 | 201 | 202 | 204;
+  response: R;
+  /** Further documented error statuses, e.g. {404: "Brand not found"}. */
+  errors?: Record<number, string>;
+  handler: (ctx: RouteContext<A, P, Q, B>) => Promise<R extends z.ZodType ? z.input<R> : void>;
+}
+
+export interface AccessGuards {
+  authenticate(required: boolean): RequestHandler;
+  resolveBrand(options: { param?: string; role?: BrandRole }): RequestHandler;
+}
+
+/** What a test or the 405 handler needs to know about a served route. */
+export interface RouteInfo {
+  method: HttpMethod;
+  path: string;
+  auth: AuthMode;
+  brandParam?: string;
+  brandRole?: BrandRole;
+  hasBody: boolean;
+}
+
+export interface ApiRouterOptions {
+  registry: OpenAPIRegistry;
+  guards: AccessGuards;
+  /** Check every answer against its schema (development and tests): a mismatch is a 500 there. */
+  validateResponses: boolean;
+}
+
+export class ApiRouter {
+  readonly router: Router = express.Router();
+  readonly routes: RouteInfo[] = [];
+
+  constructor(readonly options: ApiRouterOptions) {}
+}
+
+const PATH_PARAM = /:([A-Za-z_][A-Za-z0-9_]*)/g;
+
+export function defineRoute<
+  A extends AuthMode,
+  R extends z.ZodType | null,
+  P extends ObjectSchema | undefined = undefined,
+  Q extends ObjectSchema | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+>(api: ApiRouter, spec: RouteSpec<A, P, Q, B, R>): void {
+  assertParamsDeclared(spec);
+  const handlers: RequestHandler[] = [];
+  if (spec.rateLimit) handlers.push(spec.rateLimit);
+  if (spec.auth !== "none") handlers.push(api.options.guards.authenticate(spec.auth !== "optional"));
+  if (spec.auth === "brand") handlers.push(api.options.guards.resolveBrand({ param: spec.brandParam, role: spec.brandRole }));
+  handlers.push(runHandler(spec, api.options.validateResponses));
+  api.router[spec.method](spec.path, ...handlers);
+  api.routes.push({
+    method: spec.method,
+    path: spec.path,
+    auth: spec.auth,
+    brandParam: spec.brandParam,
+    brandRole: spec.brandRole,
+    hasBody: spec.request?.body !== undefined,
+  });
+  api.options.registry.registerPath(openApiRoute(spec));
+}
+
+function assertParamsDeclared(spec: RouteSpec<AuthMode, unknown, unknown, unknown, z.ZodType | null>): void {
+  const inPath = [...spec.path.matchAll(PATH_PARAM)].map((m) => m[1]).sort();
+  const schema = spec.request?.params;
+  const declared = schema instanceof z.ZodObject ? Object.keys(schema.shape).sort() : [];
+  if (inPath.join(",") !== declared.join(",")) {
+    throw new Error(`${spec.method.toUpperCase()} ${spec.path}: path parameters [${inPath}] need a params schema with exactly those keys (has [${declared}])`);
+  }
+}
+
+function runHandler<A extends AuthMode, P, Q, B, R extends z.ZodType | null>(
+  spec: RouteSpec<A, P, Q, B, R>,
+  validateResponses: boolean,
+): RequestHandler {
+  return async (req, res) => {
+    const ctx = {
+      params: parseInput(spec.request?.params, req.params),
+      query: parseInput(spec.request?.query, req.query),
+      body: parseBody(spec.request?.body, req),
+      principal: req.principal ?? null,
+      brand: req.brandAccess ?? null,
+      req,
+      res,
+    } as RouteContext<A, P, Q, B>;
+    const output: unknown = await spec.handler(ctx);
+    if (spec.response === null) {
+      res.status(spec.status ?? 204).end();
+      return;
+    }
+    if (validateResponses) assertResponseMatches(spec, output);
+    res.status(spec.status ?? 200).json(output);
+  };
+}
+
+function parseInput(schema: unknown, value: unknown): unknown {
+  return schema instanceof z.ZodType ? parseOrThrow(schema, value) : {};
+}
+
+function parseBody(schema: unknown, req: Request): unknown {
+  if (!(schema instanceof z.ZodType)) return undefined;
+  if (carriesContent(req) && req.is("json") === false) {
+    throw new AppError(415, "UNSUPPORTED_MEDIA_TYPE", "Request bodies must be JSON (Content-Type: application/json).");
+  }
+  // No body at all reads as {}, so required fields are reported one by one.
+  const body: unknown = req.body ?? {};
+  const unsafe = rejectUnsafeKeys(body);
+  if (unsafe) throw unsafe;
+  return parseOrThrow(schema, body);
+}
+
+/** type-is counts "Content-Length: 0" as a body; an empty POST is no body of the wrong type. */
+function carriesContent(req: Request): boolean {
+  return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+}
+
+function assertResponseMatches(spec: RouteSpec<AuthMode, unknown, unknown, unknown, z.ZodType | null>, output: unknown): void {
+  const result = spec.response?.safeParse(output);
+  if (result && !result.success) {
+    throw new Error(`${spec.method.toUpperCase()} ${spec.path} answered outside its response schema: ${z.prettifyError(result.error)}`);
+  }
+}
+
+/** "/api/v1/brands/:id" → "/api/v1/brands/{id}" */
+export function toOpenApiPath(expressPath: string): string {
+  return expressPath.replace(PATH_PARAM, "{$1}");
+}
+
+const jsonContent = (schema: z.ZodType) => ({ "application/json": { schema } });
+const errorResponse = (description: string) => ({ description, content: jsonContent(ErrorResponseSchema) });
+
+const BrandHeaderSchema = z.object({
+  [BRAND_ID_HEADER]: z.string().optional().meta({
+    description: "Brand to act for (integer id); default: the caller's personal brand.",
+    example: "9",
+  }),
+});
+
+function openApiRoute(spec: RouteSpec<AuthMode, unknown, unknown, unknown, z.ZodType | null>): RouteConfig {
+  const request: NonNullable<RouteConfig["request"]> = {};
+  const params = spec.request?.params;
+  const query = spec.request?.query;
+  const body = spec.request?.body;
+  if (params instanceof z.ZodObject) request.params = params;
+  if (query instanceof z.ZodObject) request.query = query;
+  if (body instanceof z.ZodType) request.body = { required: true, content: jsonContent(body) };
+  const headerBrand = spec.auth === "brand" && !spec.brandParam;
+  if (headerBrand) request.headers = BrandHeaderSchema;
+
+  const status = spec.status ?? (spec.response === null ? 204 : 200);
+  const responses: RouteConfig["responses"] = {
+    [status]: spec.response === null ? { description: "Done" } : { description: "Success", content: jsonContent(spec.response) },
+  };
+  if (params || query || body || headerBrand) responses[400] = errorResponse("Invalid input (VALIDATION_ERROR with field_errors)");
+  if (spec.auth !== "none") responses[401] = errorResponse("Missing, malformed, expired or revoked token");
+  if (spec.auth === "brand") responses[403] = errorResponse("Not a member of this brand, or not in the needed role");
+  if (spec.rateLimit) responses[429] = errorResponse("Too many requests (see Retry-After)");
+  for (const [code, description] of Object.entries(spec.errors ?? {})) responses[code] = errorResponse(description);
+
+  return {
+    method: spec.method,
+    path: toOpenApiPath(spec.path),
+    summary: spec.summary,
+    description: spec.description,
+    tags: spec.tags,
+    security: spec.auth === "none" ? [] : spec.auth === "optional" ? [{ bearerAuth: [] }, {}] : [{ bearerAuth: [] }],
+    request,
+    responses,
+  };
+}
+
+/**
+ * After the last route: a path that exists with other methods answers 405 with Allow, instead of
+ * falling through to the 404 of unknown routes.
+ */
+export function finishRouter(api: ApiRouter): Router {
+  const methodsByPath = new Map<string, Set<string>>();
+  for (const route of api.routes) {
+    const methods = methodsByPath.get(route.path) ?? new Set<string>();
+    methods.add(route.method.toUpperCase());
+    if (route.method === "get") methods.add("HEAD");
+    methodsByPath.set(route.path, methods);
+  }
+  for (const [path, methods] of methodsByPath) {
+    const allow = [...methods].sort().join(", ");
+    api.router.all(path, (req, _res, next) => {
+      next(new AppError(405, "METHOD_NOT_ALLOWED", `Method "${req.method}" not allowed.`, { headers: { Allow: allow } }));
+    });
+  }
+  return api.router;
+}

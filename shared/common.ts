@@ -1,0 +1,49 @@
+/** Building blocks shared by every API contract: ids, timestamps, query values, pagination. */
+import { z } from "zod";
+
+/** Users, brands, tasks… carry integer ids allocated from a counters collection. */
+export const IntegerIdSchema = z.number().int().positive();
+
+/** A path or header segment that must hold an integer id ("9", not "9a" nor "09.5"). */
+export const IntegerIdStringSchema = z
+  .string()
+  .regex(/^[1-9]\d{0,15}$/, "must be a positive integer")
+  .transform(Number);
+
+export const IdParamsSchema = z.object({ id: IntegerIdStringSchema });
+
+/** Emails are compared lower-cased and trimmed, so "Martin@X.fr " and "martin@x.fr" are one account. */
+export const EmailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email());
+
+/** ISO 8601 UTC timestamps, as the specs show them ("2024-12-20T14:30:00Z"). */
+export const TimestampSchema = z.iso.datetime();
+
+/**
+ * Query values arrive as strings (Express's simple parser; a repeated key gives an array and is
+ * refused). Booleans are spelled out, since z.coerce.boolean() would read "false" as true.
+ */
+export const QueryBooleanSchema = z.enum(["true", "false"]).transform((v) => v === "true");
+
+export const PAGE_SIZE_MAX = 100;
+
+export const PageQuerySchema = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  page_size: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(20),
+});
+export type PageQuery = z.infer<typeof PageQuerySchema>;
+
+/** The list envelope of spec/task-core-api.md: `next`/`previous` are links to the neighbour pages. */
+export function paginated<T extends z.ZodType>(item: T) {
+  return z.object({
+    count: z.number().int().min(0),
+    next: z.string().nullable(),
+    previous: z.string().nullable(),
+    results: z.array(item),
+  });
+}
+export interface Page<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}

@@ -1,0 +1,48 @@
+/**
+ * The one error body of the MarketHub API (spec/tasks-infrastructure-overview.md, "Format d'Erreurs"):
+ * `{detail, error_code, field_errors?}`, plus business keys such as `current_status` /
+ * `allowed_statuses` where an operation is refused for the state a resource is in.
+ */
+import { z } from "zod";
+
+export const ERROR_CODES = [
+  "VALIDATION_ERROR",
+  "MALFORMED_JSON",
+  "UNSUPPORTED_MEDIA_TYPE",
+  "NOT_AUTHENTICATED",
+  "TOKEN_INVALID",
+  "TOKEN_EXPIRED",
+  /** The session (refresh family) behind the token was logged out or revoked after a reuse. */
+  "TOKEN_REVOKED",
+  "INVALID_CREDENTIALS",
+  "PERMISSION_DENIED",
+  "NOT_FOUND",
+  /** spec/task-core-api.md: a task that does not exist or belongs to another brand. */
+  "TASK_NOT_FOUND",
+  "METHOD_NOT_ALLOWED",
+  "EMAIL_TAKEN",
+  "ALREADY_MEMBER",
+  /** A business rule refuses the operation in the resource's current state. */
+  "INVALID_OPERATION",
+  "PAYLOAD_TOO_LARGE",
+  "RATE_LIMITED",
+  "SERVICE_UNAVAILABLE",
+  "INTERNAL_ERROR",
+] as const;
+export const ErrorCodeSchema = z.enum(ERROR_CODES);
+export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
+
+/** `{"field.path": ["message", ...]}`; errors about the whole body are under `non_field_errors`. */
+export const FieldErrorsSchema = z.record(z.string(), z.array(z.string()));
+export type FieldErrors = z.infer<typeof FieldErrorsSchema>;
+
+export const NON_FIELD_ERRORS = "non_field_errors";
+
+export const ErrorResponseSchema = z
+  .looseObject({
+    detail: z.string(),
+    error_code: ErrorCodeSchema,
+    field_errors: FieldErrorsSchema.optional(),
+  })
+  .meta({ id: "Error", description: "Every error answer; business errors may carry extra keys." });
+export type ErrorResponse = z.infer<typeof ErrorResponseSchema>;

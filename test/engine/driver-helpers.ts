@@ -1,0 +1,57 @@
+import type { CommandStartedEvent, CommandSucceededEvent, Document, MongoClientOptions } from "mongodb";
+import { MongoClient } from "mongodb";
+import type { TestDatabase } from "../helpers/mongo.js";
+
+/** A connected client on the suite's database, recording every command it sends (command monitoring). */
+export interface DriverContext {
+  client: MongoClient;
+  started: CommandStartedEvent[];
+  succeeded: CommandSucceededEvent[];
+  /** Forgets the commands recorded so far. */
+  resetEvents(): void;
+  commandsNamed(name: string): CommandStartedEvent[];
+  repliesTo(name: string): Document[];
+}
+
+export async function connect(t: TestDatabase, options: MongoClientOptions = {}): Promise<DriverContext> {
+  const client = new MongoClient(t.uri, { monitorCommands: true, serverSelectionTimeoutMS: 5000, ...options });
+  const started: CommandStartedEvent[] = [];
+  const succeeded: CommandSucceededEvent[] = [];
+  client.on("commandStarted", (e) => started.push(e));
+  client.on("commandSucceeded", (e) => succeeded.push(e));
+  await client.connect();
+  return {
+    client,
+    started,
+    succeeded,
+    resetEvents() {
+      started.length = 0;
+      succeeded.length = 0;
+    },
+    commandsNamed: (name) => started.filter((e) => e.commandName === name),
+    repliesTo: (name) => succeeded.filter((e) => e.commandName === name).map((e) => e.reply as Document),
+  };
+}
+
+/** Every `stage` named anywhere in an explain plan tree (shapes differ between servers and versions). */
+export function planStages(plan: unknown, out: string[] = []): string[] {
+  if (Array.isArray(plan)) {
+    for (const p of plan) planStages(p, out);
+  } else if (plan && typeof plan === "object") {
+    for (const [key, value] of Object.entries(plan as Document)) {
+      if (key === "stage" && typeof value === "string") out.push(value);
+      else planStages(value, out);
+    }
+  }
+  return out;
+}
+
+/** Host and port of a `mongodb://[user:pass@]host:port` URI, for raw-socket tests. */
+export function hostAndPort(serverUri: string): { host: string; port: number } {
+  const url = new URL(serverUri);
+  return { host: url.hostname, port: Number(url.port || 27017) };
+}
+
+/** Documents of any shape, `_id` of any BSON type (the tests store strings and numbers as ids too). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyDoc = any;

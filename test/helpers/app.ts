@@ -1,0 +1,114 @@
+/**
+ * A real server for one test suite: a fresh database (embedded engine, or MONGODB_URI), the app as
+ * main.ts builds it, listening on a free loopback port. Everything is torn down by close().
+ */
+import { randomBytes } from "node:crypto";
+import type { Server } from "node:http";
+import type { Express } from "express";
+import type { DestinationStream } from "pino";
+import type { AuthTokensResponse } from "../../shared/auth.js";
+import { createApp, describeApp, type AppDescription } from "../../server/src/app.js";
+import { loadConfig, type Config } from "../../server/src/config.js";
+import { connectDatabase, type Database } from "../../server/src/db/connect.js";
+import { addressOf, listen } from "../../server/src/lifecycle/http-server.js";
+import { createLogger } from "../../server/src/logger.js";
+import { startTestDatabase, type TestDatabase } from "./mongo.js";
+
+export interface TestResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, or the raw text when the answer is not JSON; null for an empty body. */
+  body: T;
+}
+
+export interface RequestOptions {
+  token?: string;
+  body?: unknown;
+  /** Sent as-is, e.g. malformed JSON. */
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export interface RegisteredUser extends AuthTokensResponse {
+  email: string;
+  password: string;
+}
+
+export interface TestServer {
+  baseUrl: string;
+  config: Config;
+  db: Database;
+  testDatabase: TestDatabase;
+  app: Express;
+  description: AppDescription;
+  request<T = Record<string, unknown>>(method: string, path: string, options?: RequestOptions): Promise<TestResponse<T>>;
+  /** Registers a fresh user (unique email unless given) and returns its tokens and password. */
+  register(email?: string): Promise<RegisteredUser>;
+  authHeader(token: string): { Authorization: string };
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  /** Where the app's logs go (silent unless LOG_LEVEL is overridden). */
+  logStream?: DestinationStream;
+}
+
+let userCounter = 0;
+
+/** Environment overrides use the real variable names, so they go through config validation too. */
+export async function startTestServer(overrides: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
+  const result = loadConfig({
+    NODE_ENV: "test",
+    LOG_LEVEL: "silent",
+    JWT_SECRET: randomBytes(32).toString("hex"),
+    AUTH_RATE_LIMIT: "100000",
+    ...overrides,
+  });
+  if (!result.ok) throw new Error(`test config invalid: ${result.problems.join("; ")}`);
+  const config = result.config;
+  const logger = createLogger(config, options.logStream);
+
+  const testDatabase = await startTestDatabase("server");
+  const db = await connectDatabase({ mongodbUri: testDatabase.uri, dataDir: null });
+  const app = await createApp({ config, logger, connection: db.connection });
+  const server: Server = await listen(app, 0, "127.0.0.1");
+  const baseUrl = `http://127.0.0.1:${addressOf(server).port}`;
+
+  const request = async <T,>(method: string, path: string, opts: RequestOptions = {}): Promise<TestResponse<T>> => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token !== undefined) headers.Authorization = `Bearer ${opts.token}`;
+    let body: string | undefined = opts.rawBody;
+    if (opts.body !== undefined) body = JSON.stringify(opts.body);
+    if (body !== undefined) headers["Content-Type"] ??= "application/json";
+    const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
+    const text = await res.text();
+    const isJson = (res.headers.get("content-type") ?? "").includes("json");
+    return { status: res.status, headers: res.headers, body: (text === "" ? null : isJson ? JSON.parse(text) : text) as T };
+  };
+
+  const register = async (email?: string): Promise<RegisteredUser> => {
+    const address = email ?? `user${++userCounter}-${randomBytes(3).toString("hex")}@example.com`;
+    const password = `pw-${randomBytes(8).toString("hex")}`;
+    const res = await request<AuthTokensResponse>("POST", "/api/v1/auth/register", { body: { email: address, password } });
+    if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return { ...res.body, email: address, password };
+  };
+
+  return {
+    baseUrl,
+    config,
+    db,
+    testDatabase,
+    app,
+    description: describeApp(app),
+    request,
+    register,
+    authHeader: (token) => ({ Authorization: `Bearer ${token}` }),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await db.close();
+      await testDatabase.close();
+    },
+  };
+}
