@@ -19,6 +19,7 @@ import { createOpenApiRegistry, docsMiddleware, generateOpenApiDocument, type Op
 import { requestLogging } from "./http/request-logging.js";
 import { authRateLimit, corsMiddleware, securityHeaders } from "./http/security.js";
 import { registerSystemRoutes } from "./system/routes.js";
+import { createTaskHub, type TaskHub } from "./tasks/hub.js";
 
 export type AppConfig = Pick<
   Config,
@@ -31,6 +32,7 @@ export type AppConfig = Pick<
   | "authRateLimit"
   | "authRateWindowSeconds"
   | "trustProxy"
+  | "tasks"
 >;
 
 export interface AppDeps {
@@ -45,6 +47,8 @@ export interface AppDeps {
 export interface AppServices {
   auth: AuthService;
   brands: BrandService;
+  /** Task hub; its execution is started by main.ts (or a test), never by createApp. */
+  hub: TaskHub;
 }
 
 export interface AppDescription {
@@ -74,8 +78,9 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
   };
   const auth = new AuthService(connection, tokenSettings, brands, logger);
+  const hub = createTaskHub(connection, config.tasks, logger);
   // Unique indexes must exist before the first request can race on them.
-  await Promise.all([auth.init(), brands.init()]);
+  await Promise.all([auth.init(), brands.init(), hub.init()]);
 
   const registry = createOpenApiRegistry();
   const api = new ApiRouter({
@@ -92,6 +97,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   registerSystemRoutes(api, { connection, isDraining, openApiDocument });
   registerAuthRoutes(api, auth, authRateLimit({ limit: config.authRateLimit, windowSeconds: config.authRateWindowSeconds }));
   registerBrandRoutes(api, brands);
+  hub.registerRoutes(api);
 
   const app = express();
   // Express 5's default, pinned: `?a[$ne]=x` stays the literal key "a[$ne]", never a nested object.
@@ -106,6 +112,6 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.use(unknownRoute);
   app.use(errorHandler);
 
-  descriptions.set(app, { routes: api.routes, services: { auth, brands }, openApiDocument });
+  descriptions.set(app, { routes: api.routes, services: { auth, brands, hub }, openApiDocument });
   return app;
 }

@@ -68,6 +68,12 @@ const trustProxy = z
     return /^\d+$/.test(t) ? Number(t) : t;
   });
 
+const booleanFlag = (fallback: boolean) =>
+  z
+    .enum(["true", "false", "1", "0"], { error: () => "expected true or false" })
+    .default(fallback ? "true" : "false")
+    .transform((v) => v === "true" || v === "1");
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: integerInRange(8000, 0, 65_535),
@@ -91,6 +97,13 @@ const EnvSchema = z.object({
   AUTH_RATE_WINDOW: durationSeconds("15m"),
   SHUTDOWN_TIMEOUT: durationSeconds("10s"),
   TRUST_PROXY: trustProxy,
+  TASK_CONCURRENCY: integerInRange(5, 1, 100),
+  TASK_POLL_MS: integerInRange(1_000, 20, 600_000),
+  TASK_RETRY_BASE_MS: integerInRange(30_000, 1, 86_400_000),
+  TASK_RETRY_MAX_MS: integerInRange(3_600_000, 1, 604_800_000),
+  TASK_HEARTBEAT_MS: integerInRange(5_000, 50, 600_000),
+  TASK_CANCEL_POLL_MS: integerInRange(500, 20, 60_000),
+  TASK_AUTO_RESUME: booleanFlag(true),
 });
 
 type Env = z.infer<typeof EnvSchema>;
@@ -114,6 +127,17 @@ export interface Config {
   /** How long a shutdown waits for requests in flight before cutting their connections. */
   shutdownTimeoutSeconds: number;
   trustProxy: boolean | number | string;
+  tasks: TaskExecutionConfig;
+}
+
+export interface TaskExecutionConfig {
+  concurrency: number;
+  pollMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  heartbeatMs: number;
+  cancelPollMs: number;
+  autoResume: boolean;
 }
 
 export type ConfigResult =
@@ -162,6 +186,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       authRateWindowSeconds: e.AUTH_RATE_WINDOW,
       shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT,
       trustProxy: e.TRUST_PROXY,
+      tasks: {
+        concurrency: e.TASK_CONCURRENCY,
+        pollMs: e.TASK_POLL_MS,
+        retryBaseMs: e.TASK_RETRY_BASE_MS,
+        retryMaxMs: e.TASK_RETRY_MAX_MS,
+        heartbeatMs: e.TASK_HEARTBEAT_MS,
+        cancelPollMs: e.TASK_CANCEL_POLL_MS,
+        autoResume: e.TASK_AUTO_RESUME,
+      },
     },
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { Server } from "node:http";
 import type { Logger } from "pino";
-import { createApp } from "./app.js";
+import { createApp, describeApp } from "./app.js";
 import { backgroundServices } from "./background.js";
 import { loadConfig, type Config } from "./config.js";
 import { connectDatabase, type Database } from "./db/connect.js";
@@ -48,9 +48,10 @@ async function main(): Promise<void> {
 
   try {
     database = await connectDatabase({ mongodbUri: config.mongodbUri, dataDir: config.dataDir }, logger);
-    services = new ServiceGroup(backgroundServices({ config, logger, database }), logger);
-    await services.startAll();
     const app = await createApp({ config, logger, connection: database.connection, isDraining: () => draining });
+    const { hub } = describeApp(app).services;
+    services = new ServiceGroup([...backgroundServices({ config, logger, database }), hub.service], logger);
+    await services.startAll();
     server = await listen(app, config.port, config.host);
     const { host, port } = addressOf(server);
     logger.info({ host, port }, `listening on http://${host.includes(":") ? `[${host}]` : host}:${port}`);

@@ -51,6 +51,8 @@ export interface TestServer {
 export interface TestServerOptions {
   /** Where the app's logs go (silent unless LOG_LEVEL is overridden). */
   logStream?: DestinationStream;
+  /** Start this process's task execution (default true). */
+  taskExecution?: boolean;
 }
 
 let userCounter = 0;
@@ -62,6 +64,11 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
     LOG_LEVEL: "silent",
     JWT_SECRET: randomBytes(32).toString("hex"),
     AUTH_RATE_LIMIT: "100000",
+    // Task execution at test speed: fast polls, short backoff, quick detection of dead workers.
+    TASK_POLL_MS: "100",
+    TASK_RETRY_BASE_MS: "100",
+    TASK_HEARTBEAT_MS: "200",
+    TASK_CANCEL_POLL_MS: "50",
     ...overrides,
   });
   if (!result.ok) throw new Error(`test config invalid: ${result.problems.join("; ")}`);
@@ -71,6 +78,8 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
   const testDatabase = await startTestDatabase("server");
   const db = await connectDatabase({ mongodbUri: testDatabase.uri, dataDir: null });
   const app = await createApp({ config, logger, connection: db.connection });
+  const { hub } = describeApp(app).services;
+  if (options.taskExecution !== false) await hub.execution.start();
   const server: Server = await listen(app, 0, "127.0.0.1");
   const baseUrl = `http://127.0.0.1:${addressOf(server).port}`;
 
@@ -105,6 +114,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
     register,
     authHeader: (token) => ({ Authorization: `Bearer ${token}` }),
     async close() {
+      await hub.execution.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await db.close();

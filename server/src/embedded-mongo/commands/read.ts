@@ -59,9 +59,23 @@ function naturalOrder(coll: Collection, filter: Document, direction: number): Do
   return direction === -1 ? docs.reverse() : docs;
 }
 
+/** The engine plans for itself, but like mongod it refuses a hint naming an index that does not exist. */
+function checkHint(coll: Collection | undefined, hint: unknown): void {
+  if (!coll || hint === undefined || hint === null) return;
+  if (typeof hint === "string") {
+    if (hint === "_id_" || coll.findIndexSpec(hint)) return;
+  } else if (typeof hint === "object") {
+    const key = JSON.stringify(hint);
+    if (Object.keys(hint).length === 0 || "$natural" in hint || key === '{"_id":1}') return;
+    if (coll.indexSpecs.some((spec) => JSON.stringify(spec.key) === key)) return;
+  } else return;
+  throw new MongoCommandError("BadValue", "error processing query: planner returned error :: caused by :: hint provided does not correspond to an existing index");
+}
+
 function find(ctx: CommandContext): Document {
   const name = collectionName(ctx);
   const cmd = ctx.cmd;
+  checkHint(ctx.engine.storage.get(ctx.db, name), cmd.hint);
   const docs = runFind(ctx.engine.storage.get(ctx.db, name), {
     filter: asObject(cmd.filter, "filter"),
     sort: asObject(cmd.sort, "sort"),

@@ -9,6 +9,8 @@ export interface RunState {
   readonly workerId: string;
   readonly controller: AbortController;
   costUsd: number;
+  /** A checkpoint exists (from this run or an earlier one): the task is a persistent job. */
+  checkpointed: boolean;
 }
 
 interface ContextDeps {
@@ -38,6 +40,7 @@ export function createTaskContext(run: RunState, resumeFrom: Record<string, unkn
     },
     async checkpoint(state, progressPercentage) {
       sequence += 1;
+      run.checkpointed = true;
       const progress = clamp(progressPercentage ?? 0);
       await deps.checkpoints.create({
         task_id: run.task.task_id,

@@ -48,7 +48,12 @@ export class WorkerHeartbeat {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.workers.updateOne({ worker_id: this.options.workerId }, { $set: { stopped_at: new Date(), running_jobs: [] } });
+    try {
+      await this.workers.updateOne({ worker_id: this.options.workerId }, { $set: { stopped_at: new Date(), running_jobs: [] } });
+    } catch (err) {
+      // The database may already be gone; recovery then sees the stale heartbeat instead.
+      this.logger.warn({ err }, "could not mark this worker stopped");
+    }
   }
 }
 

@@ -94,12 +94,15 @@ export class TaskRunner {
     const agenda = this.agenda;
     this.agenda = null;
     if (!agenda) return;
-    const drained = await agenda.drain(graceMs);
+    try {
+      await agenda.drain(graceMs);
+    } catch (err) {
+      this.deps.logger.warn({ err }, "could not drain the task queue");
+    }
     for (const run of this.running.values()) {
       run.controller.abort(new TaskStoppedError("shutdown", "The server shut down during this run"));
     }
-    if (drained.timedOut) await agenda.stop();
-    else await agenda.stop();
+    await agenda.stop().catch((err: unknown) => this.deps.logger.warn({ err }, "could not stop agenda cleanly"));
   }
 
   /** Queues a run of the task at its `scheduled_for` (or now). */
@@ -160,7 +163,7 @@ export class TaskRunner {
     const task = await this.claim(taskId, token);
     if (!task) return;
     const logger = this.deps.logger.child({ task_id: task.task_id, task_type: task.task_type });
-    const run: RunState = { task, token, workerId: this.workerId, controller: new AbortController(), costUsd: 0 };
+    const run: RunState = { task, token, workerId: this.workerId, controller: new AbortController(), costUsd: 0, checkpointed: task.persistent_job !== null };
     this.running.set(task.task_id, run);
     const startedAt = Date.now();
     const memory = new PeakMemory();
@@ -213,7 +216,7 @@ export class TaskRunner {
       metrics,
       run_token: null,
     };
-    if (run.task.persistent_job) set["persistent_job.state"] = "completed";
+    if (run.checkpointed) set["persistent_job.state"] = "completed";
     await this.tasks.updateOne({ ...this.fence(run), status: "running" }, { $set: set });
   }
 
@@ -256,7 +259,7 @@ export class TaskRunner {
       run_token: null,
       metrics,
     };
-    if (task.persistent_job) set["persistent_job.state"] = "failed";
+    if (run.checkpointed) set["persistent_job.state"] = "failed";
     await this.tasks.updateOne({ ...this.fence(run), status: "running" }, { $set: set });
   }
 }
