@@ -364,17 +364,17 @@ describe("counting, distinct and aggregation", () => {
       .aggregate([
         { $match: { status: "paid" } },
         { $group: { _id: "$shop", total: { $sum: "$amount" }, count: { $sum: 1 } } },
-        { $sort: { total: -1 } },
+        { $sort: { total: -1, _id: 1 } },
         { $addFields: { avg: { $divide: ["$total", "$count"] } } },
         { $project: { _id: 0, shop: "$_id", total: 1, count: 1, avg: 1 } },
         { $skip: 1 },
         { $limit: 2 },
       ])
       .toArray();
-    // paid amounts per shop: s3 = 3+7+...+39 = 210, s2 = 2+6+...+38 = 200 minus 10, 30 (void) = 160, s1 = 190
+    // paid per shop: s3 = 3+7+…+39 = 210, s1 = 190, s0 = 180 - (0+20) = 160, s2 = 200 - (10+30) = 160 (tie: by _id)
     expect(rows).toEqual([
       { total: 190, count: 10, avg: 19, shop: "s1" },
-      { total: 160, count: 8, avg: 20, shop: "s2" },
+      { total: 160, count: 8, avg: 20, shop: "s0" },
     ]);
   });
 

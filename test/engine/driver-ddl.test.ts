@@ -349,6 +349,16 @@ describe("explain shows index use", () => {
     expectIndexed(await explain({ at: { $gt: new Date(base + 990 * 60_000) } }), 9);
   });
 
+  it("accepts a hint naming an index, by name or key, and refuses one naming none", async () => {
+    expect(await coll.find({ sku: "s7" }).hint("sku_1").toArray()).toHaveLength(1);
+    expect(await coll.find({ cat: 7, n: 17 }).hint({ cat: 1, n: 1 }).toArray()).toHaveLength(1);
+    expect(await coll.find({ n: 5 }).hint({ $natural: 1 }).toArray()).toHaveLength(1);
+    const err = await coll.find({ n: 5 }).hint("no_such_index").toArray().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MongoServerError);
+    expect((err as MongoServerError).code).toBe(2);
+    expect((err as MongoServerError).errmsg).toMatch(/hint provided does not correspond to an existing index/);
+  });
+
   it("a collection scan when no index applies", async () => {
     const r = await explain({ plain: 7 });
     expect(r.count).toBe(20);

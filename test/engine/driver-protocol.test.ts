@@ -122,7 +122,7 @@ describe("handshake and admin commands", () => {
     expect(reply.maxBsonObjectSize).toBe(16 * 1024 * 1024);
     expect(reply.maxMessageSizeBytes).toBe(48_000_000);
     expect(reply.maxWriteBatchSize).toBe(100_000);
-    expect(reply.maxWireVersion).toBeGreaterThanOrEqual(17);
+    expect(reply.maxWireVersion).toBeGreaterThanOrEqual(8);
     expect(reply.localTime).toBeInstanceOf(Date);
     expect(typeof reply.connectionId).toBe("number");
     expect(reply.setName).toBeUndefined(); // standalone
@@ -132,7 +132,7 @@ describe("handshake and admin commands", () => {
     const reply = await db.admin().command({ isMaster: 1 });
     expect(reply.ok).toBe(1);
     expect(reply.ismaster).toBe(true);
-    expect(reply.maxWireVersion).toBeGreaterThanOrEqual(17);
+    expect(reply.maxWireVersion).toBeGreaterThanOrEqual(8);
     const lower = await db.admin().command({ ismaster: 1 });
     expect(lower.ismaster).toBe(true);
   });
@@ -259,7 +259,7 @@ describe("raw wire protocol", () => {
     const doc = BSON.deserialize(reply.subarray(36));
     expect(doc.ok).toBe(1);
     expect(doc.ismaster).toBe(true);
-    expect(doc.maxWireVersion).toBeGreaterThanOrEqual(17);
+    expect(doc.maxWireVersion).toBeGreaterThanOrEqual(8);
   });
 });
 
