@@ -35,15 +35,19 @@ export default defineConfig({
             gecko: {
               id: "markethub@markethub.app",
               strict_min_version: "140.0",
+              // The seller's listings and Vinted account data go to the seller's own MarketHub server.
               data_collection_permissions: {
                 required: ["personallyIdentifyingInfo", "authenticationInfo", "websiteContent"],
               },
             },
+            gecko_android: { strict_min_version: "142.0" },
           },
         }
       : {}),
   }),
   zip: {
+    artifactTemplate: "markethub-{{version}}-{{browser}}.zip",
+    sourcesTemplate: "markethub-{{version}}-sources.zip",
     // shared/plugin.ts lives outside extension/, so AMO's source archive is taken from the repo root.
     sourcesRoot: repoRoot,
     includeSources: ["extension/**", "shared/**", "package.json", "package-lock.json", "tsconfig.json"],

@@ -92,18 +92,20 @@ export class VintedClient {
     }
   }
 
-  private async send(method: BridgeRequest["method"], path: string, options: RequestOptions): Promise<RawResponse> {
-    await this.deps.pacer.turn(options.signal);
+  private send(method: BridgeRequest["method"], path: string, options: RequestOptions): Promise<RawResponse> {
     const body = options.body ?? { kind: "none" };
-    const headers: Record<string, string> = { accept: "application/json, text/plain, */*" };
-    if (body.kind === "json") headers["content-type"] = "application/json";
-    if (options.write) Object.assign(headers, this.writeHeaders());
-    try {
-      return await this.deps.transport.send(method, path, headers, body);
-    } catch (error) {
-      if (error instanceof TransportError) throw new VintedError("NETWORK_ERROR", `Vinted unreachable: ${error.message}`);
-      throw error;
-    }
+    return this.deps.pacer.schedule(async () => {
+      const headers: Record<string, string> = { accept: "application/json, text/plain, */*" };
+      if (body.kind === "json") headers["content-type"] = "application/json";
+      // Read at send time: a CSRF refresh queued before this request must be reflected in it.
+      if (options.write) Object.assign(headers, this.writeHeaders());
+      try {
+        return await this.deps.transport.send(method, path, headers, body);
+      } catch (error) {
+        if (error instanceof TransportError) throw new VintedError("NETWORK_ERROR", `Vinted unreachable: ${error.message}`);
+        throw error;
+      }
+    }, options.signal);
   }
 
   private writeHeaders(): Record<string, string> {
@@ -127,9 +129,11 @@ export class VintedClient {
   }
 
   private async refreshSession(signal?: AbortSignal): Promise<boolean> {
-    await this.deps.pacer.turn(signal);
     try {
-      const raw = await this.deps.transport.send("POST", this.deps.refreshSessionPath, { accept: "application/json", ...this.writeHeaders() }, { kind: "none" });
+      const raw = await this.deps.pacer.schedule(
+        () => this.deps.transport.send("POST", this.deps.refreshSessionPath, { accept: "application/json", ...this.writeHeaders() }, { kind: "none" }),
+        signal,
+      );
       return raw.status >= 200 && raw.status < 300;
     } catch {
       return false;

@@ -38,22 +38,30 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * Spaces requests out like a person clicking around. One pacer per tab: every request of every
- * action queues behind the previous one, so two actions can never double the rate.
+ * Spaces requests out like a person clicking around. One pacer per tab, and one request at a time:
+ * each gap runs from the previous answer (a person clicks after the page has loaded), so two
+ * actions, or a slow dispatch, can never squeeze requests together.
  */
 export class Pacer {
-  private lastRequestAt = 0;
+  private lastAnswerAt = 0;
   private queue: Promise<void> = Promise.resolve();
   /** Until when every request must wait, e.g. after a 429 with Retry-After. */
   private blockedUntil = 0;
 
   constructor(private readonly settings: () => PacingSettings, private readonly random: () => number = Math.random) {}
 
-  /** Resolves when the caller may send its request. */
-  turn(signal?: AbortSignal): Promise<void> {
-    const mine = this.queue.then(() => this.waitForGap(signal));
-    // A cancelled waiter must not block those behind it.
-    this.queue = mine.catch(() => undefined);
+  /** Runs `request` when its turn comes and the gap since the previous answer has passed. */
+  schedule<T>(request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const mine = this.queue.then(async () => {
+      await this.waitForGap(signal);
+      try {
+        return await request();
+      } finally {
+        this.lastAnswerAt = Date.now();
+      }
+    });
+    // A failed or cancelled request must not block those behind it.
+    this.queue = mine.then(() => undefined, () => undefined);
     return mine;
   }
 
@@ -64,9 +72,8 @@ export class Pacer {
   private async waitForGap(signal?: AbortSignal): Promise<void> {
     const { minDelayMs, maxDelayMs } = this.settings();
     const gap = minDelayMs + this.random() * Math.max(0, maxDelayMs - minDelayMs);
-    const readyAt = Math.max(this.lastRequestAt + gap, this.blockedUntil);
-    const wait = readyAt - Date.now();
+    const wait = Math.max(this.lastAnswerAt + gap, this.blockedUntil) - Date.now();
     if (wait > 0) await sleep(wait, signal);
-    this.lastRequestAt = Date.now();
+    else if (signal?.aborted) throw new ActionCancelledError(String(signal.reason ?? "cancelled"));
   }
 }

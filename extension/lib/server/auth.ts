@@ -1,0 +1,80 @@
+import { TokenPairSchema, type TokenPair } from "../../../shared/plugin";
+import { sessionItem, settingsItem, type AuthSession } from "../storage";
+import { ServerError, joinUrl, requestServerJson } from "./http";
+
+/** Refresh this long before expiry so no request leaves with a token about to lapse. */
+const REFRESH_MARGIN_MS = 60_000;
+
+export class NotLoggedInError extends Error {
+  constructor(message = "Not logged in to MarketHub") {
+    super(message);
+    this.name = "NotLoggedInError";
+  }
+}
+
+function toSession(serverUrl: string, pair: TokenPair, previous: AuthSession | null): AuthSession {
+  const user = pair.user ? { id: String(pair.user.id), email: pair.user.email } : (previous?.user ?? null);
+  return { serverUrl, accessToken: pair.access_token, refreshToken: pair.refresh_token, expiresAt: Date.now() + pair.expires_in * 1000, user };
+}
+
+/**
+ * The only holder of MarketHub tokens. Refresh tokens rotate, so refreshes are single-flight and
+ * the new pair is stored before anyone uses it.
+ */
+export class AuthManager {
+  private refreshing: Promise<AuthSession> | null = null;
+
+  async login(serverUrl: string, email: string, password: string): Promise<AuthSession> {
+    const pair = await requestServerJson(joinUrl(serverUrl, "/api/v1/auth/login"), { method: "POST", body: { email, password } }, TokenPairSchema);
+    const session = toSession(serverUrl, pair, null);
+    await settingsItem.setValue({ ...(await settingsItem.getValue()), serverUrl });
+    await sessionItem.setValue(session);
+    return session;
+  }
+
+  async logout(): Promise<void> {
+    await sessionItem.setValue(null);
+  }
+
+  /** A session whose access token is valid for at least the refresh margin. */
+  async session(): Promise<AuthSession> {
+    const session = await sessionItem.getValue();
+    if (!session) throw new NotLoggedInError();
+    if (session.expiresAt - Date.now() > REFRESH_MARGIN_MS) return session;
+    return this.refresh(session);
+  }
+
+  /** After a 401 with a token that looked valid: the server may have revoked it. */
+  async forceRefresh(staleAccessToken: string): Promise<AuthSession> {
+    const session = await sessionItem.getValue();
+    if (!session) throw new NotLoggedInError();
+    if (session.accessToken !== staleAccessToken) return session;
+    return this.refresh(session);
+  }
+
+  private refresh(session: AuthSession): Promise<AuthSession> {
+    this.refreshing ??= this.doRefresh(session).finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async doRefresh(session: AuthSession): Promise<AuthSession> {
+    try {
+      const pair = await requestServerJson(
+        joinUrl(session.serverUrl, "/api/v1/auth/refresh"),
+        { method: "POST", body: { refresh_token: session.refreshToken } },
+        TokenPairSchema,
+      );
+      const next = toSession(session.serverUrl, pair, session);
+      await sessionItem.setValue(next);
+      return next;
+    } catch (error) {
+      if (error instanceof ServerError && !error.isTransient) {
+        await sessionItem.setValue(null);
+        throw new NotLoggedInError("MarketHub session expired: log in again");
+      }
+      throw error;
+    }
+  }
+}

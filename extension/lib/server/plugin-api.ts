@@ -1,0 +1,79 @@
+import { z } from "zod";
+import {
+  ClaimedTaskSchema,
+  HeartbeatResponseSchema,
+  PollResponseSchema,
+  RecentPluginTasksResponseSchema,
+  SyncVintedResponseSchema,
+  TaskResultResponseSchema,
+  type ClaimedTask,
+  type HeartbeatBody,
+  type PluginTaskView,
+  type TaskResultBody,
+} from "../../../shared/plugin";
+import type { AuthManager } from "./auth";
+import { ServerError, joinUrl, requestServerJson } from "./http";
+
+export type PollOutcome = { kind: "task"; task: ClaimedTask } | { kind: "none" } | { kind: "invalid_task"; taskId: string; error: string };
+export type HeartbeatOutcome = { kind: "ok"; leaseExpiresAt: string } | { kind: "lease_lost" } | { kind: "failed"; error: string };
+export type DeliveryOutcome = { kind: "acknowledged" } | { kind: "rejected"; reason: string } | { kind: "retry"; error: string; retryAfterMs?: number };
+
+const LONG_POLL_GRACE_MS = 10_000;
+
+/** The extension's side of /api/plugin/*: every call authenticated, one token refresh on 401. */
+export class PluginApi {
+  constructor(private readonly auth: AuthManager) {}
+
+  private async call<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown, timeoutMs?: number): Promise<T> {
+    let session = await this.auth.session();
+    try {
+      return await requestServerJson(joinUrl(session.serverUrl, path), { method, body, token: session.accessToken, timeoutMs }, schema);
+    } catch (error) {
+      if (!(error instanceof ServerError) || error.status !== 401) throw error;
+      session = await this.auth.forceRefresh(session.accessToken);
+      return requestServerJson(joinUrl(session.serverUrl, path), { method, body, token: session.accessToken, timeoutMs }, schema);
+    }
+  }
+
+  async poll(waitSeconds: number | undefined): Promise<PollOutcome> {
+    const path = waitSeconds ? `/api/plugin/tasks?wait=${waitSeconds}` : "/api/plugin/tasks";
+    const response = await this.call("GET", path, z.unknown(), undefined, (waitSeconds ?? 0) * 1000 + LONG_POLL_GRACE_MS);
+    const parsed = PollResponseSchema.safeParse(response);
+    if (parsed.success) return parsed.data.task_id === null ? { kind: "none" } : { kind: "task", task: ClaimedTaskSchema.parse(parsed.data) };
+    // A task we cannot even read must still be answered, or it would come back forever.
+    const taskId = typeof response === "object" && response !== null ? (response as { task_id?: unknown }).task_id : undefined;
+    if (typeof taskId === "string") return { kind: "invalid_task", taskId, error: z.prettifyError(parsed.error) };
+    throw new ServerError(200, `Unexpected poll answer: ${z.prettifyError(parsed.error)}`);
+  }
+
+  async heartbeat(taskId: string, body: HeartbeatBody): Promise<HeartbeatOutcome> {
+    try {
+      const answer = await this.call("POST", `/api/plugin/tasks/${encodeURIComponent(taskId)}/heartbeat`, HeartbeatResponseSchema, body);
+      return { kind: "ok", leaseExpiresAt: answer.lease_expires_at };
+    } catch (error) {
+      if (error instanceof ServerError && (error.status === 409 || error.status === 404)) return { kind: "lease_lost" };
+      return { kind: "failed", error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  async deliverResult(taskId: string, body: TaskResultBody): Promise<DeliveryOutcome> {
+    try {
+      await this.call("POST", `/api/plugin/tasks/${encodeURIComponent(taskId)}/result`, TaskResultResponseSchema, body);
+      return { kind: "acknowledged" };
+    } catch (error) {
+      if (!(error instanceof ServerError)) return { kind: "retry", error: error instanceof Error ? error.message : String(error) };
+      if (error.isTransient || error.status === 401) return { kind: "retry", error: error.message, retryAfterMs: error.retryAfterMs };
+      // 409 (stale lease, duplicate) and other 4xx: the server has decided; resending cannot change it.
+      return { kind: "rejected", reason: `${error.status} ${error.body?.error_code ?? ""} ${error.message}`.trim() };
+    }
+  }
+
+  async recent(limit: number): Promise<PluginTaskView[]> {
+    const answer = await this.call("GET", `/api/plugin/tasks/recent?limit=${limit}`, RecentPluginTasksResponseSchema);
+    return answer.results;
+  }
+
+  async syncVinted(): Promise<{ message: string; task_id: string }> {
+    return this.call("POST", "/api/sync/vinted", SyncVintedResponseSchema, {});
+  }
+}

@@ -1,0 +1,113 @@
+import type { Page } from "puppeteer";
+
+/** What the tests send to the content script: the same message the background sends. */
+export interface RunRequest {
+  taskId: string;
+  action: string;
+  params: unknown;
+  outcomeUnknown?: boolean;
+}
+
+export interface ActionOutcome {
+  success: boolean;
+  data?: unknown;
+  error?: string;
+  error_code?: string;
+}
+
+export interface ProgressMessage {
+  taskId: string;
+  progress: { current: number; total: number; message: string; partial?: { page: number; total_pages: number; items: unknown[] } };
+}
+
+interface ExtensionApi {
+  tabs: {
+    query(q: { url: string | string[] }): Promise<Array<{ id?: number }>>;
+    sendMessage(tabId: number, message: unknown): Promise<unknown>;
+  };
+  storage: { local: { set(items: Record<string, unknown>): Promise<void>; get(keys: string | string[] | null): Promise<Record<string, unknown>> } };
+  runtime: { onMessage: { addListener(fn: (message: unknown) => void): void } };
+}
+
+declare global {
+  // Inside extension pages.
+  var browser: ExtensionApi | undefined;
+  var chrome: ExtensionApi | undefined;
+  var __progress: ProgressMessage[] | undefined;
+}
+
+const VINTED_TABS = "https://*.vinted.fr/*";
+
+/**
+ * Drives the extension from one of its own pages (popup.html), with the extension APIs that page
+ * has: the same route the background uses to reach the Vinted content script.
+ */
+export class ExtensionDriver {
+  constructor(readonly page: Page) {}
+
+  async setStorage(items: Record<string, unknown>): Promise<void> {
+    await this.page.evaluate(async (values) => {
+      const api = globalThis.browser ?? globalThis.chrome;
+      await api!.storage.local.set(values);
+    }, items);
+  }
+
+  async getStorage(key: string): Promise<unknown> {
+    return this.page.evaluate(async (k) => {
+      const api = globalThis.browser ?? globalThis.chrome;
+      return (await api!.storage.local.get(k))[k];
+    }, key);
+  }
+
+  private async send<T>(message: unknown): Promise<T> {
+    return this.page.evaluate(
+      async (msg, pattern) => {
+        const api = globalThis.browser ?? globalThis.chrome;
+        const [tab] = await api!.tabs.query({ url: pattern });
+        if (tab?.id === undefined) throw new Error("no Vinted tab");
+        return api!.tabs.sendMessage(tab.id, msg);
+      },
+      message,
+      VINTED_TABS,
+    ) as Promise<T>;
+  }
+
+  /** Waits until the content script in the Vinted tab answers (it starts at document_idle). */
+  async waitForVintedTab(timeoutMs = 30_000): Promise<{ state: string; user: { id: number; login: string } | null; origin: string }> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+      try {
+        return await this.send({ type: "vinted/status", fresh: true });
+      } catch (error) {
+        lastError = error;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    throw new Error(`the Vinted content script never answered: ${String(lastError)}`);
+  }
+
+  async status(): Promise<{ state: string; error: string | null }> {
+    return this.send({ type: "vinted/status" });
+  }
+
+  async startRecordingProgress(): Promise<void> {
+    await this.page.evaluate(() => {
+      if (globalThis.__progress) return;
+      globalThis.__progress = [];
+      const api = globalThis.browser ?? globalThis.chrome;
+      api!.runtime.onMessage.addListener((message) => {
+        const m = message as { type?: string } & ProgressMessage;
+        if (m.type === "vinted/progress") globalThis.__progress!.push({ taskId: m.taskId, progress: m.progress });
+      });
+    });
+  }
+
+  async progressOf(taskId: string): Promise<ProgressMessage[]> {
+    return this.page.evaluate((id) => (globalThis.__progress ?? []).filter((p) => p.taskId === id), taskId);
+  }
+
+  run(request: RunRequest): Promise<ActionOutcome> {
+    return this.send({ type: "vinted/run", outcomeUnknown: false, ...request });
+  }
+}
