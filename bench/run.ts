@@ -1,8 +1,12 @@
 import { runEngineBench } from "./engine.bench.js";
+import { runPluginBench } from "./plugin.bench.js";
+import { runTasksBench } from "./tasks.bench.js";
 
 /** `npm run bench [name…]`: every benchmark, or only the named ones. Figures are measured in this run. */
 const benches: Record<string, () => Promise<void>> = {
   engine: runEngineBench,
+  plugin: runPluginBench,
+  tasks: runTasksBench,
 };
 
 const wanted = process.argv.slice(2);

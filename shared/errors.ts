@@ -24,6 +24,10 @@ export const ERROR_CODES = [
   "ALREADY_MEMBER",
   /** A business rule refuses the operation in the resource's current state. */
   "INVALID_OPERATION",
+  /** Plugin delivery (409): the lease token is not the task's current one (expired, re-queued, cancelled). */
+  "LEASE_EXPIRED",
+  /** Plugin delivery (409): the task already has its result; a different or later one never replaces it. */
+  "RESULT_ALREADY_RECEIVED",
   "PAYLOAD_TOO_LARGE",
   "RATE_LIMITED",
   "SERVICE_UNAVAILABLE",

@@ -8,7 +8,8 @@
  * Flow:
  *   GET  /api/plugin/tasks[?wait=N]              → ClaimedTask | NoPendingTask   (429 + Retry-After when polled too fast)
  *   POST /api/plugin/tasks/{task_id}/heartbeat   HeartbeatBody → HeartbeatResponse (409 = lease lost: stop working)
- *   POST /api/plugin/tasks/{task_id}/result      TaskResultBody → TaskResultResponse (409 = stale lease or duplicate: final)
+ *   POST /api/plugin/tasks/{task_id}/result      TaskResultBody → TaskResultResponse (409 = stale lease or duplicate: final;
+ *                                                the identical body resent with the same lease_token — its answer was lost — is a 200 again)
  *   POST /api/plugin/tasks                       CreatePluginTaskBody → 201 PluginTaskView
  *   GET  /api/plugin/tasks/recent?limit=N        → RecentPluginTasksResponse
  *   GET  /api/plugin/tasks/{task_id}             → PluginTaskView
@@ -297,6 +298,11 @@ export const TaskResultBodySchema = z.object({
 });
 export type TaskResultBody = z.infer<typeof TaskResultBodySchema>;
 
+/**
+ * 200 once per task: for the current lease's first result, and again for an identical resend of it
+ * (same lease_token, same body). A late, stale-token or different result is a 409 (LEASE_EXPIRED or
+ * RESULT_ALREADY_RECEIVED) and never replaces the stored one.
+ */
 export const TaskResultResponseSchema = z.object({ status: z.literal("received"), message: z.string() });
 
 // ---------------------------------------------------------------------------------------------

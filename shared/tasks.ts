@@ -47,8 +47,22 @@ function findUnsafeKey(value: unknown, depth = 0): string | null {
   return null;
 }
 
+/**
+ * Like `.strict()`, but each unknown key is reported under its own name (`field_errors.status`),
+ * as the spec's field errors are, rather than as one non-field error.
+ */
+function refuseUnknownKeys(known: readonly string[], message: string) {
+  return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    for (const key of Object.keys(value)) {
+      if (!known.includes(key)) ctx.addIssue({ code: "custom", path: [key], message });
+    }
+  };
+}
+
+const CREATE_FIELDS = ["task_type", "priority", "description", "context_data", "scheduled_for", "max_retries", "timeout_minutes"] as const;
+
 export const CreateTaskBodySchema = z
-  .object({
+  .looseObject({
   task_type: TaskTypeSchema,
   priority: TaskPrioritySchema.default("normal"),
   description: z.string().max(2000).default(""),
@@ -58,13 +72,14 @@ export const CreateTaskBodySchema = z
   /** Minutes; fractions allowed (0.5 = 30 s). */
   timeout_minutes: z.number().positive().max(24 * 60).default(60),
   })
-  .strict()
+  .superRefine(refuseUnknownKeys(CREATE_FIELDS, `Unknown field. Fields: ${CREATE_FIELDS.join(", ")}`))
   .meta({ id: "CreateTaskRequest" });
 export type CreateTaskBody = z.infer<typeof CreateTaskBodySchema>;
 
 /** PUT/PATCH: only these fields can change after creation. */
+export const MODIFIABLE_TASK_FIELDS = ["priority", "description", "context_data", "scheduled_for", "max_retries", "timeout_minutes"] as const;
 export const UpdateTaskBodySchema = z
-  .object({
+  .looseObject({
     priority: TaskPrioritySchema,
     description: z.string().max(2000),
     context_data: ContextDataSchema,
@@ -73,7 +88,7 @@ export const UpdateTaskBodySchema = z
     timeout_minutes: z.number().positive().max(24 * 60),
   })
   .partial()
-  .strict();
+  .superRefine(refuseUnknownKeys(MODIFIABLE_TASK_FIELDS, `This field cannot be modified. Modifiable fields: ${MODIFIABLE_TASK_FIELDS.join(", ")}`));
 export type UpdateTaskBody = z.infer<typeof UpdateTaskBodySchema>;
 
 export const RetryTaskBodySchema = z
@@ -204,13 +219,20 @@ export type TypeStatsResponse = z.infer<typeof TypeStatsResponseSchema>;
 // List filters (GET /tasks/)
 // ---------------------------------------------------------------------------------------------
 
-/** `a,b,c` → ["a","b","c"], each checked against `values`. */
+const splitCommas = (raw: string) => raw.split(",").map((v) => v.trim()).filter(Boolean);
+
+/** `a,b,c` → ["a","b","c"], each checked against `values`; a bad value is reported under the parameter's own name. */
 function commaListOf<const T extends readonly [string, ...string[]]>(values: T, extra: Record<string, readonly T[number][]> = {}) {
-  return z
-    .string()
-    .transform((raw) => raw.split(",").map((v) => v.trim()).filter(Boolean))
-    .pipe(z.array(z.enum([...values, ...Object.keys(extra)] as [string, ...string[]])).min(1))
-    .transform((list) => [...new Set(list.flatMap((v) => extra[v] ?? [v]))] as T[number][]);
+  const allowed: string[] = [...values, ...Object.keys(extra)];
+  return z.string().transform((raw, ctx) => {
+    const list = splitCommas(raw);
+    const unknown = list.filter((v) => !allowed.includes(v));
+    if (list.length === 0 || unknown.length > 0) {
+      ctx.addIssue({ code: "custom", message: `Valeur invalide${unknown.length ? ` (${unknown.join(", ")})` : ""}. Choix: ${allowed.join(", ")}` });
+      return z.NEVER;
+    }
+    return [...new Set(list.flatMap((v) => extra[v] ?? [v]))] as T[number][];
+  });
 }
 
 /** Fields `ordering` accepts (each may be prefixed with `-`). */
@@ -219,16 +241,22 @@ export const TASK_ORDERING_FIELDS = [
   "priority", "status", "task_type", "progress_percentage", "retry_count", "execution_time",
 ] as const;
 
-const OrderingSchema = z
-  .string()
-  .transform((raw) => raw.split(",").map((v) => v.trim()).filter(Boolean))
-  .pipe(
-    z.array(
-      z.string().refine((f) => (TASK_ORDERING_FIELDS as readonly string[]).includes(f.replace(/^-/, "")), {
-        error: `Unknown ordering field. Choices: ${TASK_ORDERING_FIELDS.join(", ")} (prefix with '-' for descending)`,
-      }),
-    ).min(1).max(5),
-  );
+const OrderingSchema = z.string().transform((raw, ctx) => {
+  const fields = splitCommas(raw);
+  const unknown = fields.filter((f) => !(TASK_ORDERING_FIELDS as readonly string[]).includes(f.replace(/^-/, "")));
+  if (unknown.length > 0 || fields.length === 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `Unknown ordering field${unknown.length ? ` (${unknown.join(", ")})` : ""}. Choices: ${TASK_ORDERING_FIELDS.join(", ")} (prefix with '-' for descending)`,
+    });
+    return z.NEVER;
+  }
+  if (fields.length > 5) {
+    ctx.addIssue({ code: "custom", message: "At most 5 ordering fields" });
+    return z.NEVER;
+  }
+  return fields;
+});
 
 const DateOrDateTimeSchema = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
 

@@ -18,6 +18,7 @@ import { errorHandler, unknownRoute } from "./http/error-handler.js";
 import { createOpenApiRegistry, docsMiddleware, generateOpenApiDocument, type OpenApiDocument } from "./http/openapi.js";
 import { requestLogging } from "./http/request-logging.js";
 import { authRateLimit, corsMiddleware, securityHeaders } from "./http/security.js";
+import { pluginBodyParser } from "./plugin/index.js";
 import { registerSystemRoutes } from "./system/routes.js";
 import { createTaskHub, type TaskHub } from "./tasks/hub.js";
 
@@ -33,6 +34,7 @@ export type AppConfig = Pick<
   | "authRateWindowSeconds"
   | "trustProxy"
   | "tasks"
+  | "plugin"
 >;
 
 export interface AppDeps {
@@ -78,7 +80,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
   };
   const auth = new AuthService(connection, tokenSettings, brands, logger);
-  const hub = createTaskHub(connection, config.tasks, logger);
+  const hub = createTaskHub(connection, config.tasks, logger, { plugin: config.plugin, isDraining });
   // Unique indexes must exist before the first request can race on them.
   await Promise.all([auth.init(), brands.init(), hub.init()]);
 
@@ -106,6 +108,8 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.use(requestLogging(logger));
   app.use(securityHeaders());
   app.use(corsMiddleware(config.corsOrigins));
+  // Plugin results (a complete wardrobe sync) may exceed the general body limit.
+  app.use("/api/plugin", pluginBodyParser(config.plugin.bodyLimit));
   app.use(express.json({ limit: config.bodyLimit }));
   app.use(docsMiddleware());
   app.use(finishRouter(api));

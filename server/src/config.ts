@@ -104,6 +104,23 @@ const EnvSchema = z.object({
   TASK_HEARTBEAT_MS: integerInRange(5_000, 50, 600_000),
   TASK_CANCEL_POLL_MS: integerInRange(500, 20, 60_000),
   TASK_AUTO_RESUME: booleanFlag(true),
+  /** How often every server process looks for due periodic tasks (/tasks/scheduled/); a schedule fires at most once per tick. */
+  SCHEDULER_TICK_MS: integerInRange(10_000, 20, 3_600_000),
+  /** How often every server process evaluates the alert rules of /tasks/monitoring/alert-rules/ (one open alert per rule, whatever the number of processes). */
+  ALERT_EVAL_MS: integerInRange(60_000, 50, 86_400_000),
+  /** Plugin delivery: a seller's extension may poll GET /api/plugin/tasks no faster than this (0 = no limit). */
+  PLUGIN_POLL_INTERVAL_MS: integerInRange(5_000, 0, 600_000),
+  /** Slack on that interval (network jitter) before a poll is refused with 429 + Retry-After. */
+  PLUGIN_POLL_TOLERANCE_MS: integerInRange(500, 0, 60_000),
+  /** Held long-polls (?wait=N) look in the database this often, for tasks created by other processes. */
+  PLUGIN_LONG_POLL_RECHECK_MS: integerInRange(1_000, 20, 60_000),
+  /** How often expired extension leases go back to the queue (or fail after their last attempt). */
+  PLUGIN_LEASE_SWEEP_MS: integerInRange(1_000, 20, 600_000),
+  /** Body limit of /api/plugin/*: a complete wardrobe sync result carries every listing. */
+  PLUGIN_BODY_LIMIT: z
+    .string()
+    .default("25mb")
+    .refine((text) => /^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i.test(text.trim()), { message: "expected a size such as 100kb or 25mb" }),
 });
 
 type Env = z.infer<typeof EnvSchema>;
@@ -128,6 +145,17 @@ export interface Config {
   shutdownTimeoutSeconds: number;
   trustProxy: boolean | number | string;
   tasks: TaskExecutionConfig;
+  plugin: PluginConfig;
+}
+
+/** Delivery of extension tasks (server/src/plugin). */
+export interface PluginConfig {
+  /** Least gap between two polls of one seller; 0 disables the limit. */
+  pollIntervalMs: number;
+  pollToleranceMs: number;
+  longPollRecheckMs: number;
+  leaseSweepMs: number;
+  bodyLimit: string;
 }
 
 export interface TaskExecutionConfig {
@@ -138,6 +166,10 @@ export interface TaskExecutionConfig {
   heartbeatMs: number;
   cancelPollMs: number;
   autoResume: boolean;
+  /** Periodic tasks: the scheduler's tick (SCHEDULER_TICK_MS). */
+  schedulerTickMs: number;
+  /** Monitoring: how often alert rules are evaluated (ALERT_EVAL_MS). */
+  alertEvalMs: number;
 }
 
 export type ConfigResult =
@@ -194,6 +226,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
         heartbeatMs: e.TASK_HEARTBEAT_MS,
         cancelPollMs: e.TASK_CANCEL_POLL_MS,
         autoResume: e.TASK_AUTO_RESUME,
+        schedulerTickMs: e.SCHEDULER_TICK_MS,
+        alertEvalMs: e.ALERT_EVAL_MS,
+      },
+      plugin: {
+        pollIntervalMs: e.PLUGIN_POLL_INTERVAL_MS,
+        pollToleranceMs: e.PLUGIN_POLL_TOLERANCE_MS,
+        longPollRecheckMs: e.PLUGIN_LONG_POLL_RECHECK_MS,
+        leaseSweepMs: e.PLUGIN_LEASE_SWEEP_MS,
+        bodyLimit: e.PLUGIN_BODY_LIMIT.trim(),
       },
     },
   };

@@ -6,6 +6,7 @@ import { brandFilter } from "../brands/scope.js";
 import type { BrandAccess } from "../http/context.js";
 import { invalidOperation } from "../http/errors.js";
 import { skipOf, toPage } from "../http/pagination.js";
+import { RESUMABLE_JOB } from "../tasks/filters.js";
 import { taskModel, type Task, type TaskModel } from "../tasks/model.js";
 import { taskNotFound, type TaskQueue } from "../tasks/service.js";
 import { checkpointModel, type Checkpoint, type CheckpointModel } from "./model.js";
@@ -78,7 +79,7 @@ export class PersistenceService {
 
   /** Interrupted by a crash or a restart, with a checkpoint to continue from. */
   resumable(req: Request, brand: BrandAccess, query: PageQuery): Promise<Page<PersistentJobView>> {
-    return this.page(req, brand, query, { "persistent_job.state": "interrupted", "persistent_job.can_resume": true, status: { $in: ["failed", "cancelled"] } });
+    return this.page(req, brand, query, { ...RESUMABLE_JOB });
   }
 
   async get(brand: BrandAccess, id: string): Promise<PersistentJobView> {
@@ -98,17 +99,18 @@ export class PersistenceService {
   async resume(brand: BrandAccess, id: string): Promise<ResumeJobResponse> {
     const task = await this.findJob(brand, id);
     const pj = task.persistent_job!;
-    if (!pj.can_resume || !["failed", "cancelled"].includes(task.status)) {
-      throw invalidOperation(`Cannot resume a ${task.status} job`, {
+    if (pj.state !== "interrupted" || !pj.can_resume || !["failed", "cancelled"].includes(task.status)) {
+      throw invalidOperation(`Cannot resume a ${task.status} job: only an interrupted job resumes from its checkpoint`, {
         current_status: task.status,
         allowed_statuses: ["failed", "cancelled"],
+        state: pj.state,
         can_resume: pj.can_resume,
       });
     }
     const now = new Date();
     const updated = await this.tasks
       .findOneAndUpdate(
-        brandFilter(brand, { _id: task._id, status: task.status }),
+        brandFilter(brand, { _id: task._id, status: task.status, "persistent_job.state": "interrupted" as const }),
         {
           $set: {
             status: "pending",

@@ -10,6 +10,16 @@ function startOfDayOrInstant(value: string, endOfDay: boolean): Date {
   return new Date(value);
 }
 
+/**
+ * A job that POST …/persistent-jobs/{id}/resume/ accepts: interrupted by a dead worker (not resumed
+ * automatically) with a checkpoint to continue from. A completed or merely failed job is not one.
+ */
+export const RESUMABLE_JOB = {
+  "persistent_job.state": "interrupted",
+  "persistent_job.can_resume": true,
+  status: { $in: ["failed", "cancelled"] },
+} as const;
+
 /** The mongo filter for GET /tasks/ (brand added by the caller); every value was validated by zod. */
 export function taskListFilter(q: TaskListQuery): Record<string, unknown> {
   const filter: Record<string, unknown> = {};
@@ -25,13 +35,12 @@ export function taskListFilter(q: TaskListQuery): Record<string, unknown> {
     filter.created_at = range;
   }
   if (q.search) {
-    const pattern = { $regex: escapeRegex(q.search).replace(/\s+/g, "[\\s_]+"), $options: "i" };
+    // Spaces and underscores match each other: "keyword analysis" finds seo_keyword_analysis and back.
+    const pattern = { $regex: escapeRegex(q.search).replace(/[\s_]+/g, "[\\s_]+"), $options: "i" };
     and.push({ $or: [{ task_type: pattern }, { description: pattern }, { task_id: pattern }, { error_message: pattern }] });
   }
   if (q.has_metrics !== undefined) filter.metrics = q.has_metrics ? { $ne: null } : null;
-  if (q.is_resumable !== undefined) {
-    and.push(q.is_resumable ? { "persistent_job.can_resume": true } : { $or: [{ persistent_job: null }, { "persistent_job.can_resume": false }] });
-  }
+  if (q.is_resumable !== undefined) and.push(q.is_resumable ? RESUMABLE_JOB : { $nor: [RESUMABLE_JOB] });
   if (q.is_periodic !== undefined) filter.is_periodic = q.is_periodic;
   if (q.execution_time__gte !== undefined) filter["metrics.execution_time_ms"] = { $gte: q.execution_time__gte };
   if (q.batch_id) filter.batch_id = q.batch_id;

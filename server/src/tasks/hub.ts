@@ -1,10 +1,14 @@
 import type { Connection } from "mongoose";
 import type { Logger } from "pino";
-import type { TaskExecutionConfig } from "../config.js";
+import type { PluginConfig, TaskExecutionConfig } from "../config.js";
 import type { ApiRouter } from "../http/define-route.js";
 import type { BackgroundService } from "../lifecycle/services.js";
+import { createMonitoring, type Monitoring } from "../monitoring/index.js";
+import { registerMonitoringRoutes } from "../monitoring/routes.js";
 import { registerPersistenceRoutes } from "../persistence/routes.js";
+import { createPluginModule, type PluginModule } from "../plugin/index.js";
 import { PersistenceService } from "../persistence/service.js";
+import { createScheduling, type Scheduling } from "../scheduling/index.js";
 import { TaskExecution } from "./executor/index.js";
 import { builtInTaskTypes } from "./handlers/index.js";
 import { registerTaskRoutes } from "./routes.js";
@@ -15,13 +19,25 @@ export interface TaskHub {
   execution: TaskExecution;
   tasks: TaskService;
   persistence: PersistenceService;
+  /** Metrics, workers, alert rules and alerts (/tasks/monitoring/); its alert evaluator runs with `service`. */
+  monitoring: Monitoring;
+  /** Periodic tasks (/tasks/scheduled/); its ticker runs with `service` (it queues what it fires). */
+  scheduling: Scheduling;
+  /** Extension tasks (vinted.*): delivery to the seller's extension, the Vinted data results fill; its lease sweeper runs with `service`. */
+  plugin: PluginModule;
   init(): Promise<void>;
   registerRoutes(api: ApiRouter): void;
   /** Starts and stops task execution with the server. */
   service: BackgroundService;
 }
 
-export function createTaskHub(connection: Connection, config: TaskExecutionConfig, logger: Logger): TaskHub {
+export interface TaskHubOptions {
+  plugin?: PluginConfig;
+  /** Shutdown has begun: held plugin long-polls are answered at once. */
+  isDraining?: () => boolean;
+}
+
+export function createTaskHub(connection: Connection, config: TaskExecutionConfig, logger: Logger, options: TaskHubOptions = {}): TaskHub {
   const registry = builtInTaskTypes(connection);
   const execution = new TaskExecution(connection, registry, logger, {
     processEveryMs: config.pollMs,
@@ -36,15 +52,48 @@ export function createTaskHub(connection: Connection, config: TaskExecutionConfi
   });
   const tasks = new TaskService(connection, execution, registry);
   const persistence = new PersistenceService(connection, execution);
+  const scheduling = createScheduling({ connection, tasks, catalog: registry, tickMs: config.schedulerTickMs, logger });
+  const monitoring = createMonitoring(
+    connection,
+    { staleAfterMs: config.heartbeatMs * 3, alertEvalMs: config.alertEvalMs, currentWorkerId: () => execution.workerId },
+    logger,
+  );
+  const plugin = createPluginModule(connection, logger, { config: options.plugin, isDraining: options.isDraining });
+  tasks.useExternalTaskTypes(plugin.plugin);
   return {
     execution,
     tasks,
     persistence,
-    init: () => tasks.init(),
+    scheduling,
+    monitoring,
+    plugin,
+    init: async () => {
+      await tasks.init();
+      await monitoring.init();
+      await scheduling.init();
+      await plugin.init();
+    },
     registerRoutes(api) {
       registerTaskRoutes(api, tasks);
       registerPersistenceRoutes(api, persistence);
+      scheduling.registerRoutes(api);
+      registerMonitoringRoutes(api, monitoring);
+      plugin.registerRoutes(api);
     },
-    service: { name: "task-execution", start: () => execution.start(), stop: () => execution.stop() },
+    service: {
+      name: "task-execution",
+      start: async () => {
+        await execution.start();
+        await scheduling.ticker.start();
+        await monitoring.evaluator.start();
+        await plugin.service.start();
+      },
+      stop: async () => {
+        await plugin.service.stop();
+        await scheduling.ticker.stop();
+        await monitoring.evaluator.stop();
+        await execution.stop();
+      },
+    },
   };
 }

@@ -25,6 +25,24 @@ export interface PersistentJob {
   resume_count: number;
 }
 
+/** What the plugin API (spec/plugin-polling-api.md) keeps about an extension task besides the hub's fields. */
+export interface PluginTaskState {
+  /** 0–10 as the plugin API speaks it (the hub's `priority` is its coarse word). */
+  priority: number;
+  /** Seconds one lease lasts (the task's timeout); heartbeats extend the lease by as much. */
+  timeout_seconds: number;
+  /** Last heartbeat progress ("page 12/80"). */
+  progress_current: number | null;
+  progress_total: number | null;
+  /** The extension's error code of a failed result (VINTED_LOGGED_OUT…). */
+  error_code: string | null;
+  executed_at: Date | null;
+  /** Hash of the accepted result body: an identical resend is acknowledged, any other refused. */
+  result_digest: string | null;
+  /** get_all_products: the largest `total_entries` a partial page reported during the current lease. */
+  sync_total_entries: number | null;
+}
+
 export interface Task {
   _id: Types.ObjectId;
   id: number;
@@ -58,6 +76,11 @@ export interface Task {
   attempt: number;
   run_token: string | null;
   worker_id: string | null;
+  /** Extension tasks: the seller whose extension claims and runs it (the plugin API's user_id). */
+  owner_user_id: number | null;
+  /** Extension tasks: end of the current lease (`run_token` is the lease token). */
+  lease_expires_at: Date | null;
+  plugin: PluginTaskState | null;
   metrics: TaskMetrics | null;
   persistent_job: PersistentJob | null;
 }
@@ -68,6 +91,20 @@ const metricsSchema = new Schema<TaskMetrics>(
     memory_usage_mb: Number,
     cost_usd: { type: Number, default: 0 },
     recorded_at: Date,
+  },
+  { _id: false },
+);
+
+const pluginStateSchema = new Schema<PluginTaskState>(
+  {
+    priority: { type: Number, default: 1 },
+    timeout_seconds: { type: Number, default: 60 },
+    progress_current: { type: Number, default: null },
+    progress_total: { type: Number, default: null },
+    error_code: { type: String, default: null },
+    executed_at: { type: Date, default: null },
+    result_digest: { type: String, default: null },
+    sync_total_entries: { type: Number, default: null },
   },
   { _id: false },
 );
@@ -121,6 +158,9 @@ export const taskSchema = new Schema<Task>(
     attempt: { type: Number, default: 0 },
     run_token: { type: String, default: null },
     worker_id: { type: String, default: null },
+    owner_user_id: { type: Number, default: null },
+    lease_expires_at: { type: Date, default: null },
+    plugin: { type: pluginStateSchema, default: null },
     metrics: { type: metricsSchema, default: null },
     persistent_job: { type: persistentJobSchema, default: null },
   },
@@ -137,6 +177,9 @@ taskSchema.index({ brand: 1, created_at: -1 });
 taskSchema.index({ brand: 1, status: 1 });
 taskSchema.index({ status: 1, worker_id: 1 });
 taskSchema.index({ batch_id: 1 });
+// Extension delivery: a seller's claims and sweeps, and the lease sweeper.
+taskSchema.index({ owner_user_id: 1, status: 1 });
+taskSchema.index({ executor: 1, status: 1, lease_expires_at: 1 });
 
 export type TaskModel = Model<Task>;
 

@@ -41,6 +41,13 @@ export interface TaskTypeCatalog {
   has(taskType: string): boolean;
 }
 
+/** Task types run outside this server (vinted.* in the seller's extension), created by their own service. */
+export interface ExternalTaskTypes {
+  handles(taskType: string): boolean;
+  names(): string[];
+  create(principal: Principal, brand: BrandAccess, body: CreateTaskBody): Promise<Task>;
+}
+
 export const taskNotFound = () => new AppError(404, "TASK_NOT_FOUND", "Task not found or access denied");
 
 function newTaskId(): string {
@@ -57,6 +64,7 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 export class TaskService {
   readonly tasks: TaskModel;
   private readonly serializer: TaskSerializer;
+  private external: ExternalTaskTypes | null = null;
 
   constructor(
     private readonly connection: Connection,
@@ -65,6 +73,11 @@ export class TaskService {
   ) {
     this.tasks = taskModel(connection);
     this.serializer = new TaskSerializer(connection);
+  }
+
+  /** POST /tasks/ hands these types to their own service (which validates and stores them). */
+  useExternalTaskTypes(external: ExternalTaskTypes): void {
+    this.external = external;
   }
 
   async init(): Promise<void> {
@@ -93,8 +106,9 @@ export class TaskService {
   }
 
   async create(principal: Principal, brand: BrandAccess, body: CreateTaskBody): Promise<TaskView> {
+    if (this.external?.handles(body.task_type)) return this.serializer.one(await this.external.create(principal, brand, body));
     if (!this.catalog.has(body.task_type)) {
-      const known = this.catalog.names();
+      const known = [...this.catalog.names(), ...(this.external?.names() ?? [])];
       throw new AppError(400, "VALIDATION_ERROR", "Validation failed", {
         field_errors: { task_type: [`Unknown task type '${body.task_type}'. Known types: ${known.join(", ")}`] },
         extra: { known_task_types: known },
@@ -116,6 +130,26 @@ export class TaskService {
     });
     await this.queue.enqueue(task);
     return this.serializer.one(task.toObject());
+  }
+
+  /**
+   * Creates and queues a server task for a brand and user without an HTTP principal (the periodic
+   * scheduler). The caller has checked the type; a type unknown by then fails at run time.
+   */
+  async createInternal(
+    input: Pick<Task, "brand" | "created_by" | "task_type" | "priority" | "description" | "context_data" | "scheduled_for" | "max_retries" | "timeout_minutes"> &
+      Partial<Pick<Task, "is_periodic" | "periodic_task">>,
+  ): Promise<Task> {
+    const task = await this.tasks.create({
+      ...input,
+      id: await nextSequence(this.connection, "tasks"),
+      task_id: newTaskId(),
+      priority_rank: PRIORITY_RANK[input.priority],
+      is_periodic: input.is_periodic ?? false,
+      periodic_task: input.periodic_task ?? null,
+    });
+    await this.queue.enqueue(task);
+    return task.toObject();
   }
 
   /** PATCH (partial) or PUT (the modifiable fields); execution fields can change only while pending. */

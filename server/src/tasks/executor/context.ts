@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { TaskModel, Task } from "../model.js";
 import type { CheckpointModel } from "../../persistence/model.js";
 import type { TaskContext } from "./registry.js";
+import { TaskStoppedError } from "./outcome.js";
 
 export interface RunState {
   readonly task: Task;
@@ -39,26 +40,22 @@ export function createTaskContext(run: RunState, resumeFrom: Record<string, unkn
       await deps.tasks.updateOne(fence, { $set: { progress_percentage: clamp(percentage), progress_message: message ?? null } });
     },
     async checkpoint(state, progressPercentage) {
-      sequence += 1;
-      run.checkpointed = true;
+      // A stopped run (cancelled, timed out, even by a handler that ignores its signal) saves nothing more.
+      run.controller.signal.throwIfAborted();
+      const next = sequence + 1;
       const progress = clamp(progressPercentage ?? 0);
-      await deps.checkpoints.create({
-        task_id: run.task.task_id,
-        brand: run.task.brand,
-        sequence,
-        state,
-        progress_percentage: progress,
-        worker_id: run.workerId,
-      });
+      // The task is written first, fenced: a run that lost the task (cancelled, deleted, taken over)
+      // creates no checkpoint, and checkpoint_count never falls behind the checkpoints that exist,
+      // so a crash between the two writes cannot make the next run reuse a sequence number.
       // The whole sub-document is written: a dotted $set cannot create fields under a null one.
       const previous = run.task.persistent_job;
-      await deps.tasks.updateOne(fence, {
+      const owned = await deps.tasks.updateOne(fence, {
         $set: {
           progress_percentage: progress,
           persistent_job: {
             state: "running",
             can_resume: true,
-            checkpoint_count: sequence,
+            checkpoint_count: next,
             last_checkpoint_at: new Date(),
             progress_percentage: progress,
             interrupted_at: previous?.interrupted_at ?? null,
@@ -66,6 +63,21 @@ export function createTaskContext(run: RunState, resumeFrom: Record<string, unkn
             resume_count: previous?.resume_count ?? 0,
           },
         },
+      });
+      if (owned.matchedCount !== 1) {
+        const stopped = new TaskStoppedError("cancelled", "This run no longer owns the task");
+        run.controller.abort(stopped);
+        throw stopped;
+      }
+      sequence = next;
+      run.checkpointed = true;
+      await deps.checkpoints.create({
+        task_id: run.task.task_id,
+        brand: run.task.brand,
+        sequence,
+        state,
+        progress_percentage: progress,
+        worker_id: run.workerId,
       });
     },
     reportCost(usd) {

@@ -66,9 +66,11 @@ export class TaskExecution {
     this.recoveryTimer.unref();
   }
 
-  async stop(): Promise<void> {
+  /** Stops executing; runs still going after `graceMs` are put back in the queue for another worker. */
+  async stop(graceMs?: number): Promise<void> {
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
-    await this.runner.stop();
+    this.recoveryTimer = null;
+    await this.runner.stop(graceMs);
     await this.heartbeat.stop();
   }
 

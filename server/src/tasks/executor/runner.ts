@@ -16,6 +16,9 @@ export const RUN_TASK_JOB = "markethub:run-task";
 /** Agenda priorities for task priorities (Agenda: higher runs first). */
 const AGENDA_PRIORITY = { low: -10, normal: 0, high: 10, critical: 20 } as const;
 
+/** Agenda drops a run whose lock is older than this; runs longer than that touch their job. */
+const LOCK_LIFETIME_MS = 60_000;
+
 export interface RunnerOptions {
   workerId: string;
   /** How often Agenda polls for due jobs created by other processes. */
@@ -47,7 +50,11 @@ export class TaskRunner {
   private readonly tasks: TaskModel;
   private readonly checkpoints: CheckpointModel;
   private readonly running = new Map<string, RunState>();
+  /** Executions under way in this process (settled once their last write has landed). */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Created on first use: queueing a run needs it even when this process executes nothing. */
   private agenda: Agenda | null = null;
+  private processing = false;
   private cancelTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: RunnerDeps) {
@@ -63,52 +70,71 @@ export class TaskRunner {
     return [...this.running.keys()];
   }
 
-  async start(): Promise<void> {
+  private agendaInstance(): Agenda {
+    if (this.agenda) return this.agenda;
     const { options } = this.deps;
     const db = this.deps.connection.getClient().db(this.deps.connection.name) as unknown as Db;
     const agenda = new Agenda({
-      backend: new MongoBackend({ mongo: db, collection: "agenda_jobs" }),
+      // Among due runs the highest priority goes first, then the oldest (Agenda's default is the
+      // other way round, which would let a critical task wait behind every earlier low one).
+      backend: new MongoBackend({ mongo: db, collection: "agenda_jobs", sort: { priority: "desc", nextRunAt: "asc" } }),
       notificationChannel: new InMemoryNotificationChannel(),
       name: options.workerId,
       processEvery: options.processEveryMs,
       maxConcurrency: options.concurrency,
       defaultConcurrency: options.concurrency,
-      // Runs are fenced by our own claim; Agenda's lock only has to outlive the poll.
-      defaultLockLifetime: 60_000,
+      // Runs are fenced by our own claim; Agenda's lock only has to outlive the poll (long runs touch it).
+      defaultLockLifetime: LOCK_LIFETIME_MS,
+      // The task document is the record of a run: a finished job has nothing more to say.
+      removeOnComplete: true,
     });
-    agenda.define(RUN_TASK_JOB, async (job: Job<{ task_id: string }>) => this.execute(job.attrs.data.task_id), {
+    agenda.define(RUN_TASK_JOB, (job: Job<{ task_id: string }>) => this.track(this.execute(job.attrs.data.task_id, job)), {
       concurrency: options.concurrency,
       lockLimit: options.concurrency,
     });
     agenda.on("error", (err: Error) => this.deps.logger.error({ err }, "agenda error"));
-    await agenda.start();
     this.agenda = agenda;
-    this.cancelTimer = setInterval(() => void this.abortCancelled(), options.cancelPollMs);
+    return agenda;
+  }
+
+  private track(execution: Promise<void>): Promise<void> {
+    this.inFlight.add(execution);
+    void execution.finally(() => this.inFlight.delete(execution)).catch(() => undefined);
+    return execution;
+  }
+
+  async start(): Promise<void> {
+    if (this.processing) return;
+    await this.agendaInstance().start();
+    this.processing = true;
+    this.cancelTimer = setInterval(() => void this.abortCancelled(), this.deps.options.cancelPollMs);
     this.cancelTimer.unref();
   }
 
-  /** Stops taking work; runs still going are stopped and put back so another process can resume them. */
+  /**
+   * Stops taking work (runs queued here go back to other processes at once); runs still going get
+   * `graceMs` to finish, then are stopped and put back in the queue, their last writes made before
+   * this resolves, so another process (or this one, restarted) resumes them.
+   */
   async stop(graceMs = 5_000): Promise<void> {
     if (this.cancelTimer) clearInterval(this.cancelTimer);
     this.cancelTimer = null;
-    const agenda = this.agenda;
-    this.agenda = null;
-    if (!agenda) return;
-    try {
-      await agenda.drain(graceMs);
-    } catch (err) {
-      this.deps.logger.warn({ err }, "could not drain the task queue");
-    }
+    if (!this.processing || !this.agenda) return;
+    this.processing = false;
+    await this.agenda.stop().catch((err: unknown) => this.deps.logger.warn({ err }, "could not stop agenda cleanly"));
+    if (this.inFlight.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
     for (const run of this.running.values()) {
       run.controller.abort(new TaskStoppedError("shutdown", "The server shut down during this run"));
     }
-    await agenda.stop().catch((err: unknown) => this.deps.logger.warn({ err }, "could not stop agenda cleanly"));
+    await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Queues a run of the task at its `scheduled_for` (or now). */
+  /** Queues a run of the task at its `scheduled_for` (or now); works whether or not this process executes tasks. */
   async enqueue(task: Pick<Task, "task_id" | "priority" | "scheduled_for">): Promise<void> {
-    if (!this.agenda) throw new Error("task runner is not started");
-    const job = this.agenda.create(RUN_TASK_JOB, { task_id: task.task_id });
+    const job = this.agendaInstance().create(RUN_TASK_JOB, { task_id: task.task_id });
     job.priority(AGENDA_PRIORITY[task.priority as keyof typeof AGENDA_PRIORITY] ?? 0);
     job.schedule(task.scheduled_for && task.scheduled_for > new Date() ? task.scheduled_for : new Date());
     await job.save();
@@ -119,13 +145,22 @@ export class TaskRunner {
     this.running.get(taskId)?.controller.abort(new TaskStoppedError("cancelled", "The task was cancelled"));
   }
 
+  /**
+   * Stops the runs whose task no longer belongs to them: cancelled or deleted (by any process), or
+   * taken over by another worker (its run token replaced).
+   */
   private async abortCancelled(): Promise<void> {
     if (this.running.size === 0) return;
+    // Only runs registered before the query: a run claimed meanwhile would look unowned in its answer.
+    const runs = [...this.running.values()];
     try {
-      const cancelled = await allBrands(
-        this.tasks.find({ task_id: { $in: [...this.running.keys()] }, status: "cancelled" }, { task_id: 1 }).lean(),
+      const current = await allBrands(
+        this.tasks.find({ task_id: { $in: runs.map((r) => r.task.task_id) } }, { task_id: 1, status: 1, run_token: 1 }).lean(),
       );
-      for (const { task_id } of cancelled) this.abortLocally(task_id);
+      const owned = new Set(current.filter((t) => t.status === "running").map((t) => `${t.task_id}:${t.run_token}`));
+      for (const run of runs) {
+        if (!owned.has(`${run.task.task_id}:${run.token}`)) run.controller.abort(new TaskStoppedError("cancelled", "The task was cancelled"));
+      }
     } catch (err) {
       this.deps.logger.warn({ err }, "could not check for cancelled tasks");
     }
@@ -133,11 +168,17 @@ export class TaskRunner {
 
   /** Claims the task if it is due and pending; null when another process has it or it changed. */
   private async claim(taskId: string, token: string): Promise<TaskRecord | null> {
+    // Claims look tasks up by id across brands: the runner serves every brand. The task's _id is
+    // read first, by its unique task_id alone, so the claim itself is an _id lookup: with the
+    // claim's other conditions in the filter, a planner may prefer a (status, …) index and read
+    // every pending task — the cost of a claim would then grow with the backlog.
+    const found = await allBrands(this.tasks.findOne({ task_id: taskId }, { _id: 1, status: 1 }).lean());
+    if (!found || found.status !== "pending") return null;
     const now = new Date();
-    // Claims look tasks up by id across brands: the runner serves every brand.
     return (await allBrands(this.tasks
       .findOneAndUpdate(
         {
+          _id: found._id,
           task_id: taskId,
           status: "pending",
           executor: "server",
@@ -158,10 +199,12 @@ export class TaskRunner {
     return (latest?.state as Record<string, unknown> | undefined) ?? null;
   }
 
-  async execute(taskId: string): Promise<void> {
+  async execute(taskId: string, job?: Job<{ task_id: string }>): Promise<void> {
     const token = randomUUID();
     const task = await this.claim(taskId, token);
     if (!task) return;
+    // A run longer than Agenda's lock lifetime would be dropped by Agenda (and its slot given away).
+    const keepAlive = job ? setInterval(() => void job.touch().catch(() => undefined), LOCK_LIFETIME_MS / 3) : null;
     const logger = this.deps.logger.child({ task_id: task.task_id, task_type: task.task_type });
     const run: RunState = { task, token, workerId: this.workerId, controller: new AbortController(), costUsd: 0, checkpointed: task.persistent_job !== null };
     this.running.set(task.task_id, run);
@@ -187,6 +230,7 @@ export class TaskRunner {
       await this.fail(run, err, this.metrics(run, startedAt, memory), logger);
     } finally {
       clearTimeout(timeout);
+      if (keepAlive) clearInterval(keepAlive);
       memory.stop();
       this.running.delete(task.task_id);
     }
@@ -216,22 +260,31 @@ export class TaskRunner {
       metrics,
       run_token: null,
     };
-    if (run.checkpointed) set["persistent_job.state"] = "completed";
+    if (run.checkpointed) Object.assign(set, { "persistent_job.state": "completed", "persistent_job.can_resume": false, "persistent_job.progress_percentage": 100 });
     await this.tasks.updateOne({ ...this.fence(run), status: "running" }, { $set: set });
   }
 
   private async fail(run: RunState, err: unknown, metrics: object, logger: Logger): Promise<void> {
     const task = run.task;
     if (err instanceof TaskStoppedError && err.reason === "cancelled") {
-      await this.tasks.updateOne(this.fence(run), { $set: { metrics, run_token: null } });
+      // Only a cancelled task takes the metrics of its stopped run (a deleted one is gone, a taken-over one is another run's).
+      await this.tasks.updateOne({ ...this.fence(run), status: "cancelled" }, { $set: { metrics, run_token: null } });
       return;
     }
     if (err instanceof TaskStoppedError && err.reason === "shutdown") {
-      // Put it back: a checkpointed task resumes from its checkpoint, any other starts again.
-      await this.tasks.updateOne(
+      // Put it back and queue it again: a checkpointed task resumes from its checkpoint, any other starts again.
+      const now = new Date();
+      const resumed = run.checkpointed
+        ? { "persistent_job.state": "resumed", "persistent_job.interrupted_at": now, "persistent_job.resumed_at": now }
+        : {};
+      const updated = await this.tasks.updateOne(
         { ...this.fence(run), status: "running" },
-        { $set: { status: "pending", run_token: null, worker_id: null, metrics } },
+        {
+          $set: { status: "pending", scheduled_for: null, run_token: null, worker_id: null, metrics, ...resumed },
+          ...(run.checkpointed ? { $inc: { "persistent_job.resume_count": 1 } } : {}),
+        },
       );
+      if (updated.modifiedCount === 1) await this.enqueue({ task_id: task.task_id, priority: task.priority, scheduled_for: null });
       return;
     }
     const { message, details } = describeError(err);

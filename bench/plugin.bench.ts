@@ -1,0 +1,238 @@
+/**
+ * The plugin poll endpoint under load, and how fast a new task reaches the extension.
+ *
+ * 1. Throughput: GET /api/plugin/tasks for 10,000 sellers (users and sessions seeded through the
+ *    models, access tokens minted with the server's secret), round-robin, keep-alive, 64 in flight;
+ *    next to a bare Express app answering the same constant JSON, with the same client, on the same
+ *    machine, in the same run. Each server runs alone in its own child process (this file, started
+ *    with --plugin-bench-server); the per-seller pacing is off (PLUGIN_POLL_INTERVAL_MS=0), since
+ *    the load generator polls each seller far more often than a real extension would.
+ * 2. Latency from "task created" to "the simulated extension has it": long-poll (?wait=25) vs
+ *    plain polling every 5 s (the extension's interval, simulated in real time; 5 samples).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import http from "node:http";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { opsPerSecond, row } from "./lib.js";
+
+const SELLERS = 10_000;
+const IN_FLIGHT = 64;
+const WARMUP_REQUESTS = 2_000;
+const MEASURED_REQUESTS = 12_000;
+const LONG_POLL_SAMPLES = 20;
+const PLAIN_POLL_SAMPLES = 5;
+const PLAIN_POLL_INTERVAL_MS = 5_000;
+const JWT_SECRET = "plugin-bench-secret-0123456789abcdef0123456789";
+const NO_TASK = { task_id: null, message: "No pending tasks" };
+const SERVER_FLAG = "--plugin-bench-server";
+
+// ---------------------------------------------------------------------------------------------
+// The servers (child side)
+// ---------------------------------------------------------------------------------------------
+
+async function serveBare(): Promise<number> {
+  const { default: express } = await import("express");
+  const app = express();
+  app.get("/api/plugin/tasks", (_req, res) => {
+    res.json(NO_TASK);
+  });
+  const server = app.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return (server.address() as { port: number }).port;
+}
+
+async function serveMarketHub(): Promise<number> {
+  const { createApp, describeApp } = await import("../server/src/app.js");
+  const { loadConfig } = await import("../server/src/config.js");
+  const { connectDatabase } = await import("../server/src/db/connect.js");
+  const { listen, addressOf } = await import("../server/src/lifecycle/http-server.js");
+  const { createLogger } = await import("../server/src/logger.js");
+  const { authModels } = await import("../server/src/auth/model.js");
+  const result = loadConfig({
+    NODE_ENV: "production",
+    LOG_LEVEL: "silent",
+    JWT_SECRET,
+    ACCESS_TOKEN_TTL: "1h",
+    PLUGIN_POLL_INTERVAL_MS: "0",
+  });
+  if (!result.ok) throw new Error(result.problems.join("; "));
+  const config = result.config;
+  const db = await connectDatabase({ dataDir: null });
+  const app = await createApp({ config, logger: createLogger(config), connection: db.connection });
+  await describeApp(app).services.hub.service.start();
+
+  // 10,000 sellers, straight into the collections (a password hash is never checked here).
+  const { User, Session } = authModels(db.connection);
+  const expires = new Date(Date.now() + 24 * 3600_000);
+  for (let from = 1; from <= SELLERS; from += 1_000) {
+    const ids = Array.from({ length: Math.min(1_000, SELLERS - from + 1) }, (_, i) => from + i);
+    await User.insertMany(ids.map((id) => ({ _id: id, email: `seller${id}@bench.example`, username: `seller${id}`, password_hash: "bench:not-a-hash", personal_brand_id: 0 })));
+    await Session.insertMany(ids.map((id) => ({ _id: `bench-session-${id}`, user_id: id, expires_at: expires })));
+  }
+  // Users registered later (the latency sellers) get ids after the seeded ones.
+  await db.connection.collection<{ _id: string; seq: number }>("counters").updateOne({ _id: "users" }, { $set: { seq: SELLERS } }, { upsert: true });
+  const server = await listen(app, 0, "127.0.0.1");
+  return addressOf(server).port;
+}
+
+async function serve(mode: string): Promise<void> {
+  const port = mode === "bare" ? await serveBare() : await serveMarketHub();
+  process.stdout.write(`${JSON.stringify({ port })}\n`);
+  process.once("SIGTERM", () => process.exit(0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load generator (parent side)
+// ---------------------------------------------------------------------------------------------
+
+interface ChildServer {
+  base: string;
+  stop(): Promise<void>;
+}
+
+async function startChild(mode: "bare" | "markethub"): Promise<ChildServer> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), SERVER_FLAG, mode], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const [line] = (await Promise.race([once(lines, "line"), once(child, "exit").then(() => [null])])) as [string | null];
+  if (!line) throw new Error(`the ${mode} bench server exited before listening`);
+  const { port } = JSON.parse(line) as { port: number };
+  return {
+    base: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill("SIGTERM");
+      await once(child, "exit");
+    },
+  };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+function call(base: string, method: string, path: string, token?: string, body?: unknown): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (payload) Object.assign(headers, { "content-type": "application/json", "content-length": String(Buffer.byteLength(payload)) });
+    const req = http.request(`${base}${path}`, { method, agent, headers }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+async function pollThroughput(base: string, tokens: string[]): Promise<number> {
+  let failures = 0;
+  const poll = async (i: number) => {
+    const answer = await call(base, "GET", "/api/plugin/tasks", tokens[i % tokens.length]);
+    if (answer.status !== 200 || answer.body.task_id !== null) failures++;
+  };
+  await opsPerSecond(WARMUP_REQUESTS, IN_FLIGHT, poll);
+  const perSecond = await opsPerSecond(MEASURED_REQUESTS, IN_FLIGHT, (i) => poll(i + WARMUP_REQUESTS));
+  if (failures) throw new Error(`${failures} polls did not answer 200 "No pending tasks"`);
+  return perSecond;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function registerSeller(base: string, name: string): Promise<string> {
+  const answer = await call(base, "POST", "/api/v1/auth/register", undefined, { email: `${name}-${process.pid}@bench.example`, password: "bench password 123" });
+  if (answer.status !== 201) throw new Error(`register ${name}: ${answer.status}`);
+  return answer.body.access_token as string;
+}
+
+async function createTask(base: string, token: string): Promise<string> {
+  const answer = await call(base, "POST", "/api/plugin/tasks", token, { action: "get_user_data", params: {} });
+  if (answer.status !== 201) throw new Error(`create: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body.task_id as string;
+}
+
+/** A simulated extension holding ?wait=25 polls; each sample: create a task, time until it is handed out. */
+async function longPollLatencies(base: string): Promise<number[]> {
+  const token = await registerSeller(base, "longpoll");
+  const samples: number[] = [];
+  for (let i = 0; i < LONG_POLL_SAMPLES; i++) {
+    const held = call(base, "GET", "/api/plugin/tasks?wait=25", token);
+    await sleep(100 + Math.random() * 200); // the poll is held when the task comes
+    const createdAt = performance.now();
+    const taskId = await createTask(base, token);
+    const answer = await held;
+    if (answer.body.task_id !== taskId) throw new Error(`long-poll answered ${JSON.stringify(answer.body)}`);
+    samples.push(performance.now() - createdAt);
+  }
+  return samples;
+}
+
+/** Sellers polling every 5 s in real time (in parallel); each gets one task at a random moment. */
+async function plainPollLatencies(base: string): Promise<number[]> {
+  const tokens = await Promise.all(Array.from({ length: PLAIN_POLL_SAMPLES }, (_, i) => registerSeller(base, `plain${i}`)));
+  return Promise.all(
+    tokens.map(async (token) => {
+      let createdAt = 0;
+      let taskId = "";
+      const creation = sleep(Math.random() * PLAIN_POLL_INTERVAL_MS + 500).then(async () => {
+        createdAt = performance.now();
+        taskId = await createTask(base, token);
+      });
+      for (;;) {
+        const answer = await call(base, "GET", "/api/plugin/tasks", token);
+        if (answer.status !== 200) throw new Error(`plain poll: ${answer.status}`);
+        if (answer.body.task_id !== null) {
+          await creation;
+          if (answer.body.task_id !== taskId) throw new Error("plain poll got another task");
+          return performance.now() - createdAt;
+        }
+        await sleep(PLAIN_POLL_INTERVAL_MS);
+      }
+    }),
+  );
+}
+
+export async function runPluginBench(): Promise<void> {
+  console.log(`\nPlugin poll endpoint (${SELLERS.toLocaleString("en-US")} sellers, keep-alive, ${IN_FLIGHT} in flight, each server alone in its own process)`);
+  const { signAccessToken } = await import("../server/src/auth/tokens.js");
+  const tokens = Array.from({ length: SELLERS }, (_, i) =>
+    signAccessToken({ secret: JWT_SECRET, accessTokenTtlSeconds: 3600 }, { userId: i + 1, sessionId: `bench-session-${i + 1}` }),
+  );
+
+  const bare = await startChild("bare");
+  let bareRate: number;
+  try {
+    bareRate = await pollThroughput(bare.base, tokens);
+  } finally {
+    await bare.stop();
+  }
+
+  const markethub = await startChild("markethub");
+  try {
+    const rate = await pollThroughput(markethub.base, tokens);
+    row("GET /api/plugin/tasks, MarketHub (JWT, session, claim)", rate, "req/s");
+    row("same client, bare Express constant JSON", bareRate, "req/s");
+    row("ratio MarketHub / bare Express", rate / bareRate, "x");
+
+    const longPoll = await longPollLatencies(markethub.base);
+    const plain = await plainPollLatencies(markethub.base);
+    row(`task created → extension has it, long-poll (median of ${LONG_POLL_SAMPLES})`, median(longPoll), "ms");
+    row(`task created → extension has it, 5 s polling (median of ${PLAIN_POLL_SAMPLES})`, median(plain), "ms");
+    row("ratio 5 s polling / long-poll", median(plain) / median(longPoll), "x");
+  } finally {
+    agent.destroy();
+    await markethub.stop();
+  }
+}
+
+if (process.argv[2] === SERVER_FLAG) await serve(process.argv[3] ?? "markethub");

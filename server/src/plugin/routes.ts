@@ -1,0 +1,155 @@
+import { z } from "zod";
+import { IntegerIdStringSchema } from "../../../shared/common.js";
+import {
+  CreatePluginTaskBodySchema,
+  HeartbeatBodySchema,
+  HeartbeatResponseSchema,
+  PluginTaskViewSchema,
+  PollQuerySchema,
+  PollResponseSchema,
+  RecentPluginTasksResponseSchema,
+  SyncVintedResponseSchema,
+  TaskResultBodySchema,
+  TaskResultResponseSchema,
+} from "../../../shared/plugin.js";
+import { defineRoute, type ApiRouter } from "../http/define-route.js";
+import type { Principal } from "../http/context.js";
+import { permissionDenied } from "../http/errors.js";
+import type { PluginService } from "./service.js";
+
+const tags = ["plugin"];
+
+/** spec/plugin-polling-api.md's `user_id`: accepted, but only as the caller's own id. */
+const UserIdQuery = z.object({ user_id: IntegerIdStringSchema.optional() });
+const PluginPollQuerySchema = PollQuerySchema.extend(UserIdQuery.shape);
+const RecentQuerySchema = UserIdQuery.extend({ limit: z.coerce.number().int().min(1).max(50).default(10) });
+const TaskIdParams = z.object({ task_id: z.string().min(1).max(100) });
+const SyncBodySchema = z.object({ user_id: z.number().int().positive().optional() });
+
+function assertOwnUser(principal: Principal, userId: number | undefined): void {
+  if (userId !== undefined && userId !== principal.userId) {
+    throw permissionDenied("user_id must be your own user id: an extension only ever sees its seller's tasks.");
+  }
+}
+
+const taskErrors = { 403: "user_id is not your own id", 404: "No such task of yours" };
+const leaseErrors = {
+  404: "No such task of yours",
+  409: "LEASE_EXPIRED (the token is not the current lease: stop working on it) or RESULT_ALREADY_RECEIVED",
+};
+
+/** The extension's API (shared/plugin.ts): poll/claim, heartbeat, result, create, views, sync. */
+export function registerPluginRoutes(api: ApiRouter, plugin: PluginService): void {
+  defineRoute(api, {
+    method: "get",
+    path: "/api/plugin/tasks",
+    summary: "Claim your next extension task (leased), or wait up to ?wait=N s for one; else {task_id: null}",
+    description:
+      "Plain polls no faster than PLUGIN_POLL_INTERVAL_MS per seller (429 + Retry-After otherwise); a poll that hands out a task " +
+      "frees the slot. `attempt` > 1 means an earlier lease expired: a write's outcome is unknown, check Vinted first.",
+    tags,
+    auth: "user",
+    request: { query: PluginPollQuerySchema },
+    response: PollResponseSchema,
+    errors: { 403: "user_id is not your own id", 429: "Polling too fast (RATE_LIMITED, see Retry-After)" },
+    handler: async ({ principal, query, res }) => {
+      assertOwnUser(principal, query.user_id);
+      const gone = new AbortController();
+      const onClose = () => {
+        if (!res.writableEnded) gone.abort();
+      };
+      res.once("close", onClose);
+      try {
+        return await plugin.poll(principal.userId, query.wait ?? 0, gone.signal);
+      } finally {
+        res.off("close", onClose);
+      }
+    },
+  });
+
+  defineRoute(api, {
+    method: "post",
+    path: "/api/plugin/tasks",
+    summary: "Create a task for your extension (params validated per action); brand: X-Brand-ID or your personal brand",
+    tags,
+    auth: "brand",
+    request: { query: UserIdQuery, body: CreatePluginTaskBodySchema },
+    status: 201,
+    response: PluginTaskViewSchema,
+    errors: { 403: "user_id is not your own id" },
+    handler: ({ principal, brand, query, body }) => {
+      assertOwnUser(principal, query.user_id);
+      return plugin.createPluginTask(principal, brand, body);
+    },
+  });
+
+  // Before /api/plugin/tasks/:task_id, which would read "recent" as an id.
+  defineRoute(api, {
+    method: "get",
+    path: "/api/plugin/tasks/recent",
+    summary: "Your latest extension tasks, newest first (the popup's list)",
+    tags,
+    auth: "user",
+    request: { query: RecentQuerySchema },
+    response: RecentPluginTasksResponseSchema,
+    errors: { 403: "user_id is not your own id" },
+    handler: ({ principal, query }) => {
+      assertOwnUser(principal, query.user_id);
+      return plugin.recent(principal.userId, query.limit);
+    },
+  });
+
+  defineRoute(api, {
+    method: "get",
+    path: "/api/plugin/tasks/:task_id",
+    summary: "One of your extension tasks (status executing while leased)",
+    tags,
+    auth: "user",
+    request: { params: TaskIdParams, query: UserIdQuery },
+    response: PluginTaskViewSchema,
+    errors: taskErrors,
+    handler: ({ principal, params, query }) => {
+      assertOwnUser(principal, query.user_id);
+      return plugin.get(principal.userId, params.task_id);
+    },
+  });
+
+  defineRoute(api, {
+    method: "post",
+    path: "/api/plugin/tasks/:task_id/heartbeat",
+    summary: "Extend your lease and report progress (and, for get_all_products, each page as it is read)",
+    tags,
+    auth: "user",
+    request: { params: TaskIdParams, body: HeartbeatBodySchema },
+    response: HeartbeatResponseSchema,
+    errors: leaseErrors,
+    handler: ({ principal, params, body }) => plugin.heartbeat(principal.userId, params.task_id, body),
+  });
+
+  defineRoute(api, {
+    method: "post",
+    path: "/api/plugin/tasks/:task_id/result",
+    summary: "Deliver the result of your lease (once; an identical resend is acknowledged again)",
+    tags,
+    auth: "user",
+    request: { params: TaskIdParams, body: TaskResultBodySchema },
+    response: TaskResultResponseSchema,
+    errors: leaseErrors,
+    handler: ({ principal, params, body }) => plugin.result(principal.userId, params.task_id, body),
+  });
+
+  defineRoute(api, {
+    method: "post",
+    path: "/api/sync/vinted",
+    summary: "Start a full Vinted sync (get_all_products), or get the one already pending/running",
+    tags,
+    auth: "brand",
+    request: { body: SyncBodySchema },
+    response: SyncVintedResponseSchema,
+    errors: { 403: "user_id is not your own id" },
+    handler: ({ principal, brand, body }) => {
+      assertOwnUser(principal, body.user_id);
+      return plugin.syncVinted(principal, brand);
+    },
+  });
+}

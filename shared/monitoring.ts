@@ -1,0 +1,439 @@
+/**
+ * Task monitoring (spec/tasks-infrastructure-overview.md, task_monitoring): per-task metrics, the
+ * metrics dashboard, worker health, alert rules and the alerts they raise. Every endpoint is
+ * brand-scoped except the worker processes themselves, which are shared infrastructure.
+ */
+import { z } from "zod";
+import { UserRefSchema } from "./auth.js";
+import { PageQuerySchema, TimestampSchema, paginated } from "./common.js";
+import { TaskStatusSchema, TASK_STATUSES } from "./tasks.js";
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers
+// ---------------------------------------------------------------------------------------------
+
+const DateOrDateTimeSchema = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
+const NonNegativeQueryNumber = z.coerce.number().min(0);
+
+/** `a,b,c` → ["a","b","c"], each one of `values`, duplicates dropped; errors are reported under the parameter itself. */
+function commaListOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z
+    .string()
+    .transform((raw, ctx) => {
+      const list = [...new Set(raw.split(",").map((v) => v.trim()).filter(Boolean))];
+      const unknown = list.filter((v) => !(values as readonly string[]).includes(v));
+      if (list.length === 0 || unknown.length > 0) {
+        ctx.addIssue({ code: "custom", message: `Valeur invalide${unknown.length ? ` (${unknown.join(", ")})` : ""}. Choix: ${values.join(", ")}` });
+        return z.NEVER;
+      }
+      return list as T[number][];
+    });
+}
+
+function orderingOf(fields: readonly string[], max = 3) {
+  return z
+    .string()
+    .transform((raw) => raw.split(",").map((v) => v.trim()).filter(Boolean))
+    .pipe(
+      // Checked as a whole so the error is reported under `ordering`, not `ordering.0`.
+      z
+        .array(z.string())
+        .min(1)
+        .max(max)
+        .refine((list) => list.every((f) => fields.includes(f.replace(/^-/, ""))), {
+          error: `Unknown ordering field. Choices: ${fields.join(", ")} (prefix with '-' for descending)`,
+        }),
+    );
+}
+
+const TaskTypeFilterSchema = z
+  .string()
+  .max(500)
+  .transform((raw) => raw.split(",").map((v) => v.trim()).filter(Boolean))
+  .pipe(z.array(z.string().max(100)).min(1, "at least one task type"));
+
+// ---------------------------------------------------------------------------------------------
+// Per-task metrics: GET /tasks/monitoring/metrics/ and /metrics/{id}/
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `?search=` keywords that stand for a threshold rather than text. A search equal to one of them
+ * (case-insensitive; "high memory" and "high-memory" count too) matches tasks over the threshold
+ * as well as tasks whose type, description or task_id contain the word. Each metric also lists
+ * the keywords it meets in `flags`.
+ */
+export const METRIC_SEARCH_KEYWORDS = {
+  /** Peak resident memory of the worker process during the run, in MB. */
+  high_memory: { field: "memory_usage_mb", gte: 512 },
+  /** Wall-clock run time, in ms (one minute). */
+  slow: { field: "execution_time_ms", gte: 60_000 },
+  /** Cost reported by the handler, in USD. */
+  expensive: { field: "cost_usd", gte: 1 },
+} as const satisfies Record<string, { field: "memory_usage_mb" | "execution_time_ms" | "cost_usd"; gte: number }>;
+export type MetricSearchKeyword = keyof typeof METRIC_SEARCH_KEYWORDS;
+export const METRIC_FLAGS = Object.keys(METRIC_SEARCH_KEYWORDS) as MetricSearchKeyword[];
+
+export const METRIC_ORDERING_FIELDS = [
+  "id", "task_type", "status", "execution_time", "execution_time_ms", "memory_usage_mb", "cost_usd", "recorded_at", "completed_at",
+] as const;
+
+const searchDescription =
+  "Text in task_type, description or task_id (case-insensitive). The keywords " +
+  Object.entries(METRIC_SEARCH_KEYWORDS)
+    .map(([k, v]) => `\`${k}\` (${v.field} >= ${v.gte})`)
+    .join(", ") +
+  " also match every task over that threshold.";
+
+export const MetricListQuerySchema = PageQuerySchema.extend({
+  task_type: TaskTypeFilterSchema.optional().meta({ description: "One or more task types, comma-separated" }),
+  status: commaListOf(TASK_STATUSES).optional().meta({ description: "One or more task statuses, comma-separated" }),
+  execution_time__gte: NonNegativeQueryNumber.optional().meta({ description: "execution_time_ms >= value" }),
+  execution_time__lte: NonNegativeQueryNumber.optional().meta({ description: "execution_time_ms <= value" }),
+  memory_usage_mb__gte: NonNegativeQueryNumber.optional(),
+  memory_usage_mb__lte: NonNegativeQueryNumber.optional(),
+  cost_usd__gte: NonNegativeQueryNumber.optional(),
+  cost_usd__lte: NonNegativeQueryNumber.optional(),
+  recorded_after: DateOrDateTimeSchema.optional().meta({ description: "metrics recorded at or after (a date means its start, UTC)" }),
+  recorded_before: DateOrDateTimeSchema.optional().meta({ description: "metrics recorded at or before (a date means its end, UTC)" }),
+  search: z.string().trim().min(1).max(200).optional().meta({ description: searchDescription }),
+  ordering: orderingOf(METRIC_ORDERING_FIELDS).optional().meta({ description: "Default -recorded_at" }),
+});
+export type MetricListQuery = z.infer<typeof MetricListQuerySchema>;
+
+export const TaskMetricRecordSchema = z
+  .object({
+    /** The task's integer id (the metrics are one-to-one with the task). */
+    id: z.number().int(),
+    task_id: z.string(),
+    task_type: z.string(),
+    status: TaskStatusSchema,
+    description: z.string(),
+    execution_time_ms: z.number(),
+    memory_usage_mb: z.number(),
+    cost_usd: z.number(),
+    recorded_at: TimestampSchema.nullable(),
+    started_at: TimestampSchema.nullable(),
+    completed_at: TimestampSchema.nullable(),
+    retry_count: z.number().int(),
+    /** Search keywords whose threshold this run meets (high_memory, slow, expensive). */
+    flags: z.array(z.enum(METRIC_FLAGS as [MetricSearchKeyword, ...MetricSearchKeyword[]])),
+  })
+  .meta({ id: "TaskMetricRecord" });
+export type TaskMetricRecord = z.infer<typeof TaskMetricRecordSchema>;
+
+export const TaskMetricListResponseSchema = paginated(TaskMetricRecordSchema).meta({ id: "TaskMetricList" });
+
+// ---------------------------------------------------------------------------------------------
+// Dashboard: GET /tasks/monitoring/metrics/dashboard/
+// ---------------------------------------------------------------------------------------------
+
+/** Period → throughput bucket size: 1h in 5-minute buckets, 24h hourly, 7d in 6-hour buckets. */
+export const DASHBOARD_PERIODS = {
+  "1h": { periodSeconds: 3_600, bucketSeconds: 300 },
+  "24h": { periodSeconds: 86_400, bucketSeconds: 3_600 },
+  "7d": { periodSeconds: 604_800, bucketSeconds: 21_600 },
+} as const;
+export type DashboardPeriod = keyof typeof DASHBOARD_PERIODS;
+
+export const DashboardQuerySchema = z.object({
+  period: z.enum(Object.keys(DASHBOARD_PERIODS) as [DashboardPeriod, ...DashboardPeriod[]]).default("24h"),
+  task_type: TaskTypeFilterSchema.optional().meta({ description: "Limit every figure to these task types (comma-separated)" }),
+});
+export type DashboardQuery = z.infer<typeof DashboardQuerySchema>;
+
+/**
+ * Percentiles interpolate linearly between the closest ranks (numpy's default, Excel's
+ * PERCENTILE.INC): for n sorted values, p lies at position p·(n−1).
+ */
+export const DurationStatsSchema = z
+  .object({
+    count: z.number().int(),
+    avg_ms: z.number(),
+    min_ms: z.number(),
+    p50_ms: z.number(),
+    p95_ms: z.number(),
+    max_ms: z.number(),
+  })
+  .meta({ id: "DurationStats" });
+export type DurationStats = z.infer<typeof DurationStatsSchema>;
+
+export const ThroughputBucketSchema = z.object({
+  bucket_start: TimestampSchema,
+  bucket_end: TimestampSchema,
+  completed: z.number().int(),
+  failed: z.number().int(),
+});
+
+const StatusCountsSchema = z.object({
+  tasks: z.number().int(),
+  pending: z.number().int(),
+  running: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  cancelled: z.number().int(),
+});
+
+export const MetricsDashboardSchema = z
+  .object({
+    generated_at: TimestampSchema,
+    period: z.enum(Object.keys(DASHBOARD_PERIODS) as [DashboardPeriod, ...DashboardPeriod[]]),
+    /** The throughput window: whole buckets, the last one holding now. */
+    window: z.object({ start: TimestampSchema, end: TimestampSchema, bucket_seconds: z.number().int(), bucket_count: z.number().int() }),
+    /** Every task of the brand by its current status (all time). */
+    totals: StatusCountsSchema,
+    /** completed / (completed + failed) × 100 over all time, one decimal; null when nothing finished. */
+    success_rate: z.number().nullable(),
+    /** Tasks that finished (completed_at) within the window. */
+    period_totals: z.object({ completed: z.number().int(), failed: z.number().int(), success_rate: z.number().nullable() }),
+    /** Run time of tasks completed within the window. */
+    durations: z.object({ overall: DurationStatsSchema.nullable(), by_task_type: z.record(z.string(), DurationStatsSchema) }),
+    throughput: z.array(ThroughputBucketSchema),
+    /** Cost of runs whose metrics were recorded within the window; all_time_usd: every run of the brand. */
+    cost: z.object({ total_usd: z.number(), by_task_type: z.record(z.string(), z.number()), all_time_usd: z.number() }),
+  })
+  .meta({ id: "MetricsDashboard" });
+export type MetricsDashboard = z.infer<typeof MetricsDashboardSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Workers: GET /tasks/monitoring/workers/overview/
+// ---------------------------------------------------------------------------------------------
+
+export const WORKER_STATUSES = ["alive", "stale", "stopped"] as const;
+export const WorkerStatusSchema = z.enum(WORKER_STATUSES);
+export type WorkerStatus = z.infer<typeof WorkerStatusSchema>;
+
+export const WorkersOverviewQuerySchema = z.object({
+  status: commaListOf(WORKER_STATUSES).optional().meta({ description: "alive, stale and/or stopped (comma-separated); default all" }),
+  inactive_within_hours: z.coerce.number().int().min(0).max(24 * 90).default(24).meta({
+    description:
+      "Stopped and stale workers are listed until their last sign of life (stopped_at or last heartbeat) is older than this many hours (default 24); alive workers always are",
+  }),
+});
+export type WorkersOverviewQuery = z.infer<typeof WorkersOverviewQuerySchema>;
+
+export const WorkerViewSchema = z
+  .object({
+    worker_id: z.string(),
+    host: z.string(),
+    pid: z.number().int(),
+    started_at: TimestampSchema,
+    last_heartbeat: TimestampSchema,
+    stopped_at: TimestampSchema.nullable(),
+    /** alive: heartbeat fresh; stale: silent for longer than stale_after_ms (or its process is gone) without stopping; stopped: shut down cleanly. */
+    status: WorkerStatusSchema,
+    heartbeat_age_ms: z.number().int(),
+    /** This is the server process that answered. */
+    is_current_process: z.boolean(),
+    /** count: every task the worker runs (all brands); task_ids: only those of the caller's brand. */
+    running_jobs: z.object({ count: z.number().int(), task_ids: z.array(z.string()) }),
+  })
+  .meta({ id: "WorkerView" });
+export type WorkerView = z.infer<typeof WorkerViewSchema>;
+
+export const WorkersOverviewSchema = z
+  .object({
+    generated_at: TimestampSchema,
+    stale_after_ms: z.number().int(),
+    totals: z.object({
+      workers: z.number().int(),
+      alive: z.number().int(),
+      stale: z.number().int(),
+      stopped: z.number().int(),
+      /** Tasks running on the listed workers, all brands. */
+      running_jobs: z.number().int(),
+      /** Of which the caller's brand. */
+      running_jobs_in_brand: z.number().int(),
+    }),
+    workers: z.array(WorkerViewSchema),
+  })
+  .meta({ id: "WorkersOverview" });
+export type WorkersOverview = z.infer<typeof WorkersOverviewSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Alert rules: /tasks/monitoring/alert-rules/
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What a rule measures over its window (the last window_minutes; queue_depth is "now"):
+ * - failure_rate: failed / (completed + failed) × 100 among tasks finished in the window (no data when none finished);
+ * - failed_count: tasks that failed (for good, after their retries) in the window;
+ * - avg_duration_ms / p95_duration_ms: run time of tasks completed in the window (no data when none);
+ * - queue_depth: pending tasks due now (scheduled_for unset or past), ignoring the window;
+ * - total_cost_usd: cost of runs recorded in the window.
+ */
+export const ALERT_METRICS = ["failure_rate", "failed_count", "avg_duration_ms", "p95_duration_ms", "queue_depth", "total_cost_usd"] as const;
+export const AlertMetricSchema = z.enum(ALERT_METRICS, { error: () => `Valeur invalide. Choix: ${ALERT_METRICS.join(", ")}` });
+export type AlertMetric = z.infer<typeof AlertMetricSchema>;
+
+export const ALERT_COMPARATORS = ["gt", "gte", "lt", "lte"] as const;
+export const AlertComparatorSchema = z.enum(ALERT_COMPARATORS, { error: () => `Valeur invalide. Choix: ${ALERT_COMPARATORS.join(", ")}` });
+export type AlertComparator = z.infer<typeof AlertComparatorSchema>;
+
+export const ALERT_SEVERITIES = ["info", "warning", "critical"] as const;
+export const AlertSeveritySchema = z.enum(ALERT_SEVERITIES, { error: () => `Valeur invalide. Choix: ${ALERT_SEVERITIES.join(", ")}` });
+export type AlertSeverity = z.infer<typeof AlertSeveritySchema>;
+
+/** ok / firing / no_data: the last evaluation; pending: not evaluated since created or changed; disabled. */
+export const ALERT_RULE_STATES = ["pending", "ok", "firing", "no_data", "disabled"] as const;
+
+export const ALERT_WINDOW_MAX_MINUTES = 7 * 24 * 60;
+
+const RuleTaskTypeSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(/^[a-z0-9_.:-]+$/i, "Only letters, digits, '_', '.', ':' and '-' are allowed");
+
+const ruleFields = {
+  name: z.string({ error: () => "Ce champ est requis" }).trim().min(1, "Ce champ est requis").max(100),
+  description: z.string().max(1000),
+  metric: AlertMetricSchema,
+  comparator: AlertComparatorSchema,
+  threshold: z.number({ error: () => "A number is required" }).min(0, "must be 0 or more"),
+  window_minutes: z.number().int().min(1).max(ALERT_WINDOW_MAX_MINUTES),
+  /** Only tasks of this type count; null: every type. */
+  task_type: RuleTaskTypeSchema.nullable(),
+  severity: AlertSeveritySchema,
+  enabled: z.boolean(),
+};
+
+/** failure_rate is a percentage: its threshold cannot exceed 100. */
+export function alertRuleProblems(rule: { metric?: AlertMetric; threshold?: number }): Record<string, string[]> {
+  if (rule.metric === "failure_rate" && rule.threshold !== undefined && rule.threshold > 100) {
+    return { threshold: ["failure_rate is a percentage: the threshold must be between 0 and 100"] };
+  }
+  return {};
+}
+
+const checkRule = (rule: { metric?: AlertMetric; threshold?: number }, ctx: z.RefinementCtx) => {
+  for (const [path, messages] of Object.entries(alertRuleProblems(rule))) {
+    for (const message of messages) ctx.addIssue({ code: "custom", path: [path], message });
+  }
+};
+
+/** POST and PUT: the whole rule (optional fields take their defaults). */
+export const AlertRuleBodySchema = z
+  .object({
+    name: ruleFields.name,
+    description: ruleFields.description.default(""),
+    metric: ruleFields.metric,
+    comparator: ruleFields.comparator,
+    threshold: ruleFields.threshold,
+    window_minutes: ruleFields.window_minutes.default(15),
+    task_type: ruleFields.task_type.default(null),
+    severity: ruleFields.severity.default("warning"),
+    enabled: ruleFields.enabled.default(true),
+  })
+  .strict()
+  .superRefine(checkRule)
+  .meta({ id: "AlertRuleRequest" });
+export type AlertRuleBody = z.infer<typeof AlertRuleBodySchema>;
+
+/** PATCH: any subset; the merged rule is checked again by the server. */
+export const AlertRulePatchSchema = z
+  .object(ruleFields)
+  .partial()
+  .strict()
+  .superRefine(checkRule)
+  .meta({ id: "AlertRulePatch" });
+export type AlertRulePatch = z.infer<typeof AlertRulePatchSchema>;
+
+export const AlertRuleSchema = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    description: z.string(),
+    metric: AlertMetricSchema,
+    comparator: AlertComparatorSchema,
+    threshold: z.number(),
+    window_minutes: z.number().int(),
+    task_type: z.string().nullable(),
+    severity: AlertSeveritySchema,
+    enabled: z.boolean(),
+    state: z.enum(ALERT_RULE_STATES),
+    last_value: z.number().nullable(),
+    last_evaluated_at: TimestampSchema.nullable(),
+    /** The rule's alert that is active or acknowledged, if any. */
+    open_alert_id: z.number().int().nullable(),
+    created_by: UserRefSchema,
+    created_at: TimestampSchema,
+    updated_at: TimestampSchema,
+  })
+  .meta({ id: "AlertRule" });
+export type AlertRuleView = z.infer<typeof AlertRuleSchema>;
+
+export const AlertRuleListQuerySchema = PageQuerySchema.extend({
+  enabled: z.enum(["true", "false"]).transform((v) => v === "true").optional(),
+  metric: commaListOf(ALERT_METRICS).optional(),
+});
+export type AlertRuleListQuery = z.infer<typeof AlertRuleListQuerySchema>;
+
+export const AlertRuleListResponseSchema = paginated(AlertRuleSchema).meta({ id: "AlertRuleList" });
+
+// ---------------------------------------------------------------------------------------------
+// Alerts: /tasks/monitoring/alerts/
+// ---------------------------------------------------------------------------------------------
+
+export const ALERT_STATUSES = ["active", "acknowledged", "resolved"] as const;
+export const AlertStatusSchema = z.enum(ALERT_STATUSES);
+export type AlertStatus = z.infer<typeof AlertStatusSchema>;
+
+/** Where an alert may go from each status. */
+export const ALERT_TRANSITIONS = {
+  acknowledge: ["active"],
+  resolve: ["active", "acknowledged"],
+} as const satisfies Record<string, readonly AlertStatus[]>;
+
+/** auto: the condition no longer held; manual: resolved through the API; rule_disabled / rule_deleted. */
+export const ALERT_RESOLUTIONS = ["auto", "manual", "rule_disabled", "rule_deleted"] as const;
+
+export const AlertSchema = z
+  .object({
+    id: z.number().int(),
+    rule_id: z.number().int(),
+    rule_name: z.string(),
+    metric: AlertMetricSchema,
+    comparator: AlertComparatorSchema,
+    threshold: z.number(),
+    window_minutes: z.number().int(),
+    task_type: z.string().nullable(),
+    severity: AlertSeveritySchema,
+    status: AlertStatusSchema,
+    message: z.string(),
+    /** The measured value when the alert fired, and at the latest evaluation. */
+    value: z.number(),
+    last_value: z.number().nullable(),
+    triggered_at: TimestampSchema,
+    last_evaluated_at: TimestampSchema,
+    acknowledged_at: TimestampSchema.nullable(),
+    acknowledged_by: UserRefSchema.nullable(),
+    resolved_at: TimestampSchema.nullable(),
+    resolved_by: UserRefSchema.nullable(),
+    resolution: z.enum(ALERT_RESOLUTIONS).nullable(),
+    note: z.string().nullable(),
+  })
+  .meta({ id: "Alert" });
+export type AlertView = z.infer<typeof AlertSchema>;
+
+export const AlertListQuerySchema = PageQuerySchema.extend({
+  /** Default active; `all`, or several statuses comma-separated. */
+  status: z
+    .string()
+    .default("active")
+    .pipe(commaListOf([...ALERT_STATUSES, "all"] as const))
+    .transform((list) => (list.includes("all") ? [...ALERT_STATUSES] : list) as AlertStatus[])
+    .meta({ description: "active (default), acknowledged, resolved, or all; several comma-separated" }),
+  severity: commaListOf(ALERT_SEVERITIES).optional(),
+  rule_id: z.coerce.number().int().positive().optional(),
+});
+export type AlertListQuery = z.infer<typeof AlertListQuerySchema>;
+
+export const AlertListResponseSchema = paginated(AlertSchema).meta({ id: "AlertList" });
+
+/** Optional body of acknowledge/resolve. */
+export const AlertActionBodySchema = z
+  .object({ note: z.string().trim().max(1000).optional() })
+  .strict()
+  .meta({ id: "AlertActionRequest" });
+export type AlertActionBody = z.infer<typeof AlertActionBodySchema>;

@@ -1,0 +1,113 @@
+/**
+ * The seller's Vinted data as MarketHub keeps it (filled from extension task results): listings,
+ * the Vinted account, stats snapshots. Plain zod 4; the server registers these for OpenAPI.
+ */
+import { z } from "zod";
+import { PageQuerySchema, TimestampSchema, paginated } from "./common.js";
+
+export const VINTED_PRODUCT_STATUSES = ["active", "gone"] as const;
+export const VintedProductStatusSchema = z.enum(VINTED_PRODUCT_STATUSES);
+export type VintedProductStatus = z.infer<typeof VintedProductStatusSchema>;
+
+/**
+ * Why a listing is gone: Vinted said so (`closed`: is_closed), MarketHub deleted it (`deleted`), or a
+ * COMPLETE sync no longer had it (`missing_from_complete_sync`). A partial sync never marks anything.
+ */
+export const VINTED_GONE_REASONS = ["closed", "deleted", "missing_from_complete_sync"] as const;
+export const VintedGoneReasonSchema = z.enum(VINTED_GONE_REASONS);
+export type VintedGoneReason = z.infer<typeof VintedGoneReasonSchema>;
+
+export const VintedProductViewSchema = z
+  .object({
+    vinted_id: z.number().int(),
+    title: z.string(),
+    /** Decimal string as Vinted shows it ("15.00"). */
+    price: z.string().nullable(),
+    currency: z.string().nullable(),
+    brand_title: z.string().nullable(),
+    size_title: z.string().nullable(),
+    condition: z.string().nullable(),
+    url: z.string().nullable(),
+    photo_url: z.string().nullable(),
+    view_count: z.number().int().nullable(),
+    favourite_count: z.number().int().nullable(),
+    is_draft: z.boolean(),
+    is_reserved: z.boolean(),
+    is_hidden: z.boolean(),
+    status: VintedProductStatusSchema,
+    gone_reason: VintedGoneReasonSchema.nullable(),
+    gone_at: TimestampSchema.nullable(),
+    first_seen_at: TimestampSchema,
+    last_seen_at: TimestampSchema,
+    updated_at: TimestampSchema,
+  })
+  .meta({ id: "VintedProduct" });
+export type VintedProductView = z.infer<typeof VintedProductViewSchema>;
+
+export const VintedProductListResponseSchema = paginated(VintedProductViewSchema).meta({ id: "VintedProductList" });
+
+export const VINTED_PRODUCT_ORDERING_FIELDS = [
+  "vinted_id", "title", "price", "view_count", "favourite_count", "first_seen_at", "last_seen_at", "updated_at",
+] as const;
+
+export const VintedProductListQuerySchema = PageQuerySchema.extend({
+  /** active (default), gone, or all. */
+  status: z.enum(["active", "gone", "all"]).default("active"),
+  /** Case-insensitive substring of the title. */
+  search: z.string().trim().min(1).max(200).optional(),
+  price_min: z.coerce.number().min(0).optional(),
+  price_max: z.coerce.number().min(0).optional(),
+  /** One field, `-` for descending; default `-last_seen_at`. */
+  ordering: z
+    .string()
+    .refine((f) => (VINTED_PRODUCT_ORDERING_FIELDS as readonly string[]).includes(f.replace(/^-/, "")), {
+      error: `Unknown ordering field. Choices: ${VINTED_PRODUCT_ORDERING_FIELDS.join(", ")} (prefix with '-' for descending)`,
+    })
+    .default("-last_seen_at"),
+});
+export type VintedProductListQuery = z.infer<typeof VintedProductListQuerySchema>;
+
+export const VintedIdParamsSchema = z.object({
+  vinted_id: z.string().regex(/^[1-9]\d{0,15}$/, "must be a Vinted item id").transform(Number),
+});
+
+export const VintedStatsSnapshotSchema = z
+  .object({
+    view_count: z.number().int(),
+    favourite_count: z.number().int(),
+    message_count: z.number().int().nullable(),
+    captured_at: TimestampSchema,
+  })
+  .meta({ id: "VintedStatsSnapshot" });
+export type VintedStatsSnapshotView = z.infer<typeof VintedStatsSnapshotSchema>;
+
+/** Change between the first and the last snapshot shown (null with fewer than two). */
+export const VintedStatsTrendSchema = z.object({
+  views_change: z.number().int(),
+  favourites_change: z.number().int(),
+  since: TimestampSchema,
+  until: TimestampSchema,
+});
+
+export const VintedProductDetailSchema = VintedProductViewSchema.extend({
+  stats: z.object({
+    /** Oldest first; the latest 100. */
+    snapshots: z.array(VintedStatsSnapshotSchema),
+    trend: VintedStatsTrendSchema.nullable(),
+  }),
+}).meta({ id: "VintedProductDetail" });
+export type VintedProductDetail = z.infer<typeof VintedProductDetailSchema>;
+
+export const VintedAccountViewSchema = z
+  .object({
+    vinted_user_id: z.number().int(),
+    login: z.string(),
+    email: z.string().nullable(),
+    real_name: z.string().nullable(),
+    business_account: z.unknown().nullable(),
+    origin: z.string().nullable(),
+    item_count: z.number().int().nullable(),
+    updated_at: TimestampSchema,
+  })
+  .meta({ id: "VintedAccount" });
+export type VintedAccountView = z.infer<typeof VintedAccountViewSchema>;

@@ -1,0 +1,186 @@
+/**
+ * Long-polls (?wait=N), the per-seller poll pacing (429 + Retry-After) and held polls on shutdown.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MongoClient } from "mongodb";
+import { startTestServer, type TestServer } from "../helpers/app.js";
+import { startServerProcess, type ServerProcess } from "../helpers/process.js";
+import { newSeller, storedTask } from "./helpers.js";
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("long-poll", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ PLUGIN_POLL_INTERVAL_MS: "0", PLUGIN_LONG_POLL_RECHECK_MS: "200" });
+  });
+  afterAll(() => server?.close());
+
+  it("returns within ~100 ms of a task being created for that seller", async () => {
+    const seller = await newSeller(server);
+    const started = performance.now();
+    const held = seller.request<{ task_id: string | null }>("GET", "/api/plugin/tasks?wait=10");
+    await delay(500);
+    const createdAt = performance.now();
+    const task = await seller.create("get_user_data");
+    const answer = await held;
+    const answeredAt = performance.now();
+    expect(answer.status).toBe(200);
+    expect(answer.body.task_id).toBe(task.task_id);
+    expect(answeredAt - started).toBeGreaterThanOrEqual(500);
+    expect(answeredAt - createdAt).toBeLessThan(250); // includes the create request itself
+    expect((await storedTask(server, task.task_id)).status).toBe("running");
+  });
+
+  it("answers No pending tasks after N seconds, and is not woken by another seller's task", async () => {
+    const seller = await newSeller(server);
+    const other = await newSeller(server);
+    const started = performance.now();
+    const held = seller.request("GET", "/api/plugin/tasks?wait=1");
+    await delay(200);
+    await other.create("get_user_data");
+    const answer = await held;
+    const elapsed = performance.now() - started;
+    expect(answer.body).toEqual({ task_id: null, message: "No pending tasks" });
+    expect(elapsed).toBeGreaterThanOrEqual(950);
+    expect(elapsed).toBeLessThan(2000);
+  });
+
+  it("finds a task written by another server process (database re-check)", async () => {
+    const seller = await newSeller(server);
+    const task = await seller.create("get_stats", { item_id: 9 });
+    // Park it where no poll would take it, as if it did not exist yet…
+    const client = await MongoClient.connect(server.testDatabase.serverUri);
+    const tasks = client.db(server.testDatabase.dbName).collection("tasks");
+    try {
+      await tasks.updateOne({ task_id: task.task_id }, { $set: { status: "cancelled" } });
+      const started = performance.now();
+      const held = seller.request<{ task_id: string | null }>("GET", "/api/plugin/tasks?wait=5");
+      await delay(300);
+      // …then "another process" makes it pending behind this process's back: no in-process wake-up.
+      await tasks.updateOne({ task_id: task.task_id }, { $set: { status: "pending" } });
+      const answer = await held;
+      expect(answer.body.task_id).toBe(task.task_id);
+      expect(performance.now() - started).toBeLessThan(1500);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("refuses wait > 25", async () => {
+    const seller = await newSeller(server);
+    const res = await seller.request("GET", "/api/plugin/tasks?wait=26");
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error_code: "VALIDATION_ERROR", field_errors: { wait: expect.any(Array) } });
+  });
+
+  it("a client that hangs up does not get a task claimed for it", async () => {
+    const seller = await newSeller(server);
+    const controller = new AbortController();
+    const held = fetch(`${server.baseUrl}/api/plugin/tasks?wait=10`, { headers: server.authHeader(seller.token), signal: controller.signal }).catch(() => null);
+    await delay(200);
+    controller.abort();
+    await held;
+    await delay(100);
+    const task = await seller.create("get_user_data");
+    await delay(300);
+    expect((await storedTask(server, task.task_id)).status).toBe("pending");
+  });
+
+  it("stopping the hub's service answers held polls at once", async () => {
+    const stopping = await startTestServer({ PLUGIN_POLL_INTERVAL_MS: "0" }, { taskExecution: false });
+    try {
+      const seller = await newSeller(stopping);
+      const started = performance.now();
+      const held = seller.request("GET", "/api/plugin/tasks?wait=20");
+      await delay(300);
+      await stopping.description.services.hub.plugin.service.stop();
+      const answer = await held;
+      expect(answer.body).toEqual({ task_id: null, message: "No pending tasks" });
+      expect(performance.now() - started).toBeLessThan(1500);
+    } finally {
+      await stopping.close();
+    }
+  });
+});
+
+describe("per-seller poll pacing", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ PLUGIN_POLL_INTERVAL_MS: "2000", PLUGIN_POLL_TOLERANCE_MS: "200" });
+  });
+  afterAll(() => server?.close());
+
+  it("a poll sooner than the interval is a 429 with Retry-After and the error body; on time it is fine", async () => {
+    const seller = await newSeller(server);
+    expect((await seller.request("GET", "/api/plugin/tasks")).status).toBe(200);
+    const tooSoon = await seller.request("GET", "/api/plugin/tasks");
+    expect(tooSoon.status).toBe(429);
+    expect(tooSoon.headers.get("retry-after")).toBe("2");
+    expect(tooSoon.body).toMatchObject({ error_code: "RATE_LIMITED", detail: expect.stringMatching(/Polling too fast/) });
+    // Another seller is not affected.
+    const other = await newSeller(server);
+    expect((await other.request("GET", "/api/plugin/tasks")).status).toBe(200);
+    await delay(1900); // within the tolerance
+    expect((await seller.request("GET", "/api/plugin/tasks")).status).toBe(200);
+  });
+
+  it("a poll that hands out a task frees the slot: the next task is fetched at once", async () => {
+    const seller = await newSeller(server);
+    await seller.create("get_stats", { item_id: 1 });
+    await seller.create("get_stats", { item_id: 2 });
+    const first = await seller.request<{ task_id: string | null }>("GET", "/api/plugin/tasks");
+    const second = await seller.request<{ task_id: string | null }>("GET", "/api/plugin/tasks");
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(first.body.task_id).not.toBeNull();
+    expect(second.body.task_id).not.toBeNull();
+    expect((await seller.request("GET", "/api/plugin/tasks")).status).toBe(200); // empty: takes the slot
+    expect((await seller.request("GET", "/api/plugin/tasks")).status).toBe(429);
+  });
+
+  it("a long-poll counts as one poll: held past the interval, the next may follow at once; a short one may not", async () => {
+    const seller = await newSeller(server);
+    const long = await seller.request("GET", "/api/plugin/tasks?wait=3");
+    expect(long.body).toEqual({ task_id: null, message: "No pending tasks" });
+    expect((await seller.request("GET", "/api/plugin/tasks?wait=1")).status).toBe(200);
+    expect((await seller.request("GET", "/api/plugin/tasks?wait=1")).status).toBe(429);
+  });
+});
+
+describe("shutdown", () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "markethub-plugin-shutdown-"));
+  let proc: ServerProcess | null = null;
+  afterAll(() => {
+    proc?.child.kill("SIGKILL");
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("on SIGTERM a held long-poll is answered at once and the server exits 0", async () => {
+    proc = startServerProcess({
+      PORT: "0",
+      DATA_DIR: dataDir,
+      JWT_SECRET: "a-test-secret-of-at-least-thirty-two-characters",
+      ...(process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI } : {}),
+    });
+    const port = await proc.listening();
+    const base = `http://127.0.0.1:${port}`;
+    const registered = await fetch(`${base}/api/v1/auth/register`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: "longpoll@example.com", password: "a long enough password" }),
+    });
+    const { access_token } = (await registered.json()) as { access_token: string };
+    const started = performance.now();
+    const held = fetch(`${base}/api/plugin/tasks?wait=25`, { headers: { Authorization: `Bearer ${access_token}` } });
+    await delay(500);
+    proc.child.kill("SIGTERM");
+    const answer = await held;
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ task_id: null, message: "No pending tasks" });
+    expect(performance.now() - started).toBeLessThan(2500);
+    expect(await proc.exited).toBe(0);
+  });
+});
