@@ -127,6 +127,7 @@ export const PersistentJobSummarySchema = z
     resume_count: z.number().int(),
   })
   .meta({ id: "PersistentJobSummary" });
+export type PersistentJobSummary = z.infer<typeof PersistentJobSummarySchema>;
 
 export const TaskSchema = z
   .object({

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { allBrands } from "../brands/scope.js";
 import { nextSequence } from "../db/counters.js";
 import type { BackgroundService } from "../lifecycle/services.js";
+import { RepeatingWork } from "../lifecycle/repeating.js";
 import { taskModel, type TaskModel } from "../tasks/model.js";
 import { COMPARATOR_SYMBOL, compare, measureRuleMetric } from "./aggregations.js";
 import { alertModels, type Alert, type AlertModel, type AlertRule, type AlertRuleModel, type EvaluatedRuleState } from "./alert-model.js";
@@ -36,9 +37,7 @@ export class AlertEvaluator implements BackgroundService {
   private readonly rules: AlertRuleModel;
   private readonly alerts: AlertModel;
   private readonly tasks: TaskModel;
-  private timer: NodeJS.Timeout | null = null;
-  private current: Promise<unknown> | null = null;
-  private running = false;
+  private readonly loop: RepeatingWork;
 
   constructor(
     private readonly connection: Connection,
@@ -47,33 +46,16 @@ export class AlertEvaluator implements BackgroundService {
   ) {
     ({ rules: this.rules, alerts: this.alerts } = alertModels(connection));
     this.tasks = taskModel(connection);
+    this.loop = new RepeatingWork("alert evaluation", options.intervalMs, () => this.evaluateOnce(), logger);
   }
 
   async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Stops the schedule and waits for an evaluation in progress. */
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.current?.catch(() => undefined);
-  }
-
-  private schedule(delayMs: number): void {
-    this.timer = setTimeout(() => {
-      this.current = this.evaluateOnce()
-        .catch((err: unknown) => this.logger.warn({ err }, "alert evaluation failed"))
-        .finally(() => {
-          this.current = null;
-          // The next run is timed from the end of this one, so slow evaluations never overlap.
-          if (this.running) this.schedule(this.options.intervalMs);
-        });
-    }, delayMs);
-    this.timer.unref();
+    await this.loop.stop();
   }
 
   async evaluateOnce(now = new Date()): Promise<EvaluationSummary> {

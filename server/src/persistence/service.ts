@@ -9,6 +9,7 @@ import { skipOf, toPage } from "../http/pagination.js";
 import { RESUMABLE_JOB } from "../tasks/filters.js";
 import { taskModel, type Task, type TaskModel } from "../tasks/model.js";
 import { taskNotFound, type TaskQueue } from "../tasks/service.js";
+import { persistentJobSummary } from "../tasks/serialize.js";
 import { checkpointModel, type Checkpoint, type CheckpointModel } from "./model.js";
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -44,24 +45,14 @@ export class PersistenceService {
       { $group: { _id: "$task_id", doc: { $first: "$$ROOT" } } },
     ]);
     const byTask = new Map(latest.map((l) => [l._id, toCheckpointView(l.doc)]));
-    return tasks.map((t) => {
-      const pj = t.persistent_job!;
-      return {
-        id: t.id,
-        task_id: t.task_id,
-        task_type: t.task_type,
-        status: t.status,
-        state: pj.state,
-        can_resume: pj.can_resume,
-        checkpoint_count: pj.checkpoint_count,
-        last_checkpoint_at: iso(pj.last_checkpoint_at),
-        progress_percentage: pj.progress_percentage,
-        interrupted_at: iso(pj.interrupted_at),
-        resumed_at: iso(pj.resumed_at),
-        resume_count: pj.resume_count ?? 0,
-        last_checkpoint: byTask.get(t.task_id) ?? null,
-      };
-    });
+    return tasks.map((t) => ({
+      id: t.id,
+      task_id: t.task_id,
+      task_type: t.task_type,
+      status: t.status,
+      ...persistentJobSummary(t.persistent_job!),
+      last_checkpoint: byTask.get(t.task_id) ?? null,
+    }));
   }
 
   private async page(req: Request, brand: BrandAccess, query: PageQuery, filter: Record<string, unknown>): Promise<Page<PersistentJobView>> {

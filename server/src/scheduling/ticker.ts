@@ -20,6 +20,7 @@
 import type { Logger } from "pino";
 import { allBrands } from "../brands/scope.js";
 import type { BackgroundService } from "../lifecycle/services.js";
+import { RepeatingWork } from "../lifecycle/repeating.js";
 import type { Task } from "../tasks/model.js";
 import { nextRunAfter } from "./cron.js";
 import type { PeriodicTask, PeriodicTaskModel } from "./model.js";
@@ -43,48 +44,29 @@ export interface TickResult {
 
 export class SchedulerTicker implements BackgroundService {
   readonly name = "scheduler";
-  private timer: NodeJS.Timeout | null = null;
-  private running = false;
-  private inFlight: Promise<unknown> | null = null;
+  private readonly loop: RepeatingWork;
 
   constructor(
     private readonly periodicTasks: PeriodicTaskModel,
     private readonly createRun: CreatePeriodicRun,
     private readonly logger: Logger,
     private readonly options: TickerOptions,
-  ) {}
+  ) {
+    this.loop = new RepeatingWork("scheduler tick", options.tickMs, () => this.tick(), logger);
+  }
 
   get started(): boolean {
-    return this.running;
+    return this.loop.started;
   }
 
   /** Ticks at once (runs missed while the server was down fire now), then every tickMs. */
   async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Stops ticking; a tick in progress finishes first. */
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.inFlight;
-  }
-
-  private schedule(delayMs: number): void {
-    if (!this.running) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.inFlight = this.tick()
-        .catch((err: unknown) => this.logger.error({ err }, "scheduler tick failed"))
-        .finally(() => {
-          this.inFlight = null;
-          this.schedule(this.options.tickMs);
-        });
-    }, delayMs);
-    this.timer.unref();
+    await this.loop.stop();
   }
 
   /** One pass: fires every schedule due at `now`. Public so a test or an admin tool can tick by hand. */

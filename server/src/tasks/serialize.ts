@@ -1,8 +1,8 @@
 import type { Connection } from "mongoose";
-import type { TaskView } from "../../../shared/tasks.js";
+import type { PersistentJobSummary, TaskView } from "../../../shared/tasks.js";
 import { authModels } from "../auth/model.js";
 import { brandModels } from "../brands/model.js";
-import type { Task } from "./model.js";
+import type { PersistentJob, Task } from "./model.js";
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
@@ -66,17 +66,19 @@ function toView(t: Task, brandName: string, username: string): TaskView {
           recorded_at: iso(t.metrics.recorded_at),
         }
       : null,
-    persistent_job: pj
-      ? {
-          state: pj.state,
-          can_resume: pj.can_resume,
-          checkpoint_count: pj.checkpoint_count,
-          last_checkpoint_at: iso(pj.last_checkpoint_at),
-          progress_percentage: pj.progress_percentage,
-          interrupted_at: iso(pj.interrupted_at),
-          resumed_at: iso(pj.resumed_at),
-          resume_count: pj.resume_count ?? 0,
-        }
-      : null,
+    persistent_job: pj ? persistentJobSummary(pj) : null,
+  };
+}
+
+export function persistentJobSummary(pj: PersistentJob): PersistentJobSummary {
+  return {
+    state: pj.state,
+    can_resume: pj.can_resume,
+    checkpoint_count: pj.checkpoint_count,
+    last_checkpoint_at: iso(pj.last_checkpoint_at),
+    progress_percentage: pj.progress_percentage,
+    interrupted_at: iso(pj.interrupted_at),
+    resumed_at: iso(pj.resumed_at),
+    resume_count: pj.resume_count ?? 0,
   };
 }
