@@ -45,6 +45,10 @@ export interface TestServer {
   /** Registers a fresh user (unique email unless given) and returns its tokens and password. */
   register(email?: string): Promise<RegisteredUser>;
   authHeader(token: string): { Authorization: string };
+  /** The server goes down: no new connection is accepted and open ones are cut (clients see a network error). */
+  stopListening(): Promise<void>;
+  /** Back up on the same port (baseUrl stays valid). */
+  resumeListening(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -81,7 +85,14 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
   const { hub } = describeApp(app).services;
   if (options.taskExecution !== false) await hub.execution.start();
   const server: Server = await listen(app, 0, "127.0.0.1");
-  const baseUrl = `http://127.0.0.1:${addressOf(server).port}`;
+  const { port } = addressOf(server);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const stopListening = async (): Promise<void> => {
+    if (!server.listening) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  };
 
   const request = async <T,>(method: string, path: string, opts: RequestOptions = {}): Promise<TestResponse<T>> => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -113,10 +124,20 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
     request,
     register,
     authHeader: (token) => ({ Authorization: `Bearer ${token}` }),
+    stopListening,
+    async resumeListening() {
+      if (server.listening) return;
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, "127.0.0.1", () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+    },
     async close() {
       await hub.execution.stop();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopListening();
       await db.close();
       await testDatabase.close();
     },

@@ -95,6 +95,11 @@ export async function launchFirefox(vinted: FakeVinted): Promise<ExtensionBrowse
         // www.vinted.fr → 127.0.0.1; Firefox cannot remap the port, so the URL carries it.
         "network.dns.localDomains": vinted.host,
         "extensions.webextensions.uuids": JSON.stringify({ [GECKO_ID]: FIREFOX_EXTENSION_UUID }),
+        // Timers of background tabs run on time, as puppeteer's Chromium flags already make them there
+        // (otherwise each 40–80 ms pacing gap in the Vinted tab becomes a second).
+        "dom.min_background_timeout_value": 4,
+        "dom.min_background_timeout_value_without_budget_throttling": 4,
+        "dom.timeout.enable_budget_timer_throttling": false,
         "datareporting.policy.dataSubmissionEnabled": false,
         "browser.shell.checkDefaultBrowser": false,
       },

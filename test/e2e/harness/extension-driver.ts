@@ -26,7 +26,18 @@ interface ExtensionApi {
     sendMessage(tabId: number, message: unknown): Promise<unknown>;
   };
   storage: { local: { set(items: Record<string, unknown>): Promise<void>; get(keys: string | string[] | null): Promise<Record<string, unknown>> } };
-  runtime: { onMessage: { addListener(fn: (message: unknown) => void): void } };
+  runtime: { onMessage: { addListener(fn: (message: unknown) => void): void }; sendMessage(message: unknown): Promise<unknown> };
+}
+
+/** What the background tells the popup about itself (extension/lib/storage.ts ConnectionSnapshot). */
+export interface ConnectionState {
+  poller: string;
+  server: string;
+  serverError: string | null;
+  vinted: { state: string; login: string | null; userId: number | null; origin: string | null; tabId: number | null };
+  lastPollAt: number | null;
+  nextPollAt: number | null;
+  updatedAt: number;
 }
 
 declare global {
@@ -57,6 +68,37 @@ export class ExtensionDriver {
       const api = globalThis.browser ?? globalThis.chrome;
       return (await api!.storage.local.get(k))[k];
     }, key);
+  }
+
+  async connection(): Promise<ConnectionState> {
+    return (await this.getStorage("connection")) as ConnectionState;
+  }
+
+  /** What the popup sends when it opens: the background's poller runs a tick now instead of sleeping on. */
+  async kick(): Promise<void> {
+    await this.page.evaluate(async () => {
+      const api = globalThis.browser ?? globalThis.chrome;
+      await api!.runtime.sendMessage({ type: "ui/kick" });
+    });
+  }
+
+  /**
+   * Kicks the poller until it has finished `count` whole ticks after this call (each tick ends by
+   * writing a new nextPollAt), and returns the state the last one left: proof that the background
+   * looked at its queue since, rather than a guess that enough time went by.
+   */
+  async waitForPollerTicks(count = 2, timeoutMs = 20_000): Promise<ConnectionState> {
+    const initial = (await this.connection())?.nextPollAt ?? null;
+    const seen = new Set<number>();
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      await this.kick().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 250));
+      const state = await this.connection();
+      if (state?.nextPollAt != null && state.nextPollAt !== initial) seen.add(state.nextPollAt);
+      if (seen.size >= count) return state;
+    }
+    throw new Error(`the background's poller did not tick ${count} times within ${timeoutMs} ms`);
   }
 
   private async send<T>(message: unknown): Promise<T> {
