@@ -359,6 +359,14 @@ describe("explain shows index use", () => {
     expect((err as MongoServerError).errmsg).toMatch(/hint provided does not correspond to an existing index/);
   });
 
+  it("an $or whose every branch can use an index reads only those branches", async () => {
+    const r = await explain({ $or: [{ sku: "s5" }, { cat: 4, n: { $lt: 100 } }, { at: { $gt: new Date(base + 995 * 60_000) } }] });
+    expectIndexed(r, 1 + 10 + 4);
+    if (!onRealMongo) expect(r.stages).toContain("OR");
+    // One branch without an index makes the whole $or a scan.
+    expect((await explain({ $or: [{ sku: "s5" }, { plain: 3 }] })).examined).toBe(1000);
+  });
+
   it("a collection scan when no index applies", async () => {
     const r = await explain({ plain: 7 });
     expect(r.count).toBe(20);

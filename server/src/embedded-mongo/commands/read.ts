@@ -3,7 +3,7 @@ import { Aggregator, Query, isPlainSort, sortDocuments } from "../store/matching
 import { MongoCommandError } from "../errors.js";
 import type { CommandContext, CommandHandler } from "../engine.js";
 import type { Collection } from "../store/collection.js";
-import { idLookups, planQuery } from "../store/planner.js";
+import type { Plan } from "../store/planner.js";
 import { cloneDocument, compareValues, idKey, inDocumentOrder, valuesAtPath } from "../store/values.js";
 import { collectionName } from "./ddl.js";
 
@@ -236,12 +236,13 @@ function explain(ctx: CommandContext): Document {
     docsExamined = candidates.length;
     const query = new Query(filter);
     nReturned = candidates.filter((d) => query.test(d)).length;
-    const plan = idLookups(filter) ? null : planQuery(filter, coll.orderedIndexes);
-    winningPlan = idLookups(filter)
-      ? { stage: "IDHACK" }
-      : plan
-        ? { stage: "FETCH", inputStage: { stage: "IXSCAN", indexName: plan.index.spec.name, keyPattern: plan.index.spec.key } }
-        : { stage: "COLLSCAN" };
+    const plan = coll.queryPlan(filter);
+    const ixscan = (p: Plan) => ({ stage: "IXSCAN", indexName: p.index.spec.name, keyPattern: p.index.spec.key });
+    winningPlan =
+      plan.kind === "id" ? { stage: "IDHACK" }
+      : plan.kind === "scan" ? { stage: "COLLSCAN" }
+      : plan.plans.length === 1 ? { stage: "FETCH", inputStage: ixscan(plan.plans[0]) }
+      : { stage: "FETCH", inputStage: { stage: "OR", inputStages: plan.plans.map(ixscan) } };
   }
   return {
     queryPlanner: { namespace: `${ctx.db}.${collName}`, parsedQuery: filter, winningPlan, rejectedPlans: [] },

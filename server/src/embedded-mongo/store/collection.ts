@@ -4,7 +4,9 @@ import { MongoCommandError } from "../errors.js";
 import { idKey } from "./values.js";
 import { OrderedIndex } from "./ordered-index.js";
 import { isOrderedIndex, type IndexSpec } from "./index-spec.js";
-import { idLookups, planQuery } from "./planner.js";
+import { idLookups, planOrBranches, planQuery, type Plan } from "./planner.js";
+
+export type QueryPlan = { kind: "id"; ids: unknown[] } | { kind: "index"; plans: Plan[] } | { kind: "scan" };
 
 export const ID_INDEX: IndexSpec = { v: 2, key: { _id: 1 }, name: "_id_" };
 
@@ -50,21 +52,31 @@ export class Collection {
     return this.docs.get(idKey(id));
   }
 
-  /** Candidate documents for `filter` from `_id` or a secondary index; all documents when none helps. */
-  candidates(filter: Document): Iterable<Document> {
+  /** How `filter` is answered: `_id` lookups, index scans (several for an `$or`), or a full scan. */
+  queryPlan(filter: Document): QueryPlan {
     const ids = idLookups(filter);
-    if (ids) {
-      const out: Document[] = [];
-      for (const id of ids) {
+    if (ids) return { kind: "id", ids };
+    const indexes = [...this.ordered.values()];
+    const plan = planQuery(filter, indexes);
+    const plans = planOrBranches(filter, indexes, plan?.score ?? 0) ?? (plan ? [plan] : null);
+    return plans ? { kind: "index", plans } : { kind: "scan" };
+  }
+
+  /** Candidate documents for `filter` (a superset of the matches); all documents when no index helps. */
+  candidates(filter: Document): Iterable<Document> {
+    const plan = this.queryPlan(filter);
+    if (plan.kind === "scan") return this.docs.values();
+    const out: Document[] = [];
+    if (plan.kind === "id") {
+      for (const id of plan.ids) {
         const doc = this.getById(id);
         if (doc) out.push(doc);
       }
       return out;
     }
-    const plan = planQuery(filter, this.ordered.values());
-    if (!plan) return this.docs.values();
-    const out: Document[] = [];
-    for (const key of plan.index.scan(plan.ranges)) {
+    const keys = new Set<string>();
+    for (const p of plan.plans) for (const key of p.index.scan(p.ranges)) keys.add(key);
+    for (const key of keys) {
       const doc = this.docs.get(key);
       if (doc) out.push(doc);
     }

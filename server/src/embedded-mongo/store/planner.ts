@@ -154,6 +154,8 @@ function planForIndex(index: OrderedIndex, conditions: Map<string, unknown>): Pl
   }
   if (score === 0) return null;
   const used = prefixes[0].length + (range ? 1 : 0);
+  // Equality on every field of a unique index: at most one document per point.
+  if (index.isUnique && !range && used === index.fields.length) score += 100;
   const ranges = prefixes.map((prefix): KeyRange => {
     if (!range) return { low: [...prefix, ...restBounds(index, used, "first")], high: [...prefix, ...restBounds(index, used, "last")] };
     // Index order: a descending field starts from its high end. An exclusive end skips every key
@@ -176,6 +178,24 @@ function restBounds(index: OrderedIndex, from: number, which: "first" | "last"):
   const last = (direction: number) => (direction === 1 ? MAX_BOUND : MIN_BOUND);
   const pick = which === "first" ? first : last;
   return [...index.directions.slice(from).map(pick), pick(1)];
+}
+
+/**
+ * A top-level `$or` whose every branch (with the rest of the filter) can use an index: one plan per
+ * branch, their results united — only when that constrains more than the best plan of the whole.
+ */
+export function planOrBranches(filter: Document, indexes: OrderedIndex[], wholeScore: number): Plan[] | null {
+  const branches = filter.$or;
+  if (!Array.isArray(branches) || branches.length === 0 || branches.length > 16) return null;
+  const { $or: _or, ...rest } = filter;
+  const plans: Plan[] = [];
+  for (const branch of branches) {
+    if (!branch || typeof branch !== "object") return null;
+    const plan = planQuery({ $and: [rest, branch as Document] }, indexes);
+    if (!plan || plan.score <= wholeScore) return null;
+    plans.push(plan);
+  }
+  return plans;
 }
 
 /** `_id` equality or `$in`: answered from the primary map without any scan. */

@@ -12,6 +12,7 @@ import { TaskStoppedError, describeError, retryDelayMs, untilStopped } from "./o
 import { PermanentTaskError, type TaskRegistry } from "./registry.js";
 
 export const RUN_TASK_JOB = "markethub:run-task";
+const AGENDA_COLLECTION = "agenda_jobs";
 
 /** Agenda priorities for task priorities (Agenda: higher runs first). */
 const AGENDA_PRIORITY = { low: -10, normal: 0, high: 10, critical: 20 } as const;
@@ -77,7 +78,7 @@ export class TaskRunner {
     const agenda = new Agenda({
       // Among due runs the highest priority goes first, then the oldest (Agenda's default is the
       // other way round, which would let a critical task wait behind every earlier low one).
-      backend: new MongoBackend({ mongo: db, collection: "agenda_jobs", sort: { priority: "desc", nextRunAt: "asc" } }),
+      backend: new MongoBackend({ mongo: db, collection: AGENDA_COLLECTION, sort: { priority: "desc", nextRunAt: "asc" } }),
       notificationChannel: new InMemoryNotificationChannel(),
       name: options.workerId,
       processEvery: options.processEveryMs,
@@ -97,6 +98,16 @@ export class TaskRunner {
     return agenda;
   }
 
+  /**
+   * Agenda's lock query is `{name, $or: [{lockedAt: null, nextRunAt ≤ t}, {lockedAt ≤ deadline}]}`;
+   * its own index leads with priority, so each branch would read every queued job. This index lets
+   * both branches read only the due or expired jobs, however many are queued for later.
+   */
+  private async indexDueJobs(): Promise<void> {
+    const db = this.deps.connection.getClient().db(this.deps.connection.name);
+    await db.collection(AGENDA_COLLECTION).createIndex({ name: 1, lockedAt: 1, nextRunAt: 1 }, { name: "markethub_due_jobs" });
+  }
+
   private track(execution: Promise<void>): Promise<void> {
     this.inFlight.add(execution);
     void execution.finally(() => this.inFlight.delete(execution)).catch(() => undefined);
@@ -106,6 +117,7 @@ export class TaskRunner {
   async start(): Promise<void> {
     if (this.processing) return;
     await this.agendaInstance().start();
+    await this.indexDueJobs();
     this.processing = true;
     this.cancelTimer = setInterval(() => void this.abortCancelled(), this.deps.options.cancelPollMs);
     this.cancelTimer.unref();
