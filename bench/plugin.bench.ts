@@ -92,8 +92,14 @@ interface ChildServer {
   stop(): Promise<void>;
 }
 
+/** BENCH_PROFILE=dir writes a CPU profile of each server child there, to see where a request goes. */
+function profileArgs(mode: string): string[] {
+  const dir = process.env.BENCH_PROFILE;
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}/${mode}`] : [];
+}
+
 async function startChild(mode: "bare" | "markethub"): Promise<ChildServer> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), SERVER_FLAG, mode], {
+  const child: ChildProcess = spawn(process.execPath, [...profileArgs(mode), "--import", "tsx", fileURLToPath(import.meta.url), SERVER_FLAG, mode], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const lines = createInterface({ input: child.stdout! });
