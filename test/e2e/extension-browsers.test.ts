@@ -102,6 +102,8 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension in %s", (kind) =>
   if (kind === "chromium") {
     it("shows its popup (screenshot in test-artifacts/)", { timeout: 60_000 }, async () => {
       mkdirSync(artifactsDir, { recursive: true });
+      // The Vinted tab opened last is in front; a background tab may never paint a frame to capture.
+      await ext.page.bringToFront();
       await ext.page.setViewport({ width: 380, height: 560 });
       await ext.page.reload({ waitUntil: "load" });
       await ext.page.waitForSelector("[data-testid=connection]");

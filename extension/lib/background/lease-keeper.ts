@@ -13,6 +13,8 @@ export class LeaseKeeper {
   readonly lost: Promise<"lease_lost">;
   private markLost: () => void = () => undefined;
   private isLost = false;
+  /** The run is over (its result goes next): nothing queued or reported later may reach the server after it. */
+  private stopped = false;
   private queue: Promise<void> = Promise.resolve();
   private timer: ReturnType<typeof setInterval> | undefined;
   private lastSentAt = 0;
@@ -35,6 +37,7 @@ export class LeaseKeeper {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 
@@ -45,22 +48,33 @@ export class LeaseKeeper {
     else if (Date.now() - this.lastSentAt >= MIN_PROGRESS_GAP_MS) this.enqueue(plain);
   }
 
-  /** Waits for queued heartbeats (partial pages) to be sent, so none arrives after the result. */
+  /**
+   * Waits for queued heartbeats (partial pages) to be sent, so none arrives after the result —
+   * including progress that comes in while waiting. What is still queued at the deadline is
+   * dropped by stop(): the result carries all of it.
+   */
   async drain(maxWaitMs: number): Promise<void> {
-    await Promise.race([this.queue, new Promise((resolve) => setTimeout(resolve, maxWaitMs))]);
+    const deadline = Date.now() + maxWaitMs;
+    let queued: Promise<void>;
+    do {
+      queued = this.queue;
+      await Promise.race([queued, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+    } while (queued !== this.queue && Date.now() < deadline);
   }
 
   private enqueue(progress: HeartbeatProgress | undefined, mustArrive = false): void {
+    if (this.stopped) return;
     this.lastSentAt = Date.now();
     this.queue = this.queue.then(() => this.send(progress, mustArrive));
   }
 
   private async send(progress: HeartbeatProgress | undefined, mustArrive: boolean): Promise<void> {
-    if (this.isLost) return;
+    if (this.isLost || this.stopped) return;
     const body = { lease_token: this.task.lease_token, ...(progress ? { progress } : {}) };
     let outcome = await this.api.heartbeat(this.task.task_id, body);
     if (outcome.kind === "failed" && mustArrive) {
       await new Promise((resolve) => setTimeout(resolve, PARTIAL_PAGE_RETRY_MS));
+      if (this.stopped) return;
       outcome = await this.api.heartbeat(this.task.task_id, body);
     }
     if (outcome.kind === "lease_lost") this.markLost();
