@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 /**
  * Task execution as seen over HTTP: cancellation that really stops a run, timeouts, retries with
  * exponential backoff, permanent failures, max_retries, priority order, scheduled starts, progress,
@@ -76,7 +77,12 @@ describe("a run whose task changes under it in the database (another process's d
   const changes: Record<string, (db: TestServer["db"]["connection"], taskId: string) => Promise<unknown>> = {
     cancelled: (db, taskId) => db.collection("tasks").updateOne({ task_id: taskId }, { $set: { status: "cancelled", cancelled_at: new Date() } }),
     deleted: (db, taskId) => db.collection("tasks").deleteOne({ task_id: taskId }),
-    "taken over by another worker": (db, taskId) => db.collection("tasks").updateOne({ task_id: taskId }, { $set: { run_token: "another-run", worker_id: "another-worker" } }),
+    // The other worker must look alive, or recovery (rightly) takes the task back from it.
+    "taken over by another worker": async (db, taskId) => {
+      const heartbeat = new Date(Date.now() + 60_000);
+      await db.collection("task_workers").insertOne({ worker_id: "another-worker", host: hostname(), pid: process.pid, started_at: new Date(), last_heartbeat: heartbeat, running_jobs: [taskId], stopped_at: null });
+      return db.collection("tasks").updateOne({ task_id: taskId }, { $set: { run_token: "another-run", worker_id: "another-worker" } });
+    },
   };
   for (const [change, apply] of Object.entries(changes)) {
     it(`${change}: the run stops within the cancel poll and saves no more checkpoints`, async () => {
