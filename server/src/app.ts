@@ -80,7 +80,11 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
   };
   const auth = new AuthService(connection, tokenSettings, brands, logger);
-  const hub = createTaskHub(connection, config.tasks, logger, { plugin: config.plugin, isDraining });
+  const hub = createTaskHub(connection, config.tasks, logger, {
+    plugin: config.plugin,
+    isDraining,
+    isSessionOpen: (principal) => auth.isSessionOpen(principal),
+  });
   // Unique indexes must exist before the first request can race on them.
   await Promise.all([auth.init(), brands.init(), hub.init()]);
 

@@ -385,6 +385,35 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     });
   }
 
+  it("refreshes its MarketHub token before it expires and keeps working; logging out ends the session", { timeout: 60_000 }, async () => {
+    interface StoredSession { accessToken: string; refreshToken: string; expiresAt: number }
+    const since = Date.now();
+    const before = (await ext.getStorage("session")) as StoredSession;
+    // The access token is now inside the extension's one-minute refresh margin.
+    await ext.setStorage({ session: { ...before, expiresAt: Date.now() + 30_000 } });
+    expect((await runTask({ action: "get_user_data", params: {} })).status).toBe("completed");
+    expect(hub.served("POST", "/api/v1/auth/refresh", since).map((r) => r.status)).toContain(200);
+    const after = (await ext.getStorage("session")) as StoredSession;
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+    expect(after.expiresAt).toBeGreaterThan(Date.now() + 60_000);
+
+    const page = await extensionPage("options.html");
+    await page.locator("[data-testid=logout]").click();
+    await waitUntil("the session to be forgotten", async () => (await ext.getStorage("session")) == null);
+    await waitUntil("the server to end the session", () => hub.served("POST", "/api/v1/auth/logout", since).find((r) => r.status === 204));
+    // The session's tokens are dead on the server too, and nothing is claimed any more.
+    const refresh = await fetch(`${hub.url}/api/v1/auth/refresh`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refresh_token: after.refreshToken }),
+    });
+    expect(refresh.status).toBe(401);
+    const pending = await hub.seller.createTask({ action: "get_user_data", params: {} });
+    await ext.waitForPollerTicks(2);
+    expect((await ext.connection()).poller).toBe("logged_out");
+    expect((await hub.seller.task(pending.task_id)).status).toBe("pending");
+  });
+
   it("spoke the contract: nothing refused as invalid, no server error, every result's data applied", { timeout: 10_000 }, async () => {
     const refused = hub.requests.filter((r) => r.status === 400 || r.status === 422 || r.status >= 500);
     expect(refused).toEqual([]);

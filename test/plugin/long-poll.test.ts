@@ -35,6 +35,22 @@ describe("long-poll", () => {
     expect((await storedTask(server, task.task_id)).status).toBe("running");
   });
 
+  it("a long-poll held across a logout claims nothing and answers 401", async () => {
+    const seller = await newSeller(server);
+    const held = seller.request<{ task_id: string | null; error_code?: string }>("GET", "/api/plugin/tasks?wait=10");
+    await delay(300);
+    const logout = await seller.request("POST", "/api/v1/auth/logout", { body: {} });
+    expect(logout.status).toBe(204);
+    // A task arrives for that seller (created from another, live session): it wakes the held poll.
+    const login = await server.request<{ access_token: string }>("POST", "/api/v1/auth/login", { body: { email: seller.user.email, password: seller.user.password } });
+    const created = await server.request<{ task_id: string }>("POST", "/api/plugin/tasks", { token: login.body.access_token, body: { action: "get_user_data", params: {} } });
+    expect(created.status).toBe(201);
+    const answer = await held;
+    expect(answer.status).toBe(401);
+    expect(answer.body.error_code).toBe("TOKEN_REVOKED");
+    expect((await storedTask(server, created.body.task_id)).status).toBe("pending");
+  });
+
   it("answers No pending tasks after N seconds, and is not woken by another seller's task", async () => {
     const seller = await newSeller(server);
     const other = await newSeller(server);

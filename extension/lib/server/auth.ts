@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { TokenPairSchema, type TokenPair } from "../../../shared/plugin";
 import { sessionItem, settingsItem, type AuthSession } from "../storage";
 import { ServerError, joinUrl, requestServerJson } from "./http";
@@ -32,8 +33,16 @@ export class AuthManager {
     return session;
   }
 
+  /** Forgets the tokens at once, then asks the server to end the session (offline: they just expire). */
   async logout(): Promise<void> {
+    const session = await sessionItem.getValue();
     await sessionItem.setValue(null);
+    if (!session) return;
+    await requestServerJson(
+      joinUrl(session.serverUrl, "/api/v1/auth/logout"),
+      { method: "POST", body: { refresh_token: session.refreshToken }, timeoutMs: 5_000 },
+      z.unknown(),
+    ).catch(() => undefined);
   }
 
   /** A session whose access token is valid for at least the refresh margin. */

@@ -126,9 +126,14 @@ export class AuthService {
   /** A valid access token whose session is still open. */
   async authenticate(accessToken: string): Promise<Principal> {
     const principal = verifyAccessToken(this.settings, accessToken);
-    const session = await this.models.Session.findById(principal.sessionId, { user_id: 1, revoked_at: 1 }).lean();
-    if (!session || session.revoked_at || session.user_id !== principal.userId) throw tokenError.revoked();
+    if (!(await this.isSessionOpen(principal))) throw tokenError.revoked();
     return principal;
+  }
+
+  /** Still logged in: a request held open (a long-poll) checks this again before acting. */
+  async isSessionOpen(principal: Principal): Promise<boolean> {
+    const session = await this.models.Session.findById(principal.sessionId, { user_id: 1, revoked_at: 1 }).lean();
+    return Boolean(session && !session.revoked_at && session.user_id === principal.userId);
   }
 
   async me(principal: Principal): Promise<MeResponse> {

@@ -1,3 +1,4 @@
+import type { Principal } from "../http/context.js";
 /**
  * The plugin module: delivery of extension tasks (routes under /api/plugin and /api/sync), the
  * seller's Vinted data the results fill (/api/v1/vinted), and the lease sweeper. Built by the task
@@ -37,6 +38,7 @@ export interface PluginModuleOptions {
   config?: PluginConfig;
   /** Shutdown has begun: held long-polls are answered at once. */
   isDraining?: () => boolean;
+  isSessionOpen?: (principal: Principal) => Promise<boolean>;
 }
 
 export function createPluginModule(connection: Connection, logger: Logger, options: PluginModuleOptions = {}): PluginModule {
@@ -47,6 +49,7 @@ export function createPluginModule(connection: Connection, logger: Logger, optio
     config: options.config ?? DEFAULT_PLUGIN_CONFIG,
     logger: logger.child({ module: "plugin" }),
     isDraining: options.isDraining ?? (() => false),
+    isSessionOpen: options.isSessionOpen ?? (async () => true),
   });
   return {
     plugin,

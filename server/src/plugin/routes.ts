@@ -60,7 +60,7 @@ export function registerPluginRoutes(api: ApiRouter, plugin: PluginService): voi
       };
       res.once("close", onClose);
       try {
-        return await plugin.poll(principal.userId, query.wait ?? 0, gone.signal);
+        return await plugin.poll(principal, query.wait ?? 0, gone.signal);
       } finally {
         res.off("close", onClose);
       }

@@ -31,6 +31,7 @@ import { allBrands } from "../brands/scope.js";
 import type { PluginConfig } from "../config.js";
 import { nextSequence } from "../db/counters.js";
 import type { BrandAccess, Principal } from "../http/context.js";
+import { tokenError } from "../auth/tokens.js";
 import { AppError, validationError } from "../http/errors.js";
 import { fieldErrorsOf } from "../http/validation.js";
 import { PRIORITY_RANK, taskModel, type Task, type TaskModel } from "../tasks/model.js";
@@ -116,6 +117,8 @@ export interface PluginServiceDeps {
   config: PluginConfig;
   logger: Logger;
   isDraining: () => boolean;
+  /** A long-poll authenticated before a logout must not claim work after it. */
+  isSessionOpen: (principal: Principal) => Promise<boolean>;
 }
 
 export class PluginService implements ExternalTaskTypes {
@@ -291,7 +294,8 @@ export class PluginService implements ExternalTaskTypes {
    * GET /api/plugin/tasks[?wait=N]: the seller's next task, leased, or "No pending tasks" — at once,
    * or when one arrives within N seconds. `clientGone` stops the wait without claiming anything.
    */
-  async poll(userId: number, waitSeconds: number, clientGone: AbortSignal): Promise<PollResponse> {
+  async poll(principal: Principal, waitSeconds: number, clientGone: AbortSignal): Promise<PollResponse> {
+    const userId = principal.userId;
     const decision = this.limiter.take(userId);
     if (!decision.ok) {
       const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
@@ -315,6 +319,7 @@ export class PluginService implements ExternalTaskTypes {
         if (!waiter || remaining <= 0) return NO_PENDING_TASKS;
         const reason = await waiter.next(remaining);
         if (reason === "closing") return NO_PENDING_TASKS;
+        if (!(await this.deps.isSessionOpen(principal))) throw tokenError.revoked();
       }
     } finally {
       clientGone.removeEventListener("abort", onGone);

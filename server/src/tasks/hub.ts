@@ -1,4 +1,5 @@
 import type { Connection } from "mongoose";
+import type { Principal } from "../http/context.js";
 import type { Logger } from "pino";
 import type { PluginConfig, TaskExecutionConfig } from "../config.js";
 import type { ApiRouter } from "../http/define-route.js";
@@ -35,6 +36,8 @@ export interface TaskHubOptions {
   plugin?: PluginConfig;
   /** Shutdown has begun: held plugin long-polls are answered at once. */
   isDraining?: () => boolean;
+  /** Whether a caller's session is still open (a long-poll re-checks it after waiting). */
+  isSessionOpen?: (principal: Principal) => Promise<boolean>;
 }
 
 export function createTaskHub(connection: Connection, config: TaskExecutionConfig, logger: Logger, options: TaskHubOptions = {}): TaskHub {
@@ -58,7 +61,7 @@ export function createTaskHub(connection: Connection, config: TaskExecutionConfi
     { staleAfterMs: config.heartbeatMs * 3, alertEvalMs: config.alertEvalMs, currentWorkerId: () => execution.workerId },
     logger,
   );
-  const plugin = createPluginModule(connection, logger, { config: options.plugin, isDraining: options.isDraining });
+  const plugin = createPluginModule(connection, logger, { config: options.plugin, isDraining: options.isDraining, isSessionOpen: options.isSessionOpen });
   tasks.useExternalTaskTypes(plugin.plugin);
   return {
     execution,
