@@ -12,23 +12,18 @@ import {
   type Db,
   type Document,
 } from "mongodb";
-import { startTestDatabase, type TestDatabase } from "../helpers/mongo.js";
-import { connect, type DriverContext, type AnyDoc } from "./driver-helpers.js";
+import type { TestDatabase } from "../helpers/mongo.js";
+import { closeDriverSuite, openDriverSuite, type DriverContext, type AnyDoc } from "./driver-helpers.js";
 
 let t: TestDatabase;
 let ctx: DriverContext;
 let db: Db;
 
 beforeAll(async () => {
-  t = await startTestDatabase("driver_bson");
-  ctx = await connect(t);
-  db = ctx.client.db(t.dbName);
+  ({ t, ctx, db } = await openDriverSuite("driver_bson"));
 });
 
-afterAll(async () => {
-  await ctx?.client.close();
-  await t?.close();
-});
+afterAll(() => closeDriverSuite({ t, ctx }));
 
 async function fresh(name: string, docs: Document[] = []): Promise<Collection<AnyDoc>> {
   const coll = db.collection<AnyDoc>(name);

@@ -1,22 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MongoBulkWriteError, MongoServerError, ObjectId, Timestamp, type Collection, type Db, type Document } from "mongodb";
-import { onRealMongo, startTestDatabase, type TestDatabase } from "../helpers/mongo.js";
-import { connect, type DriverContext, type AnyDoc } from "./driver-helpers.js";
+import { onRealMongo, type TestDatabase } from "../helpers/mongo.js";
+import { closeDriverSuite, openDriverSuite, type DriverContext, type AnyDoc } from "./driver-helpers.js";
 
 let t: TestDatabase;
 let ctx: DriverContext;
 let db: Db;
 
 beforeAll(async () => {
-  t = await startTestDatabase("driver_crud");
-  ctx = await connect(t);
-  db = ctx.client.db(t.dbName);
+  ({ t, ctx, db } = await openDriverSuite("driver_crud"));
 });
 
-afterAll(async () => {
-  await ctx?.client.close();
-  await t?.close();
-});
+afterAll(() => closeDriverSuite({ t, ctx }));
 
 async function fresh(name: string, docs: Document[] = []): Promise<Collection<AnyDoc>> {
   const coll = db.collection<AnyDoc>(name);

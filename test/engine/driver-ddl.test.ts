@@ -1,23 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MongoClient, MongoServerError, type Collection, type Db, type Document } from "mongodb";
 import { startEmbeddedMongo } from "../../server/src/embedded-mongo/index.js";
-import { onRealMongo, startTestDatabase, type TestDatabase } from "../helpers/mongo.js";
-import { connect, planStages, type DriverContext, type AnyDoc } from "./driver-helpers.js";
+import { onRealMongo, type TestDatabase } from "../helpers/mongo.js";
+import { closeDriverSuite, openDriverSuite, planStages, type DriverContext, type AnyDoc } from "./driver-helpers.js";
 
 let t: TestDatabase;
 let ctx: DriverContext;
 let db: Db;
 
 beforeAll(async () => {
-  t = await startTestDatabase("driver_ddl");
-  ctx = await connect(t);
-  db = ctx.client.db(t.dbName);
+  ({ t, ctx, db } = await openDriverSuite("driver_ddl"));
 });
 
-afterAll(async () => {
-  await ctx?.client.close();
-  await t?.close();
-});
+afterAll(() => closeDriverSuite({ t, ctx }));
 
 async function fresh(name: string, docs: Document[] = []): Promise<Collection<AnyDoc>> {
   await db.collection<AnyDoc>(name).drop().catch(() => undefined);

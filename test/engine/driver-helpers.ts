@@ -1,6 +1,6 @@
-import type { CommandStartedEvent, CommandSucceededEvent, Document, MongoClientOptions } from "mongodb";
+import type { CommandStartedEvent, CommandSucceededEvent, Db, Document, MongoClientOptions } from "mongodb";
 import { MongoClient } from "mongodb";
-import type { TestDatabase } from "../helpers/mongo.js";
+import { startTestDatabase, type TestDatabase } from "../helpers/mongo.js";
 
 /** A connected client on the suite's database, recording every command it sends (command monitoring). */
 export interface DriverContext {
@@ -55,3 +55,21 @@ export function hostAndPort(serverUri: string): { host: string; port: number } {
 /** Documents of any shape, `_id` of any BSON type (the tests store strings and numbers as ids too). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyDoc = any;
+
+/** One suite's database, its monitored client, and the Db handle the tests use. */
+export interface DriverSuite {
+  t: TestDatabase;
+  ctx: DriverContext;
+  db: Db;
+}
+
+export async function openDriverSuite(prefix: string): Promise<DriverSuite> {
+  const t = await startTestDatabase(prefix);
+  const ctx = await connect(t);
+  return { t, ctx, db: ctx.client.db(t.dbName) };
+}
+
+export async function closeDriverSuite(suite: Partial<DriverSuite>): Promise<void> {
+  await suite.ctx?.client.close();
+  await suite.t?.close();
+}

@@ -1,23 +1,18 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BSON, Long, MongoServerError, type Db, type Document } from "mongodb";
-import { onRealMongo, startTestDatabase, type TestDatabase } from "../helpers/mongo.js";
-import { connect, hostAndPort, type DriverContext, type AnyDoc } from "./driver-helpers.js";
+import { onRealMongo, type TestDatabase } from "../helpers/mongo.js";
+import { closeDriverSuite, openDriverSuite, hostAndPort, type DriverContext, type AnyDoc } from "./driver-helpers.js";
 
 let t: TestDatabase;
 let ctx: DriverContext;
 let db: Db;
 
 beforeAll(async () => {
-  t = await startTestDatabase("driver_proto");
-  ctx = await connect(t);
-  db = ctx.client.db(t.dbName);
+  ({ t, ctx, db } = await openDriverSuite("driver_proto"));
 });
 
-afterAll(async () => {
-  await ctx?.client.close();
-  await t?.close();
-});
+afterAll(() => closeDriverSuite({ t, ctx }));
 
 // ---------------------------------------------------------------------------------------------
 // Raw wire helpers

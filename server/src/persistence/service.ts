@@ -12,7 +12,6 @@ import { taskNotFound, type TaskQueue } from "../tasks/service.js";
 import { persistentJobSummary } from "../tasks/serialize.js";
 import { checkpointModel, type Checkpoint, type CheckpointModel } from "./model.js";
 
-
 function toCheckpointView(c: Checkpoint): CheckpointView {
   return {
     task_id: c.task_id,
