@@ -1,6 +1,7 @@
 import { ObjectId, Timestamp, type Document } from "bson";
-import { Aggregator, UPDATER_QUERY_OPTIONS } from "./matching.js";
-import { update as applyOperators } from "mingo/updater";
+import { Aggregator, updaterQueryOptions } from "./matching.js";
+import { updateOne } from "mingo/updater";
+import type { Collation } from "./collation.js";
 import { MongoCommandError } from "../errors.js";
 import { cloneDocument, idKey } from "./values.js";
 
@@ -14,6 +15,26 @@ export type UpdateSpec = Document | Document[];
 export interface UpdateOptions {
   filter: Document;
   arrayFilters?: Document[];
+  collation?: Collation | null;
+  /** `let` variables, for pipeline-style updates. */
+  variables?: Document;
+}
+
+/** Whether a path uses the positional `$` (the element the query matched), the only use of the filter here. */
+function usesPositional(operators: Document): boolean {
+  for (const fields of Object.values(operators)) {
+    if (!fields || typeof fields !== "object") continue;
+    for (const path of Object.keys(fields as Document)) if (path === "$" || path.endsWith(".$") || path.includes(".$.")) return true;
+  }
+  return false;
+}
+
+/** mingo's operator update on `doc` (in place); the paths it changed. */
+function applyOperators(doc: Document, operators: Document, options: UpdateOptions): string[] {
+  // The filter matters only to the positional `$`; mingo would compile it again for every document.
+  const condition = usesPositional(operators) ? options.filter : {};
+  const result = updateOne([doc], condition, operators, { arrayFilters: options.arrayFilters, cloneMode: "deep" }, updaterQueryOptions({ collation: options.collation }));
+  return result.modifiedFields ?? [];
 }
 
 function isOperatorUpdate(update: Document): boolean {
@@ -45,7 +66,7 @@ function assertSameId(before: Document, after: Document): void {
 /** The document after `update`, or null when nothing changed. Never mutates `doc`. */
 export function applyUpdate(doc: Document, update: UpdateSpec, options: UpdateOptions, inserting = false): Document | null {
   if (Array.isArray(update)) {
-    const [result] = new Aggregator(update).run([cloneDocument(doc)]) as Document[];
+    const [result] = new Aggregator(update, options.variables ? { variables: options.variables } : undefined).run([cloneDocument(doc)]) as Document[];
     const next = { _id: doc._id, ...result };
     assertSameId(doc, next);
     return JSON.stringify(next) === JSON.stringify(doc) && !inserting ? null : next;
@@ -65,7 +86,7 @@ export function applyUpdate(doc: Document, update: UpdateSpec, options: UpdateOp
   const next = cloneDocument(doc);
   let changed: string[];
   try {
-    changed = applyOperators(next, operators, options.arrayFilters, options.filter, { cloneMode: "deep", queryOptions: UPDATER_QUERY_OPTIONS });
+    changed = applyOperators(next, operators, options);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (/immutable field/.test(message)) throw new MongoCommandError("ImmutableField", message);
@@ -135,7 +156,7 @@ function equalityFields(filter: Document, out: Document = {}): Document {
 export function buildUpsert(update: UpdateSpec, options: UpdateOptions): Document {
   const seed: Document = {};
   const { _id: filterId, ...equalities } = equalityFields(options.filter);
-  if (Object.keys(equalities).length) applyOperators(seed, { $set: equalities });
+  if (Object.keys(equalities).length) applyOperators(seed, { $set: equalities }, { filter: {} });
   if (filterId !== undefined) seed._id = filterId;
   // Without an `_id` in the filter, one set by the update ($set / $setOnInsert) is the new document's.
   const updateId = Array.isArray(update) ? undefined : idSetBy(update);
