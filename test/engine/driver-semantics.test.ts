@@ -297,3 +297,63 @@ describe("projection", () => {
     expect(fam).toEqual({ _id: 1, grades: [{ g: 95, m: 3 }] });
   });
 });
+
+describe("update edge cases", () => {
+  it("$push or $addToSet on a non-array field fails with code 2 and changes nothing", async () => {
+    const coll = await fresh("push_scalar", [{ _id: 1, tags: "solo", n: 1 }]);
+    const push = await serverError(coll.updateOne({ _id: 1 }, { $push: { tags: "more" }, $inc: { n: 1 } }));
+    expect(push.code).toBe(2);
+    expect(push.message).toMatch(/The field 'tags' must be an array but is of type string in document \{_id: 1\}/);
+    const add = await serverError(coll.updateOne({ _id: 1 }, { $addToSet: { n: 2 } }));
+    expect(add.code).toBe(2);
+    const pull = await serverError(coll.updateOne({ _id: 1 }, { $pull: { tags: "solo" } }));
+    expect(pull.code).toBe(2);
+    expect(await coll.findOne({ _id: 1 })).toEqual({ _id: 1, tags: "solo", n: 1 });
+    // A missing field is created as an array.
+    await coll.updateOne({ _id: 1 }, { $push: { fresh: 1 } });
+    expect((await coll.findOne({ _id: 1 }))?.fresh).toEqual([1]);
+  });
+
+  it("$pull with $or (and $and) conditions removes the matching elements", async () => {
+    const coll = await fresh("pull_or", [{ _id: 1, items: [{ k: "a", n: 1 }, { k: "b", n: 2 }, { k: "c", n: 3 }, { k: "d", n: 4 }] }]);
+    const res = await coll.updateOne({ _id: 1 }, { $pull: { items: { $or: [{ k: "a" }, { n: { $gte: 4 } }] } } });
+    expect(res.modifiedCount).toBe(1);
+    expect((await coll.findOne({ _id: 1 }))?.items.map((i: AnyDoc) => i.k)).toEqual(["b", "c"]);
+    await coll.updateOne({ _id: 1 }, { $pull: { items: { $and: [{ k: "c" }, { n: 3 }] } } });
+    expect((await coll.findOne({ _id: 1 }))?.items.map((i: AnyDoc) => i.k)).toEqual(["b"]);
+  });
+
+  it("x.$.a together with x.$[].b is legal; overlapping x.$ and x.$[] is a conflict (40)", async () => {
+    const coll = await fresh("positional_mix", [{ _id: 1, x: [{ a: 1, b: 0 }, { a: 2, b: 0 }] }]);
+    await coll.updateOne({ _id: 1, "x.a": 2 }, { $set: { "x.$.a": 20, "x.$[].b": 5 } });
+    expect((await coll.findOne({ _id: 1 }))?.x).toEqual([
+      { a: 1, b: 5 },
+      { a: 20, b: 5 },
+    ]);
+    const conflict = await serverError(coll.updateOne({ _id: 1, "x.a": 1 }, { $set: { "x.$": 0, "x.$[]": 1 } }));
+    expect(conflict.code).toBe(40);
+  });
+});
+
+describe("where 7.0 is strict", () => {
+  it("refuses sort on updateOne and replaceOne (a MongoDB 8.0 option) with 40415", async () => {
+    const coll = await fresh("update_sort", [{ _id: 1, n: 1 }]);
+    const upd = await serverError(coll.updateOne({}, { $set: { n: 2 } }, { sort: { n: -1 } }));
+    expect(upd.code).toBe(40415);
+    expect(upd.message).toMatch(/'update\.updates\.sort' is an unknown field/);
+    const rep = await serverError(coll.replaceOne({}, { n: 3 }, { sort: { n: 1 } }));
+    expect(rep.code).toBe(40415);
+    expect(await coll.findOne({ _id: 1 })).toEqual({ _id: 1, n: 1 });
+  });
+
+  it("refuses $-prefixed field names inside _id (52), on insert and on upsert", async () => {
+    const coll = await fresh("dollar_id");
+    const ins = await serverError(coll.insertOne({ _id: { $gt: 1 } }));
+    expect(ins.code).toBe(52);
+    const nested = await serverError(coll.insertOne({ _id: { a: { $b: 1 } } }));
+    expect(nested.code).toBe(52);
+    const ups = await serverError(coll.replaceOne({ x: 1 }, { _id: { $x: 1 }, v: 1 }, { upsert: true }));
+    expect(ups.code).toBe(52);
+    expect(await coll.countDocuments()).toBe(0);
+  });
+});

@@ -3,7 +3,7 @@ import { parseCollation } from "../store/collation.js";
 import { MongoCommandError, errorReply } from "../errors.js";
 import type { CommandContext, CommandHandler } from "../engine.js";
 import type { Collection } from "../store/collection.js";
-import { applyUpdate, buildUpsert, checkUpdate, prepareInsert } from "../store/modify.js";
+import { applyUpdate, buildUpsert, checkIdValue, checkUpdate, prepareInsert } from "../store/modify.js";
 import { collectionName } from "./ddl.js";
 import { letOf, projectDocuments, runFind } from "./read.js";
 
@@ -62,6 +62,7 @@ function update(ctx: CommandContext): Document {
   let nModified = 0;
   const upserted: Document[] = [];
   const variables = letOf(ctx.cmd);
+  rejectSort(ctx.cmd.updates);
   const errors = runBatch<UpdateStatement>(ctx, ctx.cmd.updates, "updates", (stmt, index) => {
     const filter = stmt.q ?? {};
     const spec = checkUpdate(stmt.u);
@@ -82,6 +83,7 @@ function update(ctx: CommandContext): Document {
     }
     if (matches.length === 0 && stmt.upsert) {
       const doc = buildUpsert(spec, options);
+      checkIdValue(doc._id);
       storage.insert(storage.ensure(ctx.db, name), doc);
       n++;
       upserted.push({ index, _id: doc._id });
@@ -90,6 +92,14 @@ function update(ctx: CommandContext): Document {
   const reply: Document = { n, nModified };
   if (upserted.length) reply.upserted = upserted;
   return withErrors(reply, errors);
+}
+
+/** `sort` in an update statement (updateOne/replaceOne) arrived with MongoDB 8.0; 7.0 refuses the field. */
+function rejectSort(statements: unknown): void {
+  if (!Array.isArray(statements)) return;
+  if (statements.some((stmt) => stmt && typeof stmt === "object" && "sort" in (stmt as Document))) {
+    throw new MongoCommandError("Location40415", "BSON field 'update.updates.sort' is an unknown field.");
+  }
 }
 
 interface DeleteStatement {
@@ -154,6 +164,7 @@ function findAndModify(ctx: CommandContext): Document {
   }
   if (!cmd.upsert) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null };
   const doc = buildUpsert(spec, options);
+  checkIdValue(doc._id);
   storage.insert(storage.ensure(ctx.db, name), doc);
   return {
     lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id },
