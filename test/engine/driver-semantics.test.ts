@@ -301,25 +301,25 @@ describe("projection", () => {
 describe("update edge cases", () => {
   it("$push or $addToSet on a non-array field fails with code 2 and changes nothing", async () => {
     const coll = await fresh("push_scalar", [{ _id: 1, tags: "solo", n: 1 }]);
-    const push = await serverError(coll.updateOne({ _id: 1 }, { $push: { tags: "more" }, $inc: { n: 1 } }));
+    const push = await serverError(coll.updateOne({ _id: 1 }, { $push: { tags: "more" }, $inc: { n: 1 } } as AnyDoc));
     expect(push.code).toBe(2);
     expect(push.message).toMatch(/The field 'tags' must be an array but is of type string in document \{_id: 1\}/);
-    const add = await serverError(coll.updateOne({ _id: 1 }, { $addToSet: { n: 2 } }));
+    const add = await serverError(coll.updateOne({ _id: 1 }, { $addToSet: { n: 2 } } as AnyDoc));
     expect(add.code).toBe(2);
-    const pull = await serverError(coll.updateOne({ _id: 1 }, { $pull: { tags: "solo" } }));
+    const pull = await serverError(coll.updateOne({ _id: 1 }, { $pull: { tags: "solo" } } as AnyDoc));
     expect(pull.code).toBe(2);
     expect(await coll.findOne({ _id: 1 })).toEqual({ _id: 1, tags: "solo", n: 1 });
     // A missing field is created as an array.
-    await coll.updateOne({ _id: 1 }, { $push: { fresh: 1 } });
+    await coll.updateOne({ _id: 1 }, { $push: { fresh: 1 } } as AnyDoc);
     expect((await coll.findOne({ _id: 1 }))?.fresh).toEqual([1]);
   });
 
   it("$pull with $or (and $and) conditions removes the matching elements", async () => {
     const coll = await fresh("pull_or", [{ _id: 1, items: [{ k: "a", n: 1 }, { k: "b", n: 2 }, { k: "c", n: 3 }, { k: "d", n: 4 }] }]);
-    const res = await coll.updateOne({ _id: 1 }, { $pull: { items: { $or: [{ k: "a" }, { n: { $gte: 4 } }] } } });
+    const res = await coll.updateOne({ _id: 1 }, { $pull: { items: { $or: [{ k: "a" }, { n: { $gte: 4 } }] } } } as AnyDoc);
     expect(res.modifiedCount).toBe(1);
     expect((await coll.findOne({ _id: 1 }))?.items.map((i: AnyDoc) => i.k)).toEqual(["b", "c"]);
-    await coll.updateOne({ _id: 1 }, { $pull: { items: { $and: [{ k: "c" }, { n: 3 }] } } });
+    await coll.updateOne({ _id: 1 }, { $pull: { items: { $and: [{ k: "c" }, { n: 3 }] } } } as AnyDoc);
     expect((await coll.findOne({ _id: 1 }))?.items.map((i: AnyDoc) => i.k)).toEqual(["b"]);
   });
 
@@ -355,5 +355,65 @@ describe("where 7.0 is strict", () => {
     const ups = await serverError(coll.replaceOne({ x: 1 }, { _id: { $x: 1 }, v: 1 }, { upsert: true }));
     expect(ups.code).toBe(52);
     expect(await coll.countDocuments()).toBe(0);
+  });
+});
+
+describe("collection validators", () => {
+  const schema = {
+    $jsonSchema: {
+      bsonType: "object",
+      required: ["name", "price"],
+      properties: {
+        name: { bsonType: "string", minLength: 1 },
+        price: { bsonType: ["int", "double"], minimum: 0 },
+        status: { enum: ["draft", "active"] },
+        tags: { bsonType: "array", items: { bsonType: "string" }, maxItems: 3 },
+      },
+    },
+  };
+
+  it("a $jsonSchema validator refuses invalid inserts and updates with code 121 and lets valid ones through", async () => {
+    await db.collection("validated").drop().catch(() => undefined);
+    await db.createCollection("validated", { validator: schema });
+    const coll = db.collection<AnyDoc>("validated");
+    await coll.insertOne({ _id: 1, name: "shirt", price: 10, status: "draft", tags: ["a"] });
+    for (const bad of [{ name: "x" }, { name: "", price: 1 }, { name: "x", price: -1 }, { name: "x", price: 1, status: "gone" }, { name: "x", price: "1" }, { name: "x", price: 1, tags: [1] }]) {
+      const err = await serverError(coll.insertOne(bad));
+      expect(err.code).toBe(121);
+      expect(err.message).toMatch(/Document failed validation/);
+    }
+    const upd = await serverError(coll.updateOne({ _id: 1 }, { $set: { price: -5 } }));
+    expect(upd.code).toBe(121);
+    const fam = await serverError(coll.findOneAndUpdate({ _id: 1 }, { $unset: { name: "" } }));
+    expect(fam.code).toBe(121);
+    const ups = await serverError(coll.updateOne({ _id: 9 }, { $set: { name: "only a name" } }, { upsert: true }));
+    expect(ups.code).toBe(121);
+    await coll.updateOne({ _id: 1 }, { $set: { status: "active" } });
+    await coll.insertOne({ name: "bypassed" }, { bypassDocumentValidation: true });
+    expect(await coll.countDocuments()).toBe(2);
+    expect(await coll.findOne({ _id: 1 })).toEqual({ _id: 1, name: "shirt", price: 10, status: "active", tags: ["a"] });
+    // The same schema works as a query.
+    expect(await coll.countDocuments(schema)).toBe(1);
+  });
+
+  it("a query validator, and validationAction warn / validationLevel moderate", async () => {
+    await db.collection("validated_query").drop().catch(() => undefined);
+    await db.createCollection("validated_query", { validator: { qty: { $gte: 0 } } });
+    const coll = db.collection<AnyDoc>("validated_query");
+    expect((await serverError(coll.insertOne({ qty: -1 }))).code).toBe(121);
+    await coll.insertOne({ qty: 1 });
+
+    await db.collection("validated_warn").drop().catch(() => undefined);
+    await db.createCollection("validated_warn", { validator: { qty: { $gte: 0 } }, validationAction: "warn" });
+    await db.collection<AnyDoc>("validated_warn").insertOne({ qty: -1 });
+
+    await db.collection("validated_moderate").drop().catch(() => undefined);
+    await db.createCollection("validated_moderate", { validator: { qty: { $gte: 0 } }, validationLevel: "moderate" });
+    const mod = db.collection<AnyDoc>("validated_moderate");
+    await mod.insertOne({ _id: 1, qty: -1 }, { bypassDocumentValidation: true });
+    await mod.insertOne({ _id: 2, qty: 1 });
+    // An already invalid document may be updated; a valid one may not become invalid.
+    await mod.updateOne({ _id: 1 }, { $set: { note: "still invalid" } });
+    expect((await serverError(mod.updateOne({ _id: 2 }, { $set: { qty: -2 } }))).code).toBe(121);
   });
 });

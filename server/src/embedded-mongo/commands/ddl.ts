@@ -175,6 +175,10 @@ export const ddlCommands: Record<string, CommandHandler> = {
   deleteIndexes: dropIndexes,
   collMod: (ctx) => {
     requireCollection(ctx);
+    // Changing a validator afterwards would need the collection's options journaled anew.
+    for (const option of ["validator", "validationLevel", "validationAction", "viewOn", "pipeline"]) {
+      if (ctx.cmd[option] !== undefined) throw new MongoCommandError("CommandNotSupported", `collMod ${option} is not supported by the embedded engine; set it with create`);
+    }
     return {};
   },
   validate: (ctx) => {

@@ -7,6 +7,7 @@ import { Aggregator, mingoOptions } from "../store/matching.js";
 import { ID_INDEX } from "../store/storage.js";
 import type { IndexSpec } from "../store/index-spec.js";
 import { cloneDocument, getPath, idKey } from "../store/values.js";
+import { validateDocument } from "../store/validation.js";
 
 /** `$merge` (https://www.mongodb.com/docs/manual/reference/operator/aggregation/merge/). */
 interface MergeSpec {
@@ -72,6 +73,7 @@ function onValues(doc: Document, on: string[]): Document {
 /** Writes an aggregation's results into a collection, document by document, as `$merge` specifies. */
 export function mergeInto(ctx: CommandContext, raw: unknown, results: Document[]): void {
   const spec = parseMerge(ctx, raw);
+  const bypass = ctx.cmd.bypassDocumentValidation;
   const storage = ctx.engine.storage;
   const index = onIndex(storage.get(spec.db, spec.coll), spec.on);
   for (const result of results) {
@@ -83,11 +85,17 @@ export function mergeInto(ctx: CommandContext, raw: unknown, results: Document[]
       if (spec.whenNotMatched === "fail") {
         throw new MongoCommandError("Location13113", "$merge could not find a matching document in the target collection for at least one document in the source collection");
       }
-      if (spec.whenNotMatched === "insert") storage.insert(coll, doc._id === undefined ? { _id: new ObjectId(), ...doc } : doc);
+      if (spec.whenNotMatched === "insert") {
+        const inserted = doc._id === undefined ? { _id: new ObjectId(), ...doc } : doc;
+        validateDocument(coll, inserted, null, bypass);
+        storage.insert(coll, inserted);
+      }
       continue;
     }
     const next = matchedVersion(spec, coll, index, existing, doc);
-    if (next) storage.replace(coll, existing, next);
+    if (!next) continue;
+    validateDocument(coll, next, existing, bypass);
+    storage.replace(coll, existing, next);
   }
 }
 

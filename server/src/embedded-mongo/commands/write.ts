@@ -5,6 +5,7 @@ import type { CommandContext, CommandHandler } from "../engine.js";
 import type { Collection } from "../store/collection.js";
 import { applyUpdate, buildUpsert, checkIdValue, checkUpdate, prepareInsert } from "../store/modify.js";
 import { collectionName } from "./ddl.js";
+import { validateDocument } from "../store/validation.js";
 import { letOf, projectDocuments, runFind } from "./read.js";
 
 interface WriteError extends Document {
@@ -39,7 +40,9 @@ function insert(ctx: CommandContext): Document {
   const coll = storage.ensure(ctx.db, collectionName(ctx));
   let n = 0;
   const errors = runBatch<Document>(ctx, ctx.cmd.documents, "documents", (doc) => {
-    storage.insert(coll, prepareInsert(doc));
+    const prepared = prepareInsert(doc);
+    validateDocument(coll, prepared, null, ctx.cmd.bypassDocumentValidation);
+    storage.insert(coll, prepared);
     n++;
   });
   return withErrors({ n }, errors);
@@ -77,6 +80,7 @@ function update(ctx: CommandContext): Document {
       const next = applyUpdate(doc, spec, options);
       n++;
       if (next) {
+        validateDocument(coll!, next, doc, ctx.cmd.bypassDocumentValidation);
         storage.replace(coll!, doc, next);
         nModified++;
       }
@@ -84,7 +88,9 @@ function update(ctx: CommandContext): Document {
     if (matches.length === 0 && stmt.upsert) {
       const doc = buildUpsert(spec, options);
       checkIdValue(doc._id);
-      storage.insert(storage.ensure(ctx.db, name), doc);
+      const target = storage.ensure(ctx.db, name);
+      validateDocument(target, doc, null, ctx.cmd.bypassDocumentValidation);
+      storage.insert(target, doc);
       n++;
       upserted.push({ index, _id: doc._id });
     }
@@ -156,7 +162,10 @@ function findAndModify(ctx: CommandContext): Document {
   const options = { filter, arrayFilters: cmd.arrayFilters as Document[] | undefined, collation, variables };
   if (found) {
     const next = applyUpdate(found, spec, options);
-    if (next) storage.replace(coll!, found, next);
+    if (next) {
+      validateDocument(coll!, next, found, cmd.bypassDocumentValidation);
+      storage.replace(coll!, found, next);
+    }
     return {
       lastErrorObject: { n: 1, updatedExisting: true },
       value: project(cmd.new ? (next ?? found) : found, cmd.fields, filter),
@@ -165,7 +174,9 @@ function findAndModify(ctx: CommandContext): Document {
   if (!cmd.upsert) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null };
   const doc = buildUpsert(spec, options);
   checkIdValue(doc._id);
-  storage.insert(storage.ensure(ctx.db, name), doc);
+  const target = storage.ensure(ctx.db, name);
+  validateDocument(target, doc, null, cmd.bypassDocumentValidation);
+  storage.insert(target, doc);
   return {
     lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id },
     value: project(cmd.new ? doc : null, cmd.fields, filter),

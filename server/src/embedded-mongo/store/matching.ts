@@ -13,6 +13,7 @@ import { flatten, resolve } from "mingo/util";
 import { Bound, compareValues, typeRank, valuesAtPath, type StringCompare } from "./values.js";
 import { collationCompare, collationKey, type Collation } from "./collation.js";
 import { MongoCommandError } from "../errors.js";
+import { jsonSchemaValidator } from "./json-schema.js";
 
 /*
  * mingo compares BSON classes by constructor name and `toString()`: Long(10) < Long(9) ("10" < "9"),
@@ -297,7 +298,7 @@ export function mingoOptions(match: MatchOptions = {}): Options {
   const key = collationKey(match.collation);
   let base = baseOptions.get(key);
   if (!base) {
-    base = ComputeOptions.init({ context: CONTEXT, ...(match.collation ? { collation: match.collation as never } : {}) });
+    base = ComputeOptions.init({ context: CONTEXT, jsonSchemaValidator, ...(match.collation ? { collation: match.collation as never } : {}) });
     baseOptions.set(key, base);
   }
   // A copy: mingo keeps per-query state ($$NOW's timestamp, variables) in the options it is given.
@@ -316,7 +317,7 @@ export class Query extends MingoQuery {
 /** mingo's Aggregator with the engine's operators. */
 export class Aggregator extends MingoAggregator {
   constructor(pipeline: ConstructorParameters<typeof MingoAggregator>[0], options?: ConstructorParameters<typeof MingoAggregator>[1]) {
-    super(pipeline, withContext(options));
+    super(pipeline, { jsonSchemaValidator, ...withContext(options) } as never);
   }
 }
 
