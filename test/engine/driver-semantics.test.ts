@@ -417,3 +417,14 @@ describe("collection validators", () => {
     expect((await serverError(mod.updateOne({ _id: 2 }, { $set: { qty: -2 } }))).code).toBe(121);
   });
 });
+
+describe("oversized documents", () => {
+  it("an insert over 16 MB is refused with code 2 and mongod's message; the connection goes on", async () => {
+    const coll = await fresh("oversized", [{ _id: 1 }]);
+    const err = await serverError(coll.insertOne({ _id: 2, blob: "x".repeat(16 * 1024 * 1024 + 10) }));
+    expect(err.code).toBe(2);
+    expect(err.errmsg).toMatch(/object to insert too large. size in bytes: \d+, max size: 16777216/);
+    await coll.insertOne({ _id: 3 });
+    expect((await coll.find().toArray()).map((d) => d._id)).toEqual([1, 3]);
+  });
+});

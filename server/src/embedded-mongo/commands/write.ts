@@ -6,6 +6,7 @@ import type { Collection } from "../store/collection.js";
 import { applyUpdate, buildUpsert, checkIdValue, checkUpdate, prepareInsert } from "../store/modify.js";
 import { collectionName } from "./ddl.js";
 import { validateDocument } from "../store/validation.js";
+import { MAX_DOCUMENT_BYTES, OversizedDocument } from "../wire.js";
 import { letOf, projectDocuments, runFind } from "./read.js";
 
 interface WriteError extends Document {
@@ -40,6 +41,9 @@ function insert(ctx: CommandContext): Document {
   const coll = storage.ensure(ctx.db, collectionName(ctx));
   let n = 0;
   const errors = runBatch<Document>(ctx, ctx.cmd.documents, "documents", (doc) => {
+    if (doc instanceof OversizedDocument) {
+      throw new MongoCommandError("BadValue", `object to insert too large. size in bytes: ${doc.size}, max size: ${MAX_DOCUMENT_BYTES}`);
+    }
     const prepared = prepareInsert(doc);
     validateDocument(coll, prepared, null, ctx.cmd.bypassDocumentValidation);
     storage.insert(coll, prepared);
