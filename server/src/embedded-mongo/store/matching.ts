@@ -56,7 +56,8 @@ function numericCompare(test: (c: number) => boolean): (selector: string, value:
 /** The string order of the collation the operation runs with, or null for binary comparison. */
 export function stringCompareOf(options: unknown): StringCompare | null {
   const collation = (options as { collation?: Collation } | undefined)?.collation;
-  return collation ? collationCompare(collation) : null;
+  // mingo's updater passes an empty collation object when there is none.
+  return typeof collation?.locale === "string" ? collationCompare(collation) : null;
 }
 
 function collatedCompare(test: (c: number) => boolean, compare: StringCompare): (selector: string, value: string) => Predicate {
@@ -323,5 +324,7 @@ export class Aggregator extends MingoAggregator {
 
 /** Options for `mingo/updater`, so arrayFilters and positional conditions match like queries do. */
 export function updaterQueryOptions(match: MatchOptions = {}): Options {
-  return mingoOptions(match);
+  // The updater spreads the options it is given into a new object: it needs a plain one (an options
+  // instance would lose its operators, and conditions would run with mingo's comparisons).
+  return { context: CONTEXT, jsonSchemaValidator, ...(match.collation ? { collation: match.collation as never } : {}) } as Options;
 }
