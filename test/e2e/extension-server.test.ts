@@ -118,7 +118,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     expect(resultPosts(created.task_id).map((r) => r.status)).toEqual([200]);
   });
 
-  it("syncs 1,595 listings over 17 pages from the popup's button into the server, with the progress bar moving", { timeout: 90_000 }, async () => {
+  it("syncs 1,595 listings over 17 pages from the popup's button into the server, with the progress bar moving", { timeout: 180_000 }, async () => {
     const page = await extensionPage("popup.html");
     await page.setViewport({ width: 380, height: 640 });
     // Slow enough to see the task running.
@@ -311,7 +311,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     await waitUntil("an empty outbox", async () => ((await ext.getStorage("outbox")) as unknown[] | undefined)?.length === 0);
   });
 
-  it("a write whose lease ran out before its result arrived is handed out again, and finds its listing on Vinted instead of creating it twice", { timeout: 90_000 }, async () => {
+  it("a write whose lease ran out before its result arrived is handed out again, and finds its listing on Vinted instead of creating it twice", { timeout: 240_000 }, async () => {
     const params = { title: `Pull en laine ${kind}`, description: "Pull chaud", price: "18.00", brand_id: 53, size_id: 206, catalog_id: 5, color_ids: [1], status_ids: [6] };
     const creates = () => vinted.state.requests.filter((r) => r.method === "POST" && r.path === "/api/v2/item_upload/items" && (r.body as { item?: { title?: string } } | undefined)?.item?.title === params.title);
     vinted.inject({ kind: "latency", ms: 1_000 });
@@ -328,7 +328,8 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     } finally {
       await hub.server.resumeListening();
     }
-    const done = await hub.seller.waitForTask(created.task_id, 60_000);
+    // Wide deadline: the outbox's backoff grew while the server was away, and a busy machine is slow.
+    const done = await hub.seller.waitForTask(created.task_id, 120_000);
     expect(done).toMatchObject({ status: "completed", attempt: 2, result: { recovered: true } });
     // The second attempt's result was taken. The stale one was refused for good (409) if it went out
     // before the new claim; after it, the outbox had already replaced it (one result per task).
@@ -342,7 +343,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     expect(await hub.seller.product(copies[0]!.id)).toMatchObject({ title: params.title, price: "18.00", status: "active" });
   });
 
-  it("honours the server's Retry-After when it polls too early", { timeout: 60_000 }, async () => {
+  it("honours the server's Retry-After when it polls too early", { timeout: 180_000 }, async () => {
     vinted.inject({ kind: "latency", ms: 1_000 });
     const created = await hub.seller.createTask({ action: "get_user_data", params: {} });
     await hub.seller.waitForTask(created.task_id, 30_000, ["executing"]);
@@ -353,7 +354,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     await hub.seller.waitForTask(created.task_id);
 
     // Done with its task, the extension polls at once: refused, it waits as told.
-    const refused = await waitUntil("the refused poll", () => hub.served("GET", "/api/plugin/tasks", slotTakenAt).find((r) => r.status === 429), 20_000);
+    const refused = await waitUntil("the refused poll", () => hub.served("GET", "/api/plugin/tasks", slotTakenAt).find((r) => r.status === 429), 60_000);
     // A task for the next poll to take, so that poll is answered (and logged) at once instead of held.
     const following = await hub.seller.createTask({ action: "get_user_data", params: {} });
     expect(await hub.seller.waitForTask(following.task_id)).toMatchObject({ status: "completed", attempt: 1 });
@@ -364,28 +365,36 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
   });
 
   if (kind === "chromium") {
-    it("a sync survives Chrome stopping the service worker mid-task: completed once, attempt 1, one result", { timeout: 90_000 }, async () => {
+    it("a sync survives Chrome stopping the service worker mid-task: completed once, attempt 1, one result", { timeout: 180_000 }, async () => {
       vinted.inject({ kind: "latency", ms: 250 });
       const mark = vinted.state.requests.length;
       const { task_id } = await hub.seller.syncVinted();
       await waitUntil("page 2 at the server", async () => ((await hub.seller.task(task_id)).progress?.current ?? 0) >= 2, 45_000, 100);
       let cdp: CDPSession | undefined;
+      let stopping = 0;
+      let stopped = 0;
       try {
         cdp = await ext.page.createCDPSession();
         await cdp.send("ServiceWorker.enable");
+        stopping = Date.now();
         await cdp.send("ServiceWorker.stopAllWorkers");
+        stopped = Date.now();
       } finally {
         await cdp?.detach().catch(() => undefined);
       }
-      const done = await hub.seller.waitForTask(task_id, 60_000);
+      const done = await hub.seller.waitForTask(task_id, 120_000);
       vinted.clearFaults();
       expect(done).toMatchObject({ status: "completed", attempt: 1, result: { total: vinted.state.items.length, complete: true } });
       expect(resultPosts(task_id).map((r) => r.status)).toEqual([200]);
-      // Every heartbeat, from both workers' runs, was taken and went out before the result.
+      // Every heartbeat, from both workers' runs, was taken and went out before the result, but the
+      // one the stopped worker may have had in flight: its connection is cut (no answer, status 0).
+      // Whether one was in flight depends on timing; what it carried still reaches the server (the product count below).
       const result = resultPosts(task_id)[0]!;
       const beats = hub.served("POST", heartbeatPath(task_id));
+      const cutByTheStop = (r: ServedRequest) => r.status === 0 && r.startedAt <= stopped && r.endedAt >= stopping;
       const timeline = JSON.stringify(beats.map((r) => [r.status, r.startedAt - result.startedAt, r.endedAt - result.startedAt]));
-      expect(beats.filter((r) => r.status !== 200 || r.startedAt > result.startedAt), `heartbeats [status, start, end] relative to the result: ${timeline}`).toEqual([]);
+      expect(beats.filter((r) => !cutByTheStop(r) && (r.status !== 200 || r.startedAt > result.startedAt)), `heartbeats [status, start, end] relative to the result: ${timeline}`).toEqual([]);
+      expect(beats.filter(cutByTheStop).length).toBeLessThanOrEqual(1);
       // The page kept going under the same run: each page was fetched once.
       expect(vintedRequestsSince(mark, /\/wardrobe\//).map((r) => Number(r.query.page))).toEqual(pages17);
       expect(await hub.seller.productCount()).toBe(vinted.state.items.length);

@@ -219,7 +219,7 @@ describe("CRUD", () => {
     const noop = await Users.updateOne({ email: "nobody@example.com" }, { $set: { name: "x" } });
     expect(noop).toMatchObject({ matchedCount: 0, modifiedCount: 0 });
 
-    const updated = await Users.findOneAndUpdate({ email: "bob@example.com" }, { $set: { name: "Robert" } }, { new: true });
+    const updated = await Users.findOneAndUpdate({ email: "bob@example.com" }, { $set: { name: "Robert" } }, { returnDocument: "after" });
     expect(updated?.name).toBe("Robert");
     expect(updated?.age).toBe(41);
     const before = await Users.findOneAndUpdate({ email: "bob@example.com" }, { $set: { name: "Bobby" } });
@@ -228,13 +228,13 @@ describe("CRUD", () => {
     const upserted = await Users.findOneAndUpdate(
       { email: "dave@example.com" },
       { $set: { name: "Dave" }, $setOnInsert: { role: "seller" } },
-      { new: true, upsert: true },
+      { returnDocument: "after", upsert: true },
     );
     expect(upserted).toMatchObject({ email: "dave@example.com", name: "Dave", role: "seller" });
     expect(upserted?.createdAt).toBeInstanceOf(Date);
     const raw = await Users.collection.findOne({ email: "dave@example.com" });
     expect(raw?._id).toEqual(upserted?._id);
-    expect(await Users.findOneAndUpdate({ email: "nobody@example.com" }, { $set: { name: "x" } }, { new: true })).toBeNull();
+    expect(await Users.findOneAndUpdate({ email: "nobody@example.com" }, { $set: { name: "x" } }, { returnDocument: "after" })).toBeNull();
 
     // An upsert whose filter also has operators ($gte, $in) inserts the equalities plus the update.
     const ranged = await Users.findOneAndUpdate(
@@ -602,7 +602,7 @@ describe("duplicate keys", () => {
 
   it("findOneAndUpdate and updateOne into a taken value fail with 11000 and change nothing", async () => {
     await Users.create([{ email: "fau1@example.com", name: "F1" }, { email: "fau2@example.com", name: "F2" }]);
-    const err = await rejection(Users.findOneAndUpdate({ email: "fau2@example.com" }, { $set: { email: "fau1@example.com" } }, { new: true }));
+    const err = await rejection(Users.findOneAndUpdate({ email: "fau2@example.com" }, { $set: { email: "fau1@example.com" } }, { returnDocument: "after" }));
     expect(err).toBeInstanceOf(MongoServerError);
     expect(err.code).toBe(11000);
     expect(err.codeName).toBe("DuplicateKey");

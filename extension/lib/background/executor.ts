@@ -11,7 +11,13 @@ import { clearCaptchaStrikes, pauseForCaptcha, pauseForRateLimit } from "./pause
 import { findVintedTab } from "./vinted-tabs";
 
 const DEFAULT_RATE_LIMIT_PAUSE_MS = 15 * 60_000;
-const HEARTBEAT_DRAIN_MS = 10_000;
+/**
+ * How long a finished run waits for its queued heartbeats (sync pages) before sending the result.
+ * The wait ends as soon as the queue is empty; the bound only matters when the server hangs. It is
+ * wide because on a busy machine each page's heartbeat can take seconds, and a page dropped here
+ * reaches the server only inside the result.
+ */
+const HEARTBEAT_DRAIN_MS = 60_000;
 
 type Failure = Extract<ActionOutcome, { success: false }>;
 

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer";
@@ -17,8 +18,10 @@ export interface ExtensionBrowser {
   close(): Promise<void>;
 }
 
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const FIREFOX_PATH = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
+/** The repository's puppeteer configuration names both browsers (and keeps puppeteer from downloading one). */
+const browserConfig = createRequire(import.meta.url)("../../../.puppeteerrc.cjs") as { executablePath: string; firefoxExecutablePath: string };
+const CHROMIUM_PATH = browserConfig.executablePath;
+const FIREFOX_PATH = browserConfig.firefoxExecutablePath;
 const GECKO_ID = "markethub@markethub.app";
 /** Pinned through the extensions.webextensions.uuids pref so tests know the moz-extension:// host. */
 const FIREFOX_EXTENSION_UUID = "6c1f2b4e-7d1a-4f0e-9a51-5b8e2f0c1d3a";
