@@ -84,6 +84,8 @@ const EnvSchema = z.object({
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, "must start with mongodb:// or mongodb+srv://")
     .optional(),
+  /** How long a database operation waits for an unreachable database before the request gets 503. */
+  MONGODB_TIMEOUT_MS: integerInRange(10_000, 100, 600_000),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   CORS_ORIGINS: originList,
   JWT_SECRET: z.string().min(JWT_SECRET_MIN_LENGTH, `must be at least ${JWT_SECRET_MIN_LENGTH} characters`).optional(),
@@ -132,6 +134,8 @@ export interface Config {
   host: string;
   dataDir: string;
   mongodbUri: string | undefined;
+  /** Server selection and mongoose buffering timeout: past it, a request answers 503. */
+  mongodbTimeoutMs: number;
   logLevel: Env["LOG_LEVEL"];
   /** Allowed browser origins besides the extension's (always allowed). */
   corsOrigins: string[];
@@ -208,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       host: e.HOST,
       dataDir: e.DATA_DIR,
       mongodbUri: e.MONGODB_URI,
+      mongodbTimeoutMs: e.MONGODB_TIMEOUT_MS,
       logLevel: e.LOG_LEVEL,
       corsOrigins: e.CORS_ORIGINS,
       jwtSecret,

@@ -80,7 +80,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
   const logger = createLogger(config, options.logStream);
 
   const testDatabase = await startTestDatabase("server");
-  const db = await connectDatabase({ mongodbUri: testDatabase.uri, dataDir: null });
+  const db = await connectDatabase({ mongodbUri: testDatabase.uri, dataDir: null, timeoutMs: config.mongodbTimeoutMs });
   const app = await createApp({ config, logger, connection: db.connection });
   const { hub } = describeApp(app).services;
   if (options.taskExecution !== false) await hub.execution.start();

@@ -10,6 +10,8 @@ export interface DatabaseOptions {
   dataDir: string | null;
   /** Database name used on the embedded engine. */
   dbName?: string;
+  /** How long an operation waits for an unreachable database (server selection, mongoose buffering). */
+  timeoutMs?: number;
 }
 
 export interface Database {
@@ -30,7 +32,11 @@ export async function connectDatabase(options: DatabaseOptions, logger?: Logger)
     embedded = await startEmbeddedMongo({ dataDir });
     uri = `${embedded.uri}/${options.dbName ?? "markethub"}`;
   }
-  const connection = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 10_000 });
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  // While disconnected mongoose queues operations; they fail (then answer 503) after
+  // bufferTimeoutMS, a connection option mongoose reads but does not declare in its types.
+  const connectOptions: mongoose.ConnectOptions & { bufferTimeoutMS: number } = { serverSelectionTimeoutMS: timeoutMs, bufferTimeoutMS: timeoutMs };
+  const connection = mongoose.createConnection(uri, connectOptions);
   try {
     await connection.asPromise();
   } catch (err) {
