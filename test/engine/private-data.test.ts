@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { MongoClient } from "mongodb";
 import { afterAll, describe, expect, it } from "vitest";
 import { connectDatabase } from "../../server/src/db/connect.js";
 import { Engine, startEmbeddedMongo } from "../../server/src/embedded-mongo/index.js";
@@ -171,4 +172,51 @@ describe("the data directory's lock", () => {
     fs.rmSync(lock);
     await expect(startEmbeddedMongo({ dataDir: dir }).then((db) => db.close())).resolves.toBeUndefined();
   });
+});
+
+describe("npm run db", () => {
+  it("--socket listens on a 0600 Unix socket in a 0700 directory, without warning; on TCP it warns that anyone local can connect", async () => {
+    const dir = tempDir();
+    const socketPath = path.join(dir, "private", "engine.sock");
+    const run = (args: string[]) => {
+      const child = spawn("npm", ["run", "--silent", "db", "--", "--in-memory", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true });
+      children.push(child);
+      let stderr = "";
+      child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+      const uri = new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).on("line", (line) => {
+          if (line.startsWith("{")) resolve((JSON.parse(line) as { uri: string }).uri);
+        });
+        child.once("exit", (code) => reject(new Error(`npm run db exited (${code}): ${stderr}`)));
+      });
+      const stop = async () => {
+        process.kill(-child.pid!, "SIGINT");
+        if (child.exitCode === null) await new Promise((resolve) => child.once("exit", resolve));
+      };
+      return { uri, stderr: () => stderr, stop };
+    };
+
+    const onSocket = run(["--socket", socketPath]);
+    try {
+      expect(await onSocket.uri).toBe(`mongodb://${encodeURIComponent(socketPath)}`);
+      expect(modeOf(path.dirname(socketPath))).toBe(0o700);
+      expect(modeOf(socketPath)).toBe(0o600);
+      const client = await MongoClient.connect(`mongodb://${encodeURIComponent(socketPath)}`, { serverSelectionTimeoutMS: 5000 });
+      expect(await client.db("admin").command({ ping: 1 })).toMatchObject({ ok: 1 });
+      await client.close();
+      expect(onSocket.stderr()).not.toContain("warning");
+    } finally {
+      await onSocket.stop();
+    }
+
+    const onTcp = run(["--port", "0"]);
+    try {
+      expect(await onTcp.uri).toMatch(/^mongodb:\/\/127\.0\.0\.1:\d+$/);
+      const deadline = Date.now() + 10_000;
+      while (!onTcp.stderr().includes("no authentication") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(onTcp.stderr()).toContain("any local user can connect");
+    } finally {
+      await onTcp.stop();
+    }
+  }, 60_000);
 });
