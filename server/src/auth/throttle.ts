@@ -9,6 +9,8 @@ import { bindModel } from "../db/models.js";
 import { AppError } from "../http/errors.js";
 
 const DUPLICATE_KEY = 11000;
+/** Each round loses only to a concurrent writer that made progress, so a few always suffice. */
+const MAX_ROUNDS = 5;
 
 interface ThrottleDoc {
   /** "ip:<address>", "fail:<email>" (failed logins in the window), "lock:<email>" (locked until reset_at). */
@@ -38,7 +40,7 @@ export interface WindowCount {
 
 /** Counts one more hit in the key's current window (starting a new window if there is none). */
 export async function hit(Throttle: Model<ThrottleDoc>, key: string, windowMs: number): Promise<WindowCount> {
-  for (;;) {
+  for (let round = 0; round < MAX_ROUNDS; round++) {
     const now = new Date();
     const live = await Throttle.findOneAndUpdate({ _id: key, reset_at: { $gt: now } }, { $inc: { count: 1 } }, { returnDocument: "after" }).lean();
     if (live) return { count: live.count, resetAt: live.reset_at };
@@ -54,6 +56,7 @@ export async function hit(Throttle: Model<ThrottleDoc>, key: string, windowMs: n
       if ((err as { code?: number }).code !== DUPLICATE_KEY) throw err;
     }
   }
+  throw new Error(`throttle counter ${key}: no stable window after ${MAX_ROUNDS} rounds`);
 }
 
 /** express-rate-limit's store on the database: the limit is one for all processes, not one each. */
