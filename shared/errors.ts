@@ -8,6 +8,8 @@ import { z } from "zod";
 export const ERROR_CODES = [
   "VALIDATION_ERROR",
   "MALFORMED_JSON",
+  /** The body is not what its Content-Encoding (gzip, br, deflate) says. */
+  "MALFORMED_BODY",
   "UNSUPPORTED_MEDIA_TYPE",
   "NOT_AUTHENTICATED",
   "TOKEN_INVALID",

@@ -211,11 +211,15 @@ export const WorkersOverviewQuerySchema = z.object({
 });
 export type WorkersOverviewQuery = z.infer<typeof WorkersOverviewQuerySchema>;
 
+/**
+ * What a seller may see of the server processes: their state and load, and which of the caller's
+ * brand's tasks each runs. Host names and pids are operators' business (the task_workers
+ * collection and the logs), never a seller's.
+ */
 export const WorkerViewSchema = z
   .object({
+    /** An opaque id of the process, stable for its lifetime (not its host name or pid). */
     worker_id: z.string(),
-    host: z.string(),
-    pid: z.number().int(),
     started_at: TimestampSchema,
     last_heartbeat: TimestampSchema,
     stopped_at: TimestampSchema.nullable(),

@@ -10,6 +10,8 @@ import { authenticate } from "./auth/middleware.js";
 import { authModels } from "./auth/model.js";
 import { registerAuthRoutes } from "./auth/routes.js";
 import { AuthService } from "./auth/service.js";
+import { scryptParams } from "./auth/passwords.js";
+import { DatabaseRateLimitStore, throttleModel } from "./auth/throttle.js";
 import { resolveBrand } from "./brands/middleware.js";
 import { registerBrandRoutes } from "./brands/routes.js";
 import { BrandService } from "./brands/service.js";
@@ -32,6 +34,8 @@ export type AppConfig = Pick<
   | "bodyLimit"
   | "authRateLimit"
   | "authRateWindowSeconds"
+  | "authLockout"
+  | "authScryptCost"
   | "trustProxy"
   | "tasks"
   | "plugin"
@@ -79,7 +83,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
   };
-  const auth = new AuthService(connection, tokenSettings, brands, logger);
+  const auth = new AuthService(connection, { ...tokenSettings, scrypt: scryptParams(config.authScryptCost), lockout: config.authLockout }, brands, logger);
   const hub = createTaskHub(connection, config.tasks, logger, {
     plugin: config.plugin,
     isDraining,
@@ -101,7 +105,8 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const openApiDocument = () => (document ??= generateOpenApiDocument(registry));
 
   registerSystemRoutes(api, { connection, isDraining, openApiDocument });
-  registerAuthRoutes(api, auth, authRateLimit({ limit: config.authRateLimit, windowSeconds: config.authRateWindowSeconds }));
+  const rateLimitStore = new DatabaseRateLimitStore(throttleModel(connection));
+  registerAuthRoutes(api, auth, authRateLimit({ limit: config.authRateLimit, windowSeconds: config.authRateWindowSeconds, store: rateLimitStore }));
   registerBrandRoutes(api, brands);
   hub.registerRoutes(api);
 

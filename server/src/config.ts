@@ -3,6 +3,7 @@
  * deployment is fixed in one round trip; nothing else in the server reads process.env.
  */
 import { z } from "zod";
+import { OWASP_SCRYPT_COST } from "./auth/passwords.js";
 import { resolveJwtSecret, JWT_SECRET_MIN_LENGTH } from "./jwt-secret.js";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -84,6 +85,8 @@ const EnvSchema = z.object({
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, "must start with mongodb:// or mongodb+srv://")
     .optional(),
+  /** How long a database operation waits for an unreachable database before the request gets 503. */
+  MONGODB_TIMEOUT_MS: integerInRange(10_000, 100, 600_000),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   CORS_ORIGINS: originList,
   JWT_SECRET: z.string().min(JWT_SECRET_MIN_LENGTH, `must be at least ${JWT_SECRET_MIN_LENGTH} characters`).optional(),
@@ -95,6 +98,12 @@ const EnvSchema = z.object({
     .refine((text) => /^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i.test(text.trim()), { message: "expected a size such as 100kb or 1mb" }),
   AUTH_RATE_LIMIT: integerInRange(30, 1, 1_000_000),
   AUTH_RATE_WINDOW: durationSeconds("15m"),
+  /** Failed logins of one account within AUTH_LOCKOUT_WINDOW that lock it for AUTH_LOCKOUT_DURATION. */
+  AUTH_LOCKOUT_ATTEMPTS: integerInRange(10, 1, 1_000_000),
+  AUTH_LOCKOUT_WINDOW: durationSeconds("15m"),
+  AUTH_LOCKOUT_DURATION: durationSeconds("15m"),
+  /** scrypt's N as a power of two. OWASP's minimum (17) is enforced unless NODE_ENV=test (fast test suites). */
+  AUTH_SCRYPT_COST: integerInRange(OWASP_SCRYPT_COST, 10, 20),
   SHUTDOWN_TIMEOUT: durationSeconds("10s"),
   TRUST_PROXY: trustProxy,
   TASK_CONCURRENCY: integerInRange(5, 1, 100),
@@ -132,6 +141,8 @@ export interface Config {
   host: string;
   dataDir: string;
   mongodbUri: string | undefined;
+  /** Server selection and mongoose buffering timeout: past it, a request answers 503. */
+  mongodbTimeoutMs: number;
   logLevel: Env["LOG_LEVEL"];
   /** Allowed browser origins besides the extension's (always allowed). */
   corsOrigins: string[];
@@ -139,8 +150,13 @@ export interface Config {
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   bodyLimit: string;
+  /** Requests per client address to register, login and refresh, counted across all processes. */
   authRateLimit: number;
   authRateWindowSeconds: number;
+  /** Per-account lockout after failed logins (counted across all processes). */
+  authLockout: { attempts: number; windowSeconds: number; durationSeconds: number };
+  /** Password hashing: scrypt N = 2^authScryptCost, r=8, p=1. */
+  authScryptCost: number;
   /** How long a shutdown waits for requests in flight before cutting their connections. */
   shutdownTimeoutSeconds: number;
   trustProxy: boolean | number | string;
@@ -183,6 +199,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
   if (env.NODE_ENV === "production" && !env.JWT_SECRET) {
     problems.push(`JWT_SECRET: required in production (at least ${JWT_SECRET_MIN_LENGTH} random characters)`);
   }
+  if (parsed.success && parsed.data.AUTH_SCRYPT_COST < OWASP_SCRYPT_COST && parsed.data.NODE_ENV !== "test") {
+    problems.push(`AUTH_SCRYPT_COST: below ${OWASP_SCRYPT_COST} (OWASP's minimum) is only for NODE_ENV=test`);
+  }
   if (!parsed.success || problems.length > 0) return { ok: false, problems };
 
   const e = parsed.data;
@@ -208,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       host: e.HOST,
       dataDir: e.DATA_DIR,
       mongodbUri: e.MONGODB_URI,
+      mongodbTimeoutMs: e.MONGODB_TIMEOUT_MS,
       logLevel: e.LOG_LEVEL,
       corsOrigins: e.CORS_ORIGINS,
       jwtSecret,
@@ -216,6 +236,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       bodyLimit: e.BODY_LIMIT.trim(),
       authRateLimit: e.AUTH_RATE_LIMIT,
       authRateWindowSeconds: e.AUTH_RATE_WINDOW,
+      authLockout: { attempts: e.AUTH_LOCKOUT_ATTEMPTS, windowSeconds: e.AUTH_LOCKOUT_WINDOW, durationSeconds: e.AUTH_LOCKOUT_DURATION },
+      authScryptCost: e.AUTH_SCRYPT_COST,
       shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT,
       trustProxy: e.TRUST_PROXY,
       tasks: {

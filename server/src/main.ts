@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   process.once("SIGINT", (signal) => void shutdown(signal));
 
   try {
-    database = await connectDatabase({ mongodbUri: config.mongodbUri, dataDir: config.dataDir }, logger);
+    database = await connectDatabase({ mongodbUri: config.mongodbUri, dataDir: config.dataDir, timeoutMs: config.mongodbTimeoutMs }, logger);
     const app = await createApp({ config, logger, connection: database.connection, isDraining: () => draining });
     const { hub } = describeApp(app).services;
     services = new ServiceGroup([...backgroundServices({ config, logger, database }), hub.service], logger);

@@ -57,6 +57,8 @@ export interface TestServerOptions {
   logStream?: DestinationStream;
   /** Start this process's task execution (default true). */
   taskExecution?: boolean;
+  /** Another server's database (a second server process on the same data); left open by close(). */
+  database?: TestDatabase;
 }
 
 let userCounter = 0;
@@ -68,6 +70,8 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
     LOG_LEVEL: "silent",
     JWT_SECRET: randomBytes(32).toString("hex"),
     AUTH_RATE_LIMIT: "100000",
+    // Test-only: scrypt at 2^12 instead of OWASP's 2^17 keeps suites that register many users fast.
+    AUTH_SCRYPT_COST: "12",
     // Task execution at test speed: fast polls, short backoff, quick detection of dead workers.
     TASK_POLL_MS: "100",
     TASK_RETRY_BASE_MS: "100",
@@ -79,8 +83,8 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
   const config = result.config;
   const logger = createLogger(config, options.logStream);
 
-  const testDatabase = await startTestDatabase("server");
-  const db = await connectDatabase({ mongodbUri: testDatabase.uri, dataDir: null });
+  const testDatabase = options.database ?? (await startTestDatabase("server"));
+  const db = await connectDatabase({ mongodbUri: testDatabase.uri, dataDir: null, timeoutMs: config.mongodbTimeoutMs });
   const app = await createApp({ config, logger, connection: db.connection });
   const { hub } = describeApp(app).services;
   if (options.taskExecution !== false) await hub.execution.start();
@@ -139,7 +143,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
       await hub.execution.stop();
       await stopListening();
       await db.close();
-      await testDatabase.close();
+      if (!options.database) await testDatabase.close();
     },
   };
 }

@@ -16,11 +16,15 @@ export interface ServerProcess {
   listening(): Promise<number>;
 }
 
-/** Only the variables given (plus PATH/HOME) reach the child, so the developer's env cannot leak in. */
+/**
+ * Only the variables given (plus PATH/HOME) reach the child, so the developer's env cannot leak in.
+ * Password hashing runs at the test-only cost (as in startTestServer) unless `env` says otherwise.
+ */
 export function startServerProcess(env: Record<string, string>): ServerProcess {
+  const testCost = env.NODE_ENV === undefined || env.NODE_ENV === "test" ? { NODE_ENV: "test", AUTH_SCRYPT_COST: "12" } : {};
   const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...testCost, ...env },
   });
   let out = "";
   let err = "";

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenPairSchema } from "../../shared/plugin.js";
 import { AuthTokensResponseSchema, MeResponseSchema } from "../../shared/auth.js";
+import { hashPassword, scryptParams } from "../../server/src/auth/passwords.js";
 import { startTestServer, type TestServer } from "../helpers/app.js";
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  // The timing comparison below needs a hash that costs more than the noise of a busy machine.
+  server = await startTestServer({ AUTH_SCRYPT_COST: "15" });
 });
 afterAll(() => server?.close());
 
@@ -94,6 +96,42 @@ describe("login", () => {
     const ratio = median(unknown) / median(wrong);
     expect(ratio).toBeGreaterThan(0.33);
     expect(ratio).toBeLessThan(3);
+  });
+});
+
+describe("password hashes", () => {
+  it("are made at OWASP's scrypt parameters by default (N=2^17, r=8, p=1)", async () => {
+    const hash = await hashPassword("correct horse battery");
+    expect(hash).toMatch(/^scrypt\$131072\$8\$1\$/);
+  });
+
+  it("made with older parameters are replaced at the next successful login, and still verify", async () => {
+    const user = await server.register();
+    const { User } = server.description.services.auth.models;
+    const old = await hashPassword(user.password, scryptParams(10));
+    await User.updateOne({ email: user.email }, { $set: { password_hash: old } });
+    const wrong = await server.request("POST", "/api/v1/auth/login", { body: { email: user.email, password: "not it at all" } });
+    expect(wrong.status).toBe(401);
+    expect((await User.findOne({ email: user.email }).lean())!.password_hash).toBe(old);
+    const login = await server.request("POST", "/api/v1/auth/login", { body: { email: user.email, password: user.password } });
+    expect(login.status).toBe(200);
+    const upgraded = (await User.findOne({ email: user.email }).lean())!.password_hash;
+    expect(upgraded).toMatch(/^scrypt\$32768\$8\$1\$/);
+    const again = await server.request("POST", "/api/v1/auth/login", { body: { email: user.email, password: user.password } });
+    expect(again.status).toBe(200);
+  });
+});
+
+describe("token answers", () => {
+  it("carry Cache-Control: no-store (register, login, refresh)", async () => {
+    const email = `nostore-${Date.now()}@example.com`;
+    const register = await server.request("POST", "/api/v1/auth/register", { body: { email, password: "correct horse battery" } });
+    const login = await server.request<Body>("POST", "/api/v1/auth/login", { body: { email, password: "correct horse battery" } });
+    const refresh = await server.request("POST", "/api/v1/auth/refresh", { body: { refresh_token: login.body.refresh_token } });
+    for (const res of [register, login, refresh]) {
+      expect(res.status).toBeLessThan(300);
+      expect(res.headers.get("cache-control")).toBe("no-store");
+    }
   });
 });
 

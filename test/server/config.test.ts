@@ -33,9 +33,23 @@ describe("loadConfig", () => {
       bodyLimit: "1mb",
       authRateLimit: 30,
       authRateWindowSeconds: 900,
+      authLockout: { attempts: 10, windowSeconds: 900, durationSeconds: 900 },
+      authScryptCost: 17,
+      mongodbTimeoutMs: 10_000,
       trustProxy: false,
     });
     expect(result.warnings).toEqual([]);
+  });
+
+  it("keeps scrypt at OWASP's cost (2^17) or above unless NODE_ENV=test", () => {
+    for (const NODE_ENV of ["production", "development"]) {
+      const result = loadConfig({ NODE_ENV, JWT_SECRET: SECRET, AUTH_SCRYPT_COST: "12" });
+      expect(!result.ok && result.problems).toEqual([expect.stringMatching(/^AUTH_SCRYPT_COST: below 17/)]);
+    }
+    const test = loadConfig({ NODE_ENV: "test", JWT_SECRET: SECRET, AUTH_SCRYPT_COST: "12" });
+    expect(test.ok && test.config.authScryptCost).toBe(12);
+    const higher = loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET, AUTH_SCRYPT_COST: "18" });
+    expect(higher.ok && higher.config.authScryptCost).toBe(18);
   });
 
   it("parses durations, origin lists and proxy settings", () => {

@@ -1,4 +1,5 @@
 import { Writable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorHandler } from "../../server/src/http/error-handler.js";
@@ -39,6 +40,25 @@ describe("request errors", () => {
     const res = await server.request<Body>("POST", "/api/v1/auth/login", { rawBody: "email=a@b.c", headers: { "Content-Type": "application/x-www-form-urlencoded" } });
     expect(res.status).toBe(415);
     expect(res.body.error_code).toBe("UNSUPPORTED_MEDIA_TYPE");
+  });
+
+  it("a body that does not match its Content-Encoding → 400; an unknown encoding → 415; a real gzip body works", async () => {
+    const user = await server.register();
+    for (const encoding of ["gzip", "br", "deflate"]) {
+      const res = await server.request<Body>("POST", "/api/v1/auth/login", { rawBody: '{"email":"a@b.c","password":"x"}', headers: { "Content-Encoding": encoding } });
+      expect(res.status, encoding).toBe(400);
+      expect(res.body).toEqual({ detail: `Request body is not valid ${encoding} data.`, error_code: "MALFORMED_BODY" });
+    }
+    const truncated = gzipSync(JSON.stringify({ email: user.email, password: user.password })).subarray(0, 20);
+    const cut = await fetch(`${server.baseUrl}/api/v1/auth/login`, { method: "POST", headers: { "Content-Type": "application/json", "Content-Encoding": "gzip" }, body: truncated });
+    expect(cut.status).toBe(400);
+    const unknown = await server.request<Body>("POST", "/api/v1/auth/login", { rawBody: "{}", headers: { "Content-Encoding": "compress" } });
+    expect(unknown.status).toBe(415);
+    expect(unknown.body.error_code).toBe("UNSUPPORTED_MEDIA_TYPE");
+    const gzipped = gzipSync(JSON.stringify({ email: user.email, password: user.password }));
+    const ok = await fetch(`${server.baseUrl}/api/v1/auth/login`, { method: "POST", headers: { "Content-Type": "application/json", "Content-Encoding": "gzip" }, body: gzipped });
+    expect(ok.status).toBe(200);
+    expect(logLines.join("")).not.toContain("unhandled error");
   });
 
   it("an unknown path → 404 NOT_FOUND, whatever the method", async () => {

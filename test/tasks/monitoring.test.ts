@@ -6,6 +6,7 @@
  * evaluators, and brand isolation. States the API cannot produce on demand (old completion dates,
  * known durations, stale workers) are written into the collections directly.
  */
+import os from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "../../shared/common.js";
@@ -433,7 +434,10 @@ describe("GET /tasks/monitoring/workers/overview/", () => {
       { worker_id: "ancient:1:cccccc", host: "ancient", pid: 1, started_at: new Date(now - 90 * HOUR), last_heartbeat: new Date(now - 72 * HOUR), stopped_at: new Date(now - 72 * HOUR) },
     ]);
     const long = await api.ok<TaskView>("POST", "/tasks/", { task_type: "simulated", context_data: { steps: 200, step_ms: 50, checkpoint_every: 0 } }, 201);
-    const self = server.description.services.hub.execution.workerId;
+    // Workers are shown by an opaque id (their document's), never by host and pid.
+    const publicId = async (workerId: string) => String((await workers.findOne({ worker_id: workerId }).lean())!._id);
+    const self = await waitFor("this process's heartbeat", () => publicId(server.description.services.hub.execution.workerId).catch(() => null), (id) => id !== null);
+    const [gone, old, ancient] = await Promise.all(["gone-host:4242:aaaaaa", "old-host:77:bbbbbb", "ancient:1:cccccc"].map(publicId));
 
     const overview = await waitFor(
       "the running task in the heartbeat",
@@ -443,11 +447,11 @@ describe("GET /tasks/monitoring/workers/overview/", () => {
     expect(overview.stale_after_ms).toBe(3 * server.config.tasks.heartbeatMs);
     expect(overview.workers.map((w) => [w.worker_id, w.status])).toEqual([
       [self, "alive"],
-      ["gone-host:4242:aaaaaa", "stale"],
-      ["old-host:77:bbbbbb", "stopped"],
+      [gone, "stale"],
+      [old, "stopped"],
     ]);
     const mine = overview.workers[0];
-    expect(mine).toMatchObject({ pid: process.pid, is_current_process: true, stopped_at: null, running_jobs: { count: 1, task_ids: [long.task_id] } });
+    expect(mine).toMatchObject({ is_current_process: true, stopped_at: null, running_jobs: { count: 1, task_ids: [long.task_id] } });
     expect(mine.heartbeat_age_ms).toBeLessThan(overview.stale_after_ms);
     // Another brand's task on a worker is counted, never named.
     expect(overview.workers[1]).toMatchObject({ is_current_process: false, running_jobs: { count: 1, task_ids: [] }, heartbeat_age_ms: expect.any(Number) });
@@ -460,11 +464,18 @@ describe("GET /tasks/monitoring/workers/overview/", () => {
     expect(sameWorker.running_jobs.count).toBeGreaterThanOrEqual(1);
     expect(sameWorker.running_jobs.task_ids).toEqual([]);
     expect(seenByOther.totals.running_jobs_in_brand).toBe(0);
+    // No host name, pid or internal worker id reaches a seller.
+    for (const seen of [overview, seenByOther]) {
+      for (const worker of seen.workers) expect(Object.keys(worker)).not.toEqual(expect.arrayContaining(["host"]));
+      const text = JSON.stringify(seen);
+      for (const secret of [os.hostname(), "gone-host", "old-host", server.description.services.hub.execution.workerId]) expect(text).not.toContain(secret);
+      expect(seen.workers.some((w) => "pid" in w)).toBe(false);
+    }
 
     const stale = WorkersOverviewSchema.parse(await api.ok("GET", `${M}/workers/overview/?status=stale,stopped`));
     expect(stale.workers.map((w) => w.status)).toEqual(["stale", "stopped"]);
     const longAgo = WorkersOverviewSchema.parse(await api.ok("GET", `${M}/workers/overview/?inactive_within_hours=100`));
-    expect(longAgo.workers.map((w) => w.worker_id)).toContain("ancient:1:cccccc");
+    expect(longAgo.workers.map((w) => w.worker_id)).toContain(ancient);
     expect((await api.call("GET", `${M}/workers/overview/?status=zombie`)).status).toBe(400);
 
     await api.ok("POST", `/tasks/${long.id}/cancel/`);

@@ -1,4 +1,4 @@
-import type { RequestHandler } from "express";
+import type { RequestHandler, Response } from "express";
 import {
   AuthTokensResponseSchema,
   LoginBodySchema,
@@ -12,6 +12,13 @@ import type { AuthService } from "./service.js";
 
 const tags = ["auth"];
 
+/** Token answers must never be kept by a browser or proxy cache (RFC 6749 §5.1). */
+function noStore<T>(res: Response, answer: Promise<T>): Promise<T> {
+  res.setHeader("Cache-Control", "no-store");
+  res.setHeader("Pragma", "no-cache");
+  return answer;
+}
+
 export function registerAuthRoutes(api: ApiRouter, auth: AuthService, rateLimit: RequestHandler): void {
   defineRoute(api, {
     method: "post",
@@ -24,7 +31,7 @@ export function registerAuthRoutes(api: ApiRouter, auth: AuthService, rateLimit:
     status: 201,
     response: AuthTokensResponseSchema,
     errors: { 409: "Email already registered (EMAIL_TAKEN)" },
-    handler: ({ body }) => auth.register(body),
+    handler: ({ body, res }) => noStore(res, auth.register(body)),
   });
 
   defineRoute(api, {
@@ -37,7 +44,7 @@ export function registerAuthRoutes(api: ApiRouter, auth: AuthService, rateLimit:
     request: { body: LoginBodySchema },
     response: AuthTokensResponseSchema,
     errors: { 401: "Invalid email or password (INVALID_CREDENTIALS)" },
-    handler: ({ body }) => auth.login(body),
+    handler: ({ body, res }) => noStore(res, auth.login(body)),
   });
 
   defineRoute(api, {
@@ -50,7 +57,7 @@ export function registerAuthRoutes(api: ApiRouter, auth: AuthService, rateLimit:
     request: { body: RefreshBodySchema },
     response: AuthTokensResponseSchema,
     errors: { 401: "Refresh token invalid, expired, reused or revoked" },
-    handler: ({ body }) => auth.refresh(body.refresh_token),
+    handler: ({ body, res }) => noStore(res, auth.refresh(body.refresh_token)),
   });
 
   defineRoute(api, {

@@ -6,7 +6,8 @@ import type { BrandService } from "../brands/service.js";
 import type { Principal } from "../http/context.js";
 import { AppError } from "../http/errors.js";
 import { authModels, type AuthModels, type UserDoc } from "./model.js";
-import { dummyPasswordHash, hashPassword, verifyPassword } from "./passwords.js";
+import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword, type ScryptParams } from "./passwords.js";
+import { AccountLockout, throttleModel, type LockoutSettings } from "./throttle.js";
 import {
   hashRefreshToken,
   newRefreshToken,
@@ -21,6 +22,9 @@ const DUPLICATE_KEY = 11000;
 
 export interface AuthSettings extends TokenSettings {
   refreshTokenTtlSeconds: number;
+  /** Parameters of new hashes; a stored hash with others is replaced at its next successful login. */
+  scrypt: ScryptParams;
+  lockout: LockoutSettings;
 }
 
 export function toUserDto(user: UserDoc): User {
@@ -37,6 +41,7 @@ const invalidCredentials = () => new AppError(401, "INVALID_CREDENTIALS", "Inval
 
 export class AuthService {
   readonly models: AuthModels;
+  private readonly lockout: AccountLockout;
 
   constructor(
     private readonly connection: Connection,
@@ -45,17 +50,18 @@ export class AuthService {
     private readonly logger: Logger,
   ) {
     this.models = authModels(connection);
+    this.lockout = new AccountLockout(throttleModel(connection), settings.lockout);
   }
 
   async init(): Promise<void> {
-    await Promise.all([this.models.User.init(), this.models.Session.init(), this.models.RefreshToken.init()]);
+    await Promise.all([this.models.User.init(), this.models.Session.init(), this.models.RefreshToken.init(), throttleModel(this.connection).init()]);
   }
 
   /** Creates the account and its personal brand, then opens a session. */
   async register(body: RegisterBody): Promise<AuthTokensResponse> {
     const username = body.username ?? body.email.split("@")[0];
     const [password_hash, userId, brandId] = await Promise.all([
-      hashPassword(body.password),
+      hashPassword(body.password, this.settings.scrypt),
       nextSequence(this.connection, "users"),
       this.brands.newBrandId(),
     ]);
@@ -79,12 +85,30 @@ export class AuthService {
     return this.openSession(user);
   }
 
-  /** Same answer, in about the same time, for an unknown email and a wrong password. */
+  /**
+   * Same answer, in about the same time, for an unknown email and a wrong password. An account
+   * locked by too many failures answers 429 before any password is checked.
+   */
   async login(body: LoginBody): Promise<AuthTokensResponse> {
-    const user = await this.models.User.findOne({ email: body.email.trim().toLowerCase() }).lean();
-    const matches = await verifyPassword(body.password, user?.password_hash ?? (await dummyPasswordHash()));
-    if (!user || !matches) throw invalidCredentials();
+    const email = body.email.trim().toLowerCase();
+    await this.lockout.assertNotLocked(email);
+    const user = await this.models.User.findOne({ email }).lean();
+    const matches = await verifyPassword(body.password, user?.password_hash ?? (await dummyPasswordHash(this.settings.scrypt)));
+    if (!user || !matches) {
+      await this.lockout.recordFailure(email);
+      throw invalidCredentials();
+    }
+    await this.lockout.recordSuccess(email);
+    if (needsRehash(user.password_hash, this.settings.scrypt)) await this.rehash(user, body.password);
     return this.openSession(user);
+  }
+
+  /** The password is known right now: store it again with today's parameters. */
+  private async rehash(user: UserDoc, password: string): Promise<void> {
+    const password_hash = await hashPassword(password, this.settings.scrypt);
+    // Conditioned on the old hash: a password changed meanwhile is not overwritten.
+    await this.models.User.updateOne({ _id: user._id, password_hash: user.password_hash }, { $set: { password_hash } });
+    this.logger.info({ userId: user._id }, "password hash upgraded to the current scrypt parameters");
   }
 
   /**

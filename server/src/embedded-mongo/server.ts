@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import net from "node:net";
 import { Engine } from "./engine.js";
 import { ErrorCodes } from "./errors.js";
@@ -8,6 +9,12 @@ export interface EmbeddedMongoOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   host?: string;
+  /**
+   * Listen on this Unix socket instead of TCP. The engine has no authentication, so its socket must
+   * sit in a directory only its owner can enter (the socket itself is made 0600 as well); a socket
+   * left behind by a killed engine is replaced.
+   */
+  socketPath?: string;
   /** Where the journal lives; null or undefined keeps data in memory only. */
   dataDir?: string | null;
   /** fsync each acknowledged write, for durability across power loss too. */
@@ -17,17 +24,22 @@ export interface EmbeddedMongoOptions {
 }
 
 export interface EmbeddedMongo {
+  /** The TCP host, or the socket's path. */
   readonly host: string;
+  /** The TCP port; 0 on a Unix socket. */
   readonly port: number;
-  /** `mongodb://host:port` — append a database name for mongoose. */
+  /** `mongodb://host:port` or `mongodb://%2Fpath%2Fto.sock` — append a database name for mongoose. */
   readonly uri: string;
   readonly engine: Engine;
   close(): Promise<void>;
 }
 
-/** Starts the MongoDB-compatible engine on a loopback TCP port. */
+/** Starts the MongoDB-compatible engine on a loopback TCP port, or on a Unix socket. */
 export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
-  const host = options.host ?? "127.0.0.1";
+  const socketPath = options.socketPath;
+  const host = socketPath ?? options.host ?? "127.0.0.1";
+  // The engine (and with it the data directory's lock) comes first: only its holder may replace a
+  // socket file left in that directory by a killed predecessor.
   const engine = new Engine({ dataDir: options.dataDir ?? null, fsync: options.fsync });
   const sockets = new Set<net.Socket>();
   let nextConnectionId = 1;
@@ -41,16 +53,21 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   });
 
   try {
+    if (socketPath) removeStaleSocket(socketPath);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(options.port ?? 0, host, () => resolve());
+      if (socketPath) server.listen(socketPath, () => resolve());
+      else server.listen(options.port ?? 0, host, () => resolve());
     });
+    // The private directory is what keeps others out; the socket's own mode says so as well.
+    if (socketPath) fs.chmodSync(socketPath, 0o600);
   } catch (err) {
     // Port taken: give the data directory (journal, lock) back before reporting it.
+    server.close();
     engine.close();
     throw err;
   }
-  const port = (server.address() as net.AddressInfo).port;
+  const port = socketPath ? 0 : (server.address() as net.AddressInfo).port;
 
   const ttlTimer = setInterval(() => engine.expireDocuments(), options.ttlIntervalMs ?? 1000);
   ttlTimer.unref();
@@ -59,7 +76,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   return {
     host,
     port,
-    uri: `mongodb://${host}:${port}`,
+    uri: socketPath ? `mongodb://${encodeURIComponent(socketPath)}` : `mongodb://${host}:${port}`,
     engine,
     close() {
       closed ??= new Promise<void>((resolve) => {
@@ -73,6 +90,18 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
       return closed;
     },
   };
+}
+
+/** A socket file whose engine is gone (nothing accepts on it); anything else at that path is an error. */
+function removeStaleSocket(socketPath: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(socketPath);
+  } catch {
+    return;
+  }
+  if (!stat.isSocket()) throw new Error(`${socketPath} exists and is not a socket`);
+  fs.rmSync(socketPath);
 }
 
 function serveConnection(engine: Engine, socket: net.Socket, connectionId: number): void {

@@ -21,7 +21,12 @@ export function requestLogging(logger: Logger) {
     genReqId: requestIdOf,
     // req.log carries only the id (as reqId); the full request is logged once, on completion.
     quietReqLogger: true,
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
+    // 503 is a known, temporary state (database down, draining), not a failure of this request.
+    customLogLevel: (_req, res, err) =>
+      err || (res.statusCode >= 500 && res.statusCode !== 503) ? "error" : res.statusCode >= 400 ? "warn" : "info",
+    // The error middleware logs the real error once; pino-http would add a made-up one (with a
+    // stack pointing at itself) to the completion line of every 5xx.
+    customErrorObject: (_req, _res, _err, val: Record<string, unknown>) => ({ res: val.res, responseTime: val.responseTime }),
     // Query strings are left out of the logged URL: they may one day carry something private.
     serializers: {
       req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown>; remoteAddress?: string }) => ({

@@ -1,6 +1,6 @@
 import cors from "cors";
 import helmet from "helmet";
-import { rateLimit } from "express-rate-limit";
+import { rateLimit, type Store } from "express-rate-limit";
 import type { RequestHandler } from "express";
 import { BRAND_ID_HEADER } from "../../../shared/brands.js";
 import { AppError } from "./errors.js";
@@ -27,11 +27,12 @@ export function securityHeaders(): RequestHandler {
   return helmet();
 }
 
-/** Per client address, shared by the auth endpoints; memory store, so per process. */
-export function authRateLimit(options: { limit: number; windowSeconds: number }): RequestHandler {
+/** Per client address, shared by the auth endpoints; the store keeps the count for every process. */
+export function authRateLimit(options: { limit: number; windowSeconds: number; store: Store }): RequestHandler {
   return rateLimit({
     windowMs: options.windowSeconds * 1000,
     limit: options.limit,
+    store: options.store,
     standardHeaders: "draft-8",
     legacyHeaders: false,
     // Retry-After is already set by the limiter when it calls this.

@@ -1,4 +1,4 @@
-import type { Connection } from "mongoose";
+import type { Connection, Types } from "mongoose";
 import { WORKER_STATUSES, type WorkerStatus, type WorkersOverview, type WorkersOverviewQuery, type WorkerView } from "../../../shared/monitoring.js";
 import { brandFilter } from "../brands/scope.js";
 import type { BrandAccess } from "../http/context.js";
@@ -17,7 +17,8 @@ const STATUS_ORDER: Record<WorkerStatus, number> = { alive: 0, stale: 1, stopped
 
 /**
  * Worker processes are shared infrastructure, not brand data: every caller sees every process and
- * how many tasks it runs, but only the task ids of its own brand.
+ * how many tasks it runs, but only the task ids of its own brand, and never where a process runs
+ * (host, pid, or the internal worker id that spells them): each is shown by its document's id.
  */
 export class WorkersService {
   private readonly workers: WorkerModel;
@@ -44,7 +45,9 @@ export class WorkersService {
     const now = nowDate.getTime();
     const cutoff = new Date(now - query.inactive_within_hours * 3_600_000);
     // Alive workers beat often, so a recent heartbeat or a recent stop covers everything worth showing.
-    const rows = await this.workers.find({ $or: [{ last_heartbeat: { $gte: cutoff } }, { stopped_at: { $gte: cutoff } }] }).lean<Worker[]>();
+    const rows = await this.workers
+      .find({ $or: [{ last_heartbeat: { $gte: cutoff } }, { stopped_at: { $gte: cutoff } }] })
+      .lean<(Worker & { _id: Types.ObjectId })[]>();
     const wanted = new Set(query.status ?? WORKER_STATUSES);
     const listed = rows
       .map((worker) => ({ worker, status: this.statusOf(worker, now) }))
@@ -60,9 +63,7 @@ export class WorkersService {
     const workers: WorkerView[] = listed.map(({ worker, status }) => {
       const jobs = status === "stopped" ? [] : (worker.running_jobs ?? []);
       return {
-        worker_id: worker.worker_id,
-        host: worker.host,
-        pid: worker.pid,
+        worker_id: String(worker._id),
         started_at: worker.started_at.toISOString(),
         last_heartbeat: worker.last_heartbeat.toISOString(),
         stopped_at: worker.stopped_at ? worker.stopped_at.toISOString() : null,

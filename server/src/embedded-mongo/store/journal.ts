@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { BSON, type Document } from "bson";
 import { DESERIALIZE_OPTIONS } from "../wire.js";
+import { acquireLock, releaseLock } from "./lock.js";
 
 export type JournalRecord =
   | { o: "put"; d: string; c: string; doc: Document }
@@ -14,7 +15,9 @@ export type JournalRecord =
   | { o: "rename"; d: string; c: string; toDb: string; toC: string };
 
 const JOURNAL_FILE = "journal.bson";
-const LOCK_FILE = "engine.lock";
+/** The data is every user's password hash and every brand's data: readable by its owner only. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
 
 /**
  * Append-only log of every change, as BSON documents back to back. A write is acknowledged only
@@ -33,7 +36,7 @@ export class Journal {
     private readonly fsyncEachCommit: boolean,
   ) {
     this.file = path.join(dir, JOURNAL_FILE);
-    this.fd = fs.openSync(this.file, "a");
+    this.fd = openForAppend(this.file);
     this.bytes = fs.fstatSync(this.fd).size;
   }
 
@@ -43,7 +46,7 @@ export class Journal {
    * that another engine is writing.
    */
   static open(dir: string, options: { fsync?: boolean } = {}, apply?: (record: JournalRecord) => void): Journal {
-    fs.mkdirSync(dir, { recursive: true });
+    makePrivateDirectory(dir);
     acquireLock(dir);
     try {
       if (apply) Journal.replay(dir, apply);
@@ -107,7 +110,8 @@ export class Journal {
   rewrite(snapshot: Iterable<JournalRecord>): void {
     this.commit();
     const tmp = this.file + ".compact";
-    const fd = fs.openSync(tmp, "w");
+    const fd = fs.openSync(tmp, "w", FILE_MODE);
+    fs.fchmodSync(fd, FILE_MODE);
     let size = 0;
     let chunk: Uint8Array[] = [];
     let chunkBytes = 0;
@@ -132,7 +136,7 @@ export class Journal {
     fs.closeSync(fd);
     fs.renameSync(tmp, this.file);
     fs.closeSync(this.fd);
-    this.fd = fs.openSync(this.file, "a");
+    this.fd = openForAppend(this.file);
     this.bytes = size;
     this.recordsSinceCompaction = count;
   }
@@ -145,33 +149,15 @@ export class Journal {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+/** Opens the journal for appending, owner-only (a journal written before that rule is tightened). */
+function openForAppend(file: string): number {
+  const fd = fs.openSync(file, "a", FILE_MODE);
+  fs.fchmodSync(fd, FILE_MODE);
+  return fd;
 }
 
-/** One engine per data directory: a second would interleave two journals into one file. */
-const openInThisProcess = new Set<string>();
-
-function acquireLock(dir: string): void {
-  const resolved = path.resolve(dir);
-  if (openInThisProcess.has(resolved)) throw new Error(`data directory ${dir} is already open in this process`);
-  const lock = path.join(dir, LOCK_FILE);
-  if (fs.existsSync(lock)) {
-    const pid = Number(fs.readFileSync(lock, "utf8").trim());
-    if (pid && pid !== process.pid && isAlive(pid)) {
-      throw new Error(`data directory ${dir} is in use by process ${pid}`);
-    }
-  }
-  fs.writeFileSync(lock, String(process.pid));
-  openInThisProcess.add(resolved);
-}
-
-function releaseLock(dir: string): void {
-  openInThisProcess.delete(path.resolve(dir));
-  fs.rmSync(path.join(dir, LOCK_FILE), { force: true });
+/** The data directory, created (or tightened) to owner-only: nobody else may list, read or connect. */
+export function makePrivateDirectory(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  fs.chmodSync(dir, DIR_MODE);
 }

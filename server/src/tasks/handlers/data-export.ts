@@ -12,9 +12,14 @@ export const DataExportParamsSchema = z.object({
 
 const COLUMNS = ["id", "task_id", "task_type", "status", "priority", "progress_percentage", "retry_count", "created_at", "started_at", "completed_at", "error_message"] as const;
 
+/** A spreadsheet reads a cell starting with one of these as a formula (CSV injection). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 function csvCell(value: unknown): string {
   if (value === null || value === undefined) return "";
-  const text = value instanceof Date ? value.toISOString() : String(value);
+  let text = value instanceof Date ? value.toISOString() : String(value);
+  // Text only: a leading quote makes it plain text in the spreadsheet; numbers stay numbers.
+  if (typeof value === "string" && FORMULA_START.test(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
