@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import type { PluginConfig } from "../config.js";
 import type { ApiRouter } from "../http/define-route.js";
 import type { BackgroundService } from "../lifecycle/services.js";
+import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
 import { registerVintedRoutes } from "../vinted/routes.js";
 import { VintedService } from "../vinted/service.js";
 import { registerPluginRoutes } from "./routes.js";
@@ -41,10 +42,10 @@ export interface PluginModuleOptions {
   isSessionOpen?: (principal: Principal) => Promise<boolean>;
 }
 
-export function createPluginModule(connection: Connection, logger: Logger, options: PluginModuleOptions = {}): PluginModule {
+export function createPluginModule(connection: Connection, lifecycle: TaskLifecycle, logger: Logger, options: PluginModuleOptions = {}): PluginModule {
   const vinted = new VintedService(connection);
   const plugin = new PluginService({
-    connection,
+    lifecycle,
     vinted,
     config: options.config ?? DEFAULT_PLUGIN_CONFIG,
     logger: logger.child({ module: "plugin" }),

@@ -13,7 +13,6 @@
  * the extension that a write's outcome is unknown and must be checked on Vinted first.
  */
 import { createHash, randomUUID } from "node:crypto";
-import type { Connection } from "mongoose";
 import type { Logger } from "pino";
 import { z } from "zod";
 import {
@@ -29,12 +28,12 @@ import {
 import type { CreateTaskBody } from "../../../shared/tasks.js";
 import { allBrands } from "../brands/scope.js";
 import type { PluginConfig } from "../config.js";
-import { nextSequence } from "../db/counters.js";
 import type { BrandAccess, Principal } from "../http/context.js";
 import { tokenError } from "../auth/tokens.js";
 import { AppError, validationError } from "../http/errors.js";
 import { fieldErrorsOf } from "../http/validation.js";
-import { PRIORITY_RANK, taskModel, type Task, type TaskModel } from "../tasks/model.js";
+import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
+import type { Task, TaskModel } from "../tasks/model.js";
 import type { ExternalTaskTypes } from "../tasks/service.js";
 import { taskNotFound } from "../tasks/service.js";
 import type { VintedService } from "../vinted/service.js";
@@ -51,7 +50,6 @@ import {
   defaultPluginState,
   priorityWord,
   taskTypeOf,
-  timeoutOf,
   toClaimedTask,
   toPluginView,
 } from "./view.js";
@@ -112,7 +110,7 @@ interface NewPluginTask {
 }
 
 export interface PluginServiceDeps {
-  connection: Connection;
+  lifecycle: TaskLifecycle;
   vinted: VintedService;
   config: PluginConfig;
   logger: Logger;
@@ -130,7 +128,7 @@ export class PluginService implements ExternalTaskTypes {
   private sweeping = false;
 
   constructor(private readonly deps: PluginServiceDeps) {
-    this.tasks = taskModel(deps.connection);
+    this.tasks = deps.lifecycle.tasks;
     this.limiter = new PollLimiter(deps.config.pollIntervalMs, deps.config.pollToleranceMs);
     this.waiters = new LongPollWaiters({
       recheckMs: deps.config.longPollRecheckMs,
@@ -179,29 +177,11 @@ export class PluginService implements ExternalTaskTypes {
     return n;
   }
 
+  /** Back to the queue (woken by the lifecycle's listeners) or failed, by the one retry rule. */
   private async expireLease(task: Task): Promise<boolean> {
-    const now = new Date();
-    const retry = task.retry_count < task.max_retries;
-    const seconds = timeoutOf(task);
-    const why = `Lease expired: no result or heartbeat within ${seconds}s (attempt ${task.attempt})`;
-    const set: Json = retry
-      ? { status: "pending", run_token: null, lease_expires_at: null, error_message: why, error_details: { error_code: "LEASE_EXPIRED", attempt: task.attempt } }
-      : {
-          status: "failed",
-          run_token: null,
-          lease_expires_at: null,
-          completed_at: now,
-          error_message: `${why}; no attempt left (${task.attempt} made)`,
-          error_details: { error_code: "LEASE_EXPIRED", attempt: task.attempt },
-          "plugin.error_code": "LEASE_EXPIRED",
-        };
-    const updated = await this.tasks.updateOne(
-      { _id: task._id, brand: task.brand, status: "running", run_token: task.run_token, lease_expires_at: { $lt: now } },
-      retry ? { $set: set, $inc: { retry_count: 1 } } : { $set: set },
-    );
-    if (updated.modifiedCount !== 1) return false;
-    this.deps.logger.warn({ task_id: task.task_id, attempt: task.attempt, requeued: retry }, "extension lease expired");
-    if (retry && task.owner_user_id !== null) this.waiters.notify(task.owner_user_id);
+    const outcome = await this.deps.lifecycle.expireLease(task);
+    if (!outcome) return false;
+    this.deps.logger.warn({ task_id: task.task_id, attempt: task.attempt, requeued: outcome.outcome === "retried" }, "extension lease expired");
     return true;
   }
 
@@ -265,8 +245,8 @@ export class PluginService implements ExternalTaskTypes {
 
   private async insert(t: NewPluginTask): Promise<Task> {
     const word = priorityWord(t.priority);
-    const created = await this.tasks.create({
-      id: await nextSequence(this.deps.connection, "tasks"),
+    // The seller's held long-poll is woken by the lifecycle's listeners.
+    return this.deps.lifecycle.create({
       task_id: newTaskId(),
       brand: t.brand,
       created_by: t.owner,
@@ -274,7 +254,6 @@ export class PluginService implements ExternalTaskTypes {
       task_type: taskTypeOf(t.action),
       executor: "extension",
       priority: word,
-      priority_rank: PRIORITY_RANK[word],
       description: t.description ?? "",
       context_data: t.params,
       timeout_minutes: t.timeoutSeconds / 60,
@@ -282,8 +261,11 @@ export class PluginService implements ExternalTaskTypes {
       ...(t.maxRetries !== undefined ? { max_retries: t.maxRetries } : {}),
       plugin: defaultPluginState(t.priority, t.timeoutSeconds),
     });
-    this.waiters.notify(t.owner);
-    return created.toObject() as Task;
+  }
+
+  /** Listener of the lifecycle: a task of this seller's became claimable (created, retried, lease expired). */
+  wakeSeller(task: Task): void {
+    if (task.executor === "extension" && task.status === "pending" && task.owner_user_id !== null) this.waiters.notify(task.owner_user_id);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -338,36 +320,7 @@ export class PluginService implements ExternalTaskTypes {
     let requeued = false;
     for (const task of due) if (task.status === "running" && (await this.expireLease(task)) && task.retry_count < task.max_retries) requeued = true;
     if (!requeued && !due.some((task) => task.status === "pending")) return null;
-    const now = new Date();
-    const token = randomUUID();
-    const claimed = await allBrands(
-      this.tasks.findOneAndUpdate(
-        {
-          owner_user_id: userId,
-          executor: "extension",
-          status: "pending",
-          $or: [{ scheduled_for: null }, { scheduled_for: { $lte: now } }],
-        },
-        [
-          {
-            $set: {
-              status: "running",
-              started_at: now,
-              updated_at: now,
-              run_token: token,
-              lease_expires_at: { $add: [now, { $multiply: [{ $ifNull: ["$plugin.timeout_seconds", DEFAULT_TIMEOUT_SECONDS] }, 1000] }] },
-              attempt: { $add: [{ $ifNull: ["$attempt", 0] }, 1] },
-              progress_message: null,
-              "plugin.progress_current": null,
-              "plugin.progress_total": null,
-              "plugin.sync_total_entries": null,
-            },
-          },
-        ],
-        { sort: CLAIM_SORT, returnDocument: "after", updatePipeline: true, timestamps: false },
-      ).lean<Task>(),
-    );
-    return claimed;
+    return this.deps.lifecycle.claimLease(userId, randomUUID(), DEFAULT_TIMEOUT_SECONDS);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -403,10 +356,7 @@ export class PluginService implements ExternalTaskTypes {
   async heartbeat(userId: number, taskId: string, body: HeartbeatBody): Promise<{ status: "ok"; lease_expires_at: string }> {
     const task = await this.findOwned(userId, taskId);
     const now = new Date();
-    const set: Json = {
-      updated_at: now,
-      lease_expires_at: { $add: [now, { $multiply: [{ $ifNull: ["$plugin.timeout_seconds", DEFAULT_TIMEOUT_SECONDS] }, 1000] }] },
-    };
+    const set: Json = {};
     const progress = body.progress;
     if (progress) {
       set.progress_message = progress.message;
@@ -417,13 +367,7 @@ export class PluginService implements ExternalTaskTypes {
         set["plugin.sync_total_entries"] = { $max: [{ $ifNull: ["$plugin.sync_total_entries", 0] }, progress.partial.total_entries] };
       }
     }
-    const updated = await this.tasks
-      .findOneAndUpdate(
-        { _id: task._id, brand: task.brand, status: "running", run_token: body.lease_token, lease_expires_at: { $gte: now } },
-        [{ $set: set }],
-        { returnDocument: "after", updatePipeline: true, timestamps: false },
-      )
-      .lean<Task>();
+    const updated = await this.deps.lifecycle.renewLease({ _id: task._id, brand: task.brand, run_token: body.lease_token }, set, DEFAULT_TIMEOUT_SECONDS);
     if (!updated) throw await this.refusal(await this.findOwned(userId, taskId), body.lease_token);
     // Pages of a sync are kept as they arrive: a sync cut off later keeps them (and marks nothing gone).
     if (progress?.partial && actionOf(updated.task_type) === "get_all_products") {
@@ -451,7 +395,6 @@ export class PluginService implements ExternalTaskTypes {
     const metrics = { execution_time_ms: body.execution_time_ms, memory_usage_mb: 0, cost_usd: 0, recorded_at: now };
     const set: Json = body.success
       ? {
-          status: "completed",
           result_data: applied.resultData ?? {},
           progress_percentage: 100,
           error_message: null,
@@ -459,24 +402,21 @@ export class PluginService implements ExternalTaskTypes {
           "plugin.error_code": null,
         }
       : {
-          status: "failed",
           result_data: applied.resultData,
           error_message: body.error ?? "The extension reported a failure",
           error_details: { error_code: body.error_code ?? null },
           "plugin.error_code": body.error_code ?? null,
         };
     Object.assign(set, {
-      completed_at: now,
       lease_expires_at: null,
       metrics,
       "plugin.executed_at": executedAt,
       "plugin.result_digest": digest,
     });
-    const updated = await this.tasks.updateOne(
-      { _id: task._id, brand: task.brand, status: "running", run_token: body.lease_token, lease_expires_at: { $gte: now } },
-      { $set: set },
-    );
-    if (updated.modifiedCount !== 1) {
+    const fence = { _id: task._id, brand: task.brand, run_token: body.lease_token };
+    const lease = { aliveAt: now };
+    const updated = body.success ? await this.deps.lifecycle.complete(fence, set, lease) : await this.deps.lifecycle.fail(fence, set, lease);
+    if (!updated) {
       // An identical resend racing the first delivery finds it done: acknowledged like a resend.
       const now = await this.findOwned(userId, taskId);
       if (this.isResend(now, body.lease_token, digest)) return { status: "received", message: "Task result already received" };
@@ -617,8 +557,7 @@ export class PluginService implements ExternalTaskTypes {
     // (only while still pending — if it was claimed already, both run; a sync is a read).
     const winner = await this.activeSync(principal.userId);
     if (winner && winner.task_id !== created.task_id) {
-      const removed = await this.tasks.deleteOne({ _id: created._id, brand: created.brand, status: "pending" });
-      if (removed.deletedCount === 1) return { message: "Sync already in progress", task_id: winner.task_id };
+      if (await this.deps.lifecycle.remove(created, ["pending"])) return { message: "Sync already in progress", task_id: winner.task_id };
     }
     return { message: "Sync started", task_id: created.task_id };
   }

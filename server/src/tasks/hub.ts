@@ -11,12 +11,15 @@ import { createPluginModule, type PluginModule } from "../plugin/index.js";
 import { PersistenceService } from "../persistence/service.js";
 import { createScheduling, type Scheduling } from "../scheduling/index.js";
 import { TaskExecution } from "./executor/index.js";
+import { TaskLifecycle } from "./lifecycle/index.js";
 import { builtInTaskTypes } from "./handlers/index.js";
 import { registerTaskRoutes } from "./routes.js";
 import { TaskService } from "./service.js";
 
 /** The task hub: its services and routes, and the execution this process takes part in. */
 export interface TaskHub {
+  /** The only writer of task statuses; `lifecycle.events` is where features listen for changes. */
+  lifecycle: TaskLifecycle;
   execution: TaskExecution;
   tasks: TaskService;
   persistence: PersistenceService;
@@ -42,28 +45,33 @@ export interface TaskHubOptions {
 
 export function createTaskHub(connection: Connection, config: TaskExecutionConfig, logger: Logger, options: TaskHubOptions = {}): TaskHub {
   const registry = builtInTaskTypes(connection);
-  const execution = new TaskExecution(connection, registry, logger, {
+  const lifecycle = new TaskLifecycle(connection, logger, { retry: { retryBaseDelayMs: config.retryBaseMs, retryMaxDelayMs: config.retryMaxMs } });
+  const execution = new TaskExecution(connection, lifecycle, registry, logger, {
     processEveryMs: config.pollMs,
     concurrency: config.concurrency,
-    retryBaseDelayMs: config.retryBaseMs,
-    retryMaxDelayMs: config.retryMaxMs,
     cancelPollMs: config.cancelPollMs,
     progressThrottleMs: Math.min(500, config.pollMs),
     heartbeatMs: config.heartbeatMs,
     staleAfterMs: config.heartbeatMs * 3,
     autoResume: config.autoResume,
   });
-  const tasks = new TaskService(connection, execution, registry);
-  const persistence = new PersistenceService(connection, execution);
+  const tasks = new TaskService(connection, lifecycle, execution, registry);
+  const persistence = new PersistenceService(connection, lifecycle);
   const scheduling = createScheduling({ connection, tasks, catalog: registry, tickMs: config.schedulerTickMs, logger });
   const monitoring = createMonitoring(
     connection,
     { staleAfterMs: config.heartbeatMs * 3, alertEvalMs: config.alertEvalMs, currentWorkerId: () => execution.workerId },
     logger,
   );
-  const plugin = createPluginModule(connection, logger, { config: options.plugin, isDraining: options.isDraining, isSessionOpen: options.isSessionOpen });
+  const plugin = createPluginModule(connection, lifecycle, logger, { config: options.plugin, isDraining: options.isDraining, isSessionOpen: options.isSessionOpen });
   tasks.useExternalTaskTypes(plugin.plugin);
+  // A task that becomes claimable is handed to whoever runs it.
+  lifecycle.events.on("task.created", ({ task }) => execution.queueWhenPending(task));
+  lifecycle.events.on("task.status_changed", execution.onStatusChanged);
+  lifecycle.events.on("task.created", ({ task }) => plugin.plugin.wakeSeller(task));
+  lifecycle.events.on("task.status_changed", ({ task }) => plugin.plugin.wakeSeller(task));
   return {
+    lifecycle,
     execution,
     tasks,
     persistence,
