@@ -28,7 +28,7 @@ import { nextSequence } from "../../server/src/db/counters.js";
 import { createLogger } from "../../server/src/logger.js";
 import { alertModels } from "../../server/src/monitoring/alert-model.js";
 import { AlertEvaluator } from "../../server/src/monitoring/evaluator.js";
-import { workerModel } from "../../server/src/monitoring/worker-model.js";
+import { workerModel } from "../../server/src/tasks/executor/worker-model.js";
 import { taskModel, type Task } from "../../server/src/tasks/model.js";
 import { startTestServer, type RegisteredUser, type TestServer, type TestResponse } from "../helpers/app.js";
 
@@ -39,10 +39,10 @@ beforeAll(async () => {
   // Rules evaluated every 100 ms. The helper starts task execution only; the hub's background
   // service (main.ts) would start the evaluator too, so the suite starts it the same way.
   server = await startTestServer({ ALERT_EVAL_MS: "100" });
-  await server.description.services.hub.monitoring.evaluator.start();
+  await server.description.services.monitoring.evaluator.start();
 });
 afterAll(async () => {
-  await server?.description.services.hub.monitoring.evaluator.stop();
+  await server?.description.services.monitoring.evaluator.stop();
   await server?.close();
 });
 
@@ -427,7 +427,7 @@ describe("GET /tasks/monitoring/workers/overview/", () => {
       { worker_id: "ancient:1:cccccc", host: "ancient", pid: 1, started_at: new Date(now - 90 * HOUR), last_heartbeat: new Date(now - 72 * HOUR), stopped_at: new Date(now - 72 * HOUR) },
     ]);
     const long = await api.ok<TaskView>("POST", "/tasks/", { task_type: "simulated", context_data: { steps: 200, step_ms: 50, checkpoint_every: 0 } }, 201);
-    const self = server.description.services.hub.execution.workerId;
+    const self = server.description.services.execution.workerId;
 
     const overview = await waitFor(
       "the running task in the heartbeat",
@@ -701,7 +701,7 @@ describe("alerts raised by the evaluator", () => {
     let second: Database | null = null;
     try {
       second = await connectDatabase({ mongodbUri: server.testDatabase.uri, dataDir: null });
-      const local = server.description.services.hub.monitoring.evaluator;
+      const local = server.description.services.monitoring.evaluator;
       const remote = new AlertEvaluator(second.connection, { intervalMs: 60_000 }, createLogger(server.config));
       await api.ok("PATCH", `${RULES}${rule.id}/`, { enabled: true });
       const runs = await Promise.all([local, remote, local, remote, remote, local].map((e) => e.evaluateOnce()));

@@ -461,7 +461,7 @@ describe("DELETE /tasks/{id}/", () => {
 
   it("a running task deleted: its run stops and writes nothing more", async () => {
     const { api } = await newUser();
-    const runner = server.description.services.hub.execution.runner;
+    const runner = server.description.services.execution.runner;
     const task = await api.create({ task_type: "simulated", context_data: { steps: 200, step_ms: 30, checkpoint_every: 1 } });
     await api.waitFor(task.id, (t) => t.status === "running" && (t.persistent_job?.checkpoint_count ?? 0) >= 2, "two checkpoints");
     expect(runner.runningTaskIds()).toContain(task.task_id);

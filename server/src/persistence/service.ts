@@ -11,7 +11,7 @@ import { TRANSITIONS, type TaskLifecycle } from "../tasks/lifecycle/index.js";
 import type { Task, TaskModel } from "../tasks/model.js";
 import { taskNotFound } from "../tasks/service.js";
 import { persistentJobSummary } from "../tasks/serialize.js";
-import { checkpointModel, type Checkpoint, type CheckpointModel } from "./model.js";
+import { checkpointModel, type Checkpoint, type CheckpointModel } from "../tasks/executor/checkpoint-model.js";
 
 function toCheckpointView(c: Checkpoint): CheckpointView {
   return {

@@ -15,7 +15,15 @@ import {
 import { defineRoute, type ApiRouter } from "../http/define-route.js";
 import type { Principal } from "../http/context.js";
 import { permissionDenied } from "../http/errors.js";
+import type { ExtensionDelivery } from "./delivery.js";
+import type { ExtensionResults } from "./results.js";
 import type { PluginService } from "./service.js";
+
+export interface PluginRouteServices {
+  tasks: PluginService;
+  delivery: ExtensionDelivery;
+  results: ExtensionResults;
+}
 
 const tags = ["plugin"];
 
@@ -39,7 +47,7 @@ const leaseErrors = {
 };
 
 /** The extension's API (shared/plugin.ts): poll/claim, heartbeat, result, create, views, sync. */
-export function registerPluginRoutes(api: ApiRouter, plugin: PluginService): void {
+export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results }: PluginRouteServices): void {
   defineRoute(api, {
     method: "get",
     path: "/api/plugin/tasks",
@@ -60,7 +68,7 @@ export function registerPluginRoutes(api: ApiRouter, plugin: PluginService): voi
       };
       res.once("close", onClose);
       try {
-        return await plugin.poll(principal, query.wait ?? 0, gone.signal);
+        return await delivery.poll(principal, query.wait ?? 0, gone.signal);
       } finally {
         res.off("close", onClose);
       }
@@ -79,7 +87,7 @@ export function registerPluginRoutes(api: ApiRouter, plugin: PluginService): voi
     errors: { 403: "user_id is not your own id" },
     handler: ({ principal, brand, query, body }) => {
       assertOwnUser(principal, query.user_id);
-      return plugin.createPluginTask(principal, brand, body);
+      return tasks.createPluginTask(principal, brand, body);
     },
   });
 
@@ -95,7 +103,7 @@ export function registerPluginRoutes(api: ApiRouter, plugin: PluginService): voi
     errors: { 403: "user_id is not your own id" },
     handler: ({ principal, query }) => {
       assertOwnUser(principal, query.user_id);
-      return plugin.recent(principal.userId, query.limit);
+      return tasks.recent(principal.userId, query.limit);
     },
   });
 
@@ -110,7 +118,7 @@ export function registerPluginRoutes(api: ApiRouter, plugin: PluginService): voi
     errors: taskErrors,
     handler: ({ principal, params, query }) => {
       assertOwnUser(principal, query.user_id);
-      return plugin.get(principal.userId, params.task_id);
+      return tasks.get(principal.userId, params.task_id);
     },
   });
 
@@ -123,7 +131,7 @@ export function registerPluginRoutes(api: ApiRouter, plugin: PluginService): voi
     request: { params: TaskIdParams, body: HeartbeatBodySchema },
     response: HeartbeatResponseSchema,
     errors: leaseErrors,
-    handler: ({ principal, params, body }) => plugin.heartbeat(principal.userId, params.task_id, body),
+    handler: ({ principal, params, body }) => results.heartbeat(principal.userId, params.task_id, body),
   });
 
   defineRoute(api, {
@@ -135,7 +143,7 @@ export function registerPluginRoutes(api: ApiRouter, plugin: PluginService): voi
     request: { params: TaskIdParams, body: TaskResultBodySchema },
     response: TaskResultResponseSchema,
     errors: leaseErrors,
-    handler: ({ principal, params, body }) => plugin.result(principal.userId, params.task_id, body),
+    handler: ({ principal, params, body }) => results.result(principal.userId, params.task_id, body),
   });
 
   defineRoute(api, {
@@ -149,7 +157,7 @@ export function registerPluginRoutes(api: ApiRouter, plugin: PluginService): voi
     errors: { 403: "user_id is not your own id" },
     handler: ({ principal, brand, body }) => {
       assertOwnUser(principal, body.user_id);
-      return plugin.syncVinted(principal, brand);
+      return tasks.syncVinted(principal, brand);
     },
   });
 }

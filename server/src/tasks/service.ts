@@ -21,7 +21,7 @@ import { brandFilter } from "../brands/scope.js";
 import type { BrandAccess, Principal } from "../http/context.js";
 import { AppError, invalidOperation } from "../http/errors.js";
 import { skipOf, toPage } from "../http/pagination.js";
-import { checkpointModel } from "../persistence/model.js";
+import { checkpointModel } from "./executor/checkpoint-model.js";
 import { taskListFilter, taskSort } from "./filters.js";
 import type { TaskLifecycle } from "./lifecycle/index.js";
 import { PRIORITY_RANK, type Task, type TaskModel } from "./model.js";

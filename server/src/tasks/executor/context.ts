@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Task } from "../model.js";
 import type { TaskLifecycle } from "../lifecycle/index.js";
-import type { CheckpointModel } from "../../persistence/model.js";
+import type { CheckpointModel } from "./checkpoint-model.js";
 import type { TaskContext } from "./registry.js";
 import { TaskStoppedError } from "./outcome.js";
 

@@ -1,7 +1,7 @@
 import type { Connection } from "mongoose";
 import type { Logger } from "pino";
 import { allBrands } from "../../brands/scope.js";
-import { workerModel, type WorkerModel } from "../../monitoring/worker-model.js";
+import { workerModel, type WorkerModel } from "./worker-model.js";
 import type { TaskLifecycle } from "../lifecycle/index.js";
 import type { Task, TaskModel } from "../model.js";
 import { isWorkerAlive } from "./heartbeat.js";

@@ -5,7 +5,7 @@ import type { Connection } from "mongoose";
 import type { Db } from "mongodb";
 import type { Logger } from "pino";
 import { allBrands } from "../../brands/scope.js";
-import { checkpointModel, type CheckpointModel } from "../../persistence/model.js";
+import { checkpointModel, type CheckpointModel } from "./checkpoint-model.js";
 import { taskModel, type Task, type TaskModel } from "../model.js";
 import { createTaskContext, type RunState } from "./context.js";
 import type { RunFence, TaskLifecycle } from "../lifecycle/index.js";
