@@ -1,13 +1,16 @@
-import { z } from "zod";
-import { IntegerIdStringSchema } from "../../../shared/common.js";
 import {
   CreatePluginTaskBodySchema,
   HeartbeatBodySchema,
   HeartbeatResponseSchema,
+  PLUGIN_ROUTES,
+  PluginPollQuerySchema,
+  PluginTaskIdParamsSchema,
   PluginTaskViewSchema,
-  PollQuerySchema,
+  PluginUserIdQuerySchema,
   PollResponseSchema,
+  RecentPluginTasksQuerySchema,
   RecentPluginTasksResponseSchema,
+  SyncVintedBodySchema,
   SyncVintedResponseSchema,
   TaskResultBodySchema,
   TaskResultResponseSchema,
@@ -27,13 +30,6 @@ export interface PluginRouteServices {
 
 const tags = ["plugin"];
 
-/** spec/plugin-polling-api.md's `user_id`: accepted, but only as the caller's own id. */
-const UserIdQuery = z.object({ user_id: IntegerIdStringSchema.optional() });
-const PluginPollQuerySchema = PollQuerySchema.extend(UserIdQuery.shape);
-const RecentQuerySchema = UserIdQuery.extend({ limit: z.coerce.number().int().min(1).max(50).default(10) });
-const TaskIdParams = z.object({ task_id: z.string().min(1).max(100) });
-const SyncBodySchema = z.object({ user_id: z.number().int().positive().optional() });
-
 function assertOwnUser(principal: Principal, userId: number | undefined): void {
   if (userId !== undefined && userId !== principal.userId) {
     throw permissionDenied("user_id must be your own user id: an extension only ever sees its seller's tasks.");
@@ -50,7 +46,7 @@ const leaseErrors = {
 export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results }: PluginRouteServices): void {
   defineRoute(api, {
     method: "get",
-    path: "/api/plugin/tasks",
+    path: PLUGIN_ROUTES.tasks,
     summary: "Claim your next extension task (leased), or wait up to ?wait=N s for one; else {task_id: null}",
     description:
       "Plain polls no faster than PLUGIN_POLL_INTERVAL_MS per seller (429 + Retry-After otherwise); a poll that hands out a task " +
@@ -77,11 +73,11 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results 
 
   defineRoute(api, {
     method: "post",
-    path: "/api/plugin/tasks",
+    path: PLUGIN_ROUTES.tasks,
     summary: "Create a task for your extension (params validated per action); brand: X-Brand-ID or your personal brand",
     tags,
     auth: "brand",
-    request: { query: UserIdQuery, body: CreatePluginTaskBodySchema },
+    request: { query: PluginUserIdQuerySchema, body: CreatePluginTaskBodySchema },
     status: 201,
     response: PluginTaskViewSchema,
     errors: { 403: "user_id is not your own id" },
@@ -94,11 +90,11 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results 
   // Before /api/plugin/tasks/:task_id, which would read "recent" as an id.
   defineRoute(api, {
     method: "get",
-    path: "/api/plugin/tasks/recent",
+    path: PLUGIN_ROUTES.recentTasks,
     summary: "Your latest extension tasks, newest first (the popup's list)",
     tags,
     auth: "user",
-    request: { query: RecentQuerySchema },
+    request: { query: RecentPluginTasksQuerySchema },
     response: RecentPluginTasksResponseSchema,
     errors: { 403: "user_id is not your own id" },
     handler: ({ principal, query }) => {
@@ -109,11 +105,11 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results 
 
   defineRoute(api, {
     method: "get",
-    path: "/api/plugin/tasks/:task_id",
+    path: PLUGIN_ROUTES.task,
     summary: "One of your extension tasks (status executing while leased)",
     tags,
     auth: "user",
-    request: { params: TaskIdParams, query: UserIdQuery },
+    request: { params: PluginTaskIdParamsSchema, query: PluginUserIdQuerySchema },
     response: PluginTaskViewSchema,
     errors: taskErrors,
     handler: ({ principal, params, query }) => {
@@ -124,11 +120,11 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results 
 
   defineRoute(api, {
     method: "post",
-    path: "/api/plugin/tasks/:task_id/heartbeat",
+    path: PLUGIN_ROUTES.heartbeat,
     summary: "Extend your lease and report progress (and, for get_all_products, each page as it is read)",
     tags,
     auth: "user",
-    request: { params: TaskIdParams, body: HeartbeatBodySchema },
+    request: { params: PluginTaskIdParamsSchema, body: HeartbeatBodySchema },
     response: HeartbeatResponseSchema,
     errors: leaseErrors,
     handler: ({ principal, params, body }) => results.heartbeat(principal.userId, params.task_id, body),
@@ -136,11 +132,11 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results 
 
   defineRoute(api, {
     method: "post",
-    path: "/api/plugin/tasks/:task_id/result",
+    path: PLUGIN_ROUTES.result,
     summary: "Deliver the result of your lease (once; an identical resend is acknowledged again)",
     tags,
     auth: "user",
-    request: { params: TaskIdParams, body: TaskResultBodySchema },
+    request: { params: PluginTaskIdParamsSchema, body: TaskResultBodySchema },
     response: TaskResultResponseSchema,
     errors: leaseErrors,
     handler: ({ principal, params, body }) => results.result(principal.userId, params.task_id, body),
@@ -148,11 +144,11 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results 
 
   defineRoute(api, {
     method: "post",
-    path: "/api/sync/vinted",
+    path: PLUGIN_ROUTES.syncVinted,
     summary: "Start a full Vinted sync (get_all_products), or get the one already pending/running",
     tags,
     auth: "brand",
-    request: { body: SyncBodySchema },
+    request: { body: SyncVintedBodySchema },
     response: SyncVintedResponseSchema,
     errors: { 403: "user_id is not your own id" },
     handler: ({ principal, brand, body }) => {
