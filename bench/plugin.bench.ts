@@ -44,7 +44,7 @@ async function serveBare(): Promise<number> {
 }
 
 async function serveMarketHub(): Promise<number> {
-  const { createApp, describeApp } = await import("../server/src/app.js");
+  const { createApp } = await import("../server/src/app.js");
   const { loadConfig } = await import("../server/src/config.js");
   const { connectDatabase } = await import("../server/src/db/connect.js");
   const { listen, addressOf } = await import("../server/src/lifecycle/http-server.js");
@@ -60,8 +60,8 @@ async function serveMarketHub(): Promise<number> {
   if (!result.ok) throw new Error(result.problems.join("; "));
   const config = result.config;
   const db = await connectDatabase({ dataDir: null });
-  const app = await createApp({ config, logger: createLogger(config), connection: db.connection });
-  await describeApp(app).services.hub.service.start();
+  const { app, background } = await createApp({ config, logger: createLogger(config), connection: db.connection });
+  for (const service of background) await service.start();
 
   // 10,000 sellers, straight into the collections (a password hash is never checked here).
   const { User, Session } = authModels(db.connection);

@@ -14,7 +14,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
-import { createApp, describeApp } from "../server/src/app.js";
+import { createApp } from "../server/src/app.js";
 import { loadConfig } from "../server/src/config.js";
 import { connectDatabase } from "../server/src/db/connect.js";
 import { addressOf, listen } from "../server/src/lifecycle/http-server.js";
@@ -89,10 +89,9 @@ export async function runTasksBench(): Promise<void> {
   const config = result.config;
   const db = await connectDatabase({ mongodbUri: `${engine.uri}/bench_tasks`, dataDir: null });
   let server: Server | null = null;
-  const app = await createApp({ config, logger: createLogger(config), connection: db.connection });
-  const { hub } = describeApp(app).services;
+  const { app, services } = await createApp({ config, logger: createLogger(config), connection: db.connection });
   try {
-    await hub.execution.start();
+    await services.execution.start();
     server = await listen(app, 0, "127.0.0.1");
     const baseUrl = `http://127.0.0.1:${addressOf(server).port}`;
     const registered = await fetch(`${baseUrl}/api/v1/auth/register`, {
@@ -113,7 +112,7 @@ export async function runTasksBench(): Promise<void> {
     const principal = { userId: user.id, sessionId: "bench" };
     const brand = { brandId: user.personal_brand_id, role: "owner" as const };
     const body = { priority: "normal" as const, description: "", max_retries: 3, timeout_minutes: 60, ...queued };
-    await opsPerSecond(9_000, 16, () => hub.tasks.create(principal, brand, body));
+    await opsPerSecond(9_000, 16, () => services.tasks.create(principal, brand, body));
     const pending = (await api.get("/tasks/?status=pending&page_size=1")).count as number;
     const at10k = await createToRunningMs(api);
 
@@ -127,7 +126,7 @@ export async function runTasksBench(): Promise<void> {
     row("ratio 10k / 1k, median (≈1: the backlog costs nothing)", median(at10k.running) / Math.max(1, median(at1k.running)), "x");
     row("ratio 10k / 1k, p95", percentile(at10k.running, 95) / Math.max(1, percentile(at1k.running, 95)), "x");
   } finally {
-    await hub.execution.stop(0);
+    await services.execution.stop(0);
     if (server) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server!.close(() => resolve()));

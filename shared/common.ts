@@ -41,9 +41,5 @@ export function paginated<T extends z.ZodType>(item: T) {
     results: z.array(item),
   });
 }
-export interface Page<T> {
-  count: number;
-  next: string | null;
-  previous: string | null;
-  results: T[];
-}
+/** A page of T, as `paginated()` declares it. */
+export type Page<T> = Omit<z.infer<ReturnType<typeof paginated<z.ZodUnknown>>>, "results"> & { results: T[] };

@@ -44,11 +44,17 @@ export type FieldErrors = z.infer<typeof FieldErrorsSchema>;
 
 export const NON_FIELD_ERRORS = "non_field_errors";
 
-export const ErrorResponseSchema = z
-  .looseObject({
-    detail: z.string(),
-    error_code: ErrorCodeSchema,
-    field_errors: FieldErrorsSchema.optional(),
-  })
-  .meta({ id: "Error", description: "Every error answer; business errors may carry extra keys." });
+/** The error body as a client reads it: an `error_code` it does not know yet is still an error. */
+export const ErrorBodySchema = z.looseObject({
+  detail: z.string(),
+  error_code: z.string().optional(),
+  field_errors: FieldErrorsSchema.optional(),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+/** What the server answers (every code is one of ERROR_CODES). */
+export const ErrorResponseSchema = ErrorBodySchema.extend({ error_code: ErrorCodeSchema }).meta({
+  id: "Error",
+  description: "Every error answer; business errors may carry extra keys.",
+});
 export type ErrorResponse = z.infer<typeof ErrorResponseSchema>;

@@ -16,9 +16,10 @@
  *   GET  /api/plugin/tasks/recent?limit=N        → RecentPluginTasksResponse
  *   GET  /api/plugin/tasks/{task_id}             → PluginTaskView
  *   POST /api/sync/vinted                        → SyncVintedResponse
- *   POST /api/v1/auth/login | /api/v1/auth/refresh
+ *   POST /api/v1/auth/login | /api/v1/auth/refresh   (shared/auth.ts)
  */
 import { z } from "zod";
+import { IntegerIdStringSchema } from "./common.js";
 
 // ---------------------------------------------------------------------------------------------
 // Vocabulary
@@ -438,28 +439,31 @@ export const PLUGIN_RESULT_SCHEMAS = {
 export type PluginResultData = { [A in PluginAction]: z.infer<(typeof PLUGIN_RESULT_SCHEMAS)[A]> };
 
 // ---------------------------------------------------------------------------------------------
-// Auth and errors
+// Routes: the server defines them with these paths, the extension calls them (login, refresh and
+// the error body are in shared/auth.ts and shared/errors.ts)
 // ---------------------------------------------------------------------------------------------
 
-export const ApiErrorSchema = z.object({
-  detail: z.string(),
-  error_code: z.string().optional(),
-  field_errors: z.record(z.string(), z.unknown()).optional(),
-});
-export type ApiError = z.infer<typeof ApiErrorSchema>;
+export const PLUGIN_ROUTES = {
+  tasks: "/api/plugin/tasks",
+  recentTasks: "/api/plugin/tasks/recent",
+  task: "/api/plugin/tasks/:task_id",
+  heartbeat: "/api/plugin/tasks/:task_id/heartbeat",
+  result: "/api/plugin/tasks/:task_id/result",
+  syncVinted: "/api/sync/vinted",
+} as const;
 
-export const LoginBodySchema = z.object({ email: z.email(), password: z.string().min(1) });
-export const RefreshBodySchema = z.object({ refresh_token: z.string().min(1) });
+/** A route with its `:name` segments filled in (encoded). */
+export function routePath(route: string, params: Record<string, string | number> = {}): string {
+  return route.replace(/:([a-z_]+)/g, (_, name: string) => {
+    if (params[name] === undefined) throw new Error(`missing route parameter ${name} for ${route}`);
+    return encodeURIComponent(String(params[name]));
+  });
+}
 
-export const AuthUserSchema = z.looseObject({ id: z.union([z.string(), z.number()]), email: z.string() });
+/** spec/plugin-polling-api.md's `user_id`: accepted, but only as the caller's own id. */
+export const PluginUserIdQuerySchema = z.object({ user_id: IntegerIdStringSchema.optional() });
+export const PluginPollQuerySchema = PollQuerySchema.extend(PluginUserIdQuerySchema.shape);
+export const RecentPluginTasksQuerySchema = PluginUserIdQuerySchema.extend({ limit: z.coerce.number().int().min(1).max(50).default(10) });
+export const PluginTaskIdParamsSchema = z.object({ task_id: z.string().min(1).max(100) });
+export const SyncVintedBodySchema = z.object({ user_id: z.number().int().positive().optional() });
 
-/** Login answer; refresh answers the same shape (user may be omitted). Refresh tokens rotate. */
-export const TokenPairSchema = z.object({
-  user: AuthUserSchema.optional(),
-  access_token: z.string().min(1),
-  refresh_token: z.string().min(1),
-  token_type: z.literal("Bearer"),
-  /** Seconds until access_token expires. */
-  expires_in: z.number().positive(),
-});
-export type TokenPair = z.infer<typeof TokenPairSchema>;

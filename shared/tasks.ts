@@ -7,7 +7,12 @@ import { BrandRefSchema } from "./brands.js";
 import { UserRefSchema } from "./auth.js";
 import { PageQuerySchema, QueryBooleanSchema, TimestampSchema, paginated } from "./common.js";
 
-export const TASK_STATUSES = ["pending", "running", "completed", "failed", "cancelled"] as const;
+/**
+ * `suspended`: held back (a paused batch) until resumed; never claimed. A task scheduled for later
+ * is `pending` with a future `scheduled_for`. The transitions between these words are listed once,
+ * in server/src/tasks/lifecycle/table.ts.
+ */
+export const TASK_STATUSES = ["pending", "running", "completed", "failed", "cancelled", "suspended"] as const;
 export const TaskStatusSchema = z.enum(TASK_STATUSES);
 export type TaskStatus = z.infer<typeof TaskStatusSchema>;
 
@@ -20,7 +25,7 @@ export type TaskPriority = z.infer<typeof TaskPrioritySchema>;
 /** Statuses from which a task may be retried (spec: INVALID_OPERATION otherwise). */
 export const RETRYABLE_STATUSES = ["failed", "cancelled"] as const satisfies readonly TaskStatus[];
 /** Statuses in which a task can still be cancelled. */
-export const CANCELLABLE_STATUSES = ["pending", "running"] as const satisfies readonly TaskStatus[];
+export const CANCELLABLE_STATUSES = ["pending", "running", "suspended"] as const satisfies readonly TaskStatus[];
 
 const TaskTypeSchema = z
   .string({ error: () => "Ce champ est requis" })

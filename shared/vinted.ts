@@ -111,3 +111,33 @@ export const VintedAccountViewSchema = z
   })
   .meta({ id: "VintedAccount" });
 export type VintedAccountView = z.infer<typeof VintedAccountViewSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Raw Vinted data, read the same way by the server and the extension
+// ---------------------------------------------------------------------------------------------
+
+const PriceAmountSchema = z.union([z.string(), z.number()]);
+
+/**
+ * A Vinted price as Vinted sends it: "15.00", 15, or {amount: "15.0", currency_code: "EUR"}
+ * (wardrobe items). Parsed to the amount as given, its value, and the currency when it says one.
+ */
+export const VintedPriceSchema = z
+  .union([PriceAmountSchema, z.looseObject({ amount: PriceAmountSchema, currency_code: z.string().optional() })])
+  .transform((raw, ctx) => {
+    const amount = typeof raw === "object" ? raw.amount : raw;
+    const value = typeof amount === "number" ? amount : amount.trim() === "" ? Number.NaN : Number(amount);
+    if (!Number.isFinite(value)) {
+      ctx.addIssue({ code: "custom", message: `not a price: ${JSON.stringify(amount)}` });
+      return z.NEVER;
+    }
+    const currency = typeof raw === "object" && raw.currency_code?.trim() ? raw.currency_code : null;
+    return { amount: String(amount), value, currency };
+  });
+export type VintedPrice = z.output<typeof VintedPriceSchema>;
+
+/** The price, or null when `raw` is not one. */
+export function parseVintedPrice(raw: unknown): VintedPrice | null {
+  const parsed = VintedPriceSchema.safeParse(raw);
+  return parsed.success ? parsed.data : null;
+}

@@ -7,22 +7,19 @@ import type { Connection } from "mongoose";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { authenticate } from "./auth/middleware.js";
-import { authModels } from "./auth/model.js";
 import { registerAuthRoutes } from "./auth/routes.js";
-import { AuthService } from "./auth/service.js";
-import { scryptParams } from "./auth/passwords.js";
-import { DatabaseRateLimitStore, throttleModel } from "./auth/throttle.js";
 import { resolveBrand } from "./brands/middleware.js";
 import { registerBrandRoutes } from "./brands/routes.js";
-import { BrandService } from "./brands/service.js";
+import { compose, type Services } from "./compose.js";
 import { ApiRouter, finishRouter, type RouteInfo } from "./http/define-route.js";
 import { errorHandler, unknownRoute } from "./http/error-handler.js";
 import { createOpenApiRegistry, docsMiddleware, generateOpenApiDocument, type OpenApiDocument } from "./http/openapi.js";
 import { requestLogging } from "./http/request-logging.js";
 import { authRateLimit, corsMiddleware, securityHeaders } from "./http/security.js";
 import { pluginBodyParser } from "./plugin/index.js";
+import { DatabaseRateLimitStore, throttleModel } from "./auth/throttle.js";
 import { registerSystemRoutes } from "./system/routes.js";
-import { createTaskHub, type TaskHub } from "./tasks/hub.js";
+import type { BackgroundService } from "./lifecycle/services.js";
 
 export type AppConfig = Pick<
   Config,
@@ -50,47 +47,26 @@ export interface AppDeps {
   isDraining?: () => boolean;
 }
 
-export interface AppServices {
-  auth: AuthService;
-  brands: BrandService;
-  /** Task hub; its execution is started by main.ts (or a test), never by createApp. */
-  hub: TaskHub;
-}
-
-export interface AppDescription {
+/** What createApp built: the Express app, its route definitions, the services behind them and the OpenAPI document. */
+export interface BuiltApp {
+  app: Express;
   /** Every API route as defined (method, Express path, auth mode…). */
   routes: RouteInfo[];
-  services: AppServices;
+  /** Every feature's service; `services.lifecycle.events` is where status changes are announced. */
+  services: Services;
+  /** What main.ts runs beside the HTTP server (task execution, scheduler, alert evaluator, plugin leases), in start order. */
+  background: BackgroundService[];
   openApiDocument: () => OpenApiDocument;
 }
 
-const descriptions = new WeakMap<Express, AppDescription>();
-
-/** What createApp built into an app: its route definitions, services and OpenAPI document. */
-export function describeApp(app: Express): AppDescription {
-  const description = descriptions.get(app);
-  if (!description) throw new Error("not an app built by createApp");
-  return description;
-}
-
-export async function createApp(deps: AppDeps): Promise<Express> {
+export async function createApp(deps: AppDeps): Promise<BuiltApp> {
   const { config, logger, connection } = deps;
   const isDraining = deps.isDraining ?? (() => false);
 
-  const brands = new BrandService(connection, authModels(connection).User);
-  const tokenSettings = {
-    secret: config.jwtSecret,
-    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
-    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
-  };
-  const auth = new AuthService(connection, { ...tokenSettings, scrypt: scryptParams(config.authScryptCost), lockout: config.authLockout }, brands, logger);
-  const hub = createTaskHub(connection, config.tasks, logger, {
-    plugin: config.plugin,
-    isDraining,
-    isSessionOpen: (principal) => auth.isSessionOpen(principal),
-  });
+  const composition = compose({ config, logger, connection, isDraining });
+  const { auth, brands } = composition.services;
   // Unique indexes must exist before the first request can race on them.
-  await Promise.all([auth.init(), brands.init(), hub.init()]);
+  await composition.init();
 
   const registry = createOpenApiRegistry();
   const api = new ApiRouter({
@@ -108,7 +84,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const rateLimitStore = new DatabaseRateLimitStore(throttleModel(connection));
   registerAuthRoutes(api, auth, authRateLimit({ limit: config.authRateLimit, windowSeconds: config.authRateWindowSeconds, store: rateLimitStore }));
   registerBrandRoutes(api, brands);
-  hub.registerRoutes(api);
+  composition.registerRoutes(api);
 
   const app = express();
   // Express 5's default, pinned: `?a[$ne]=x` stays the literal key "a[$ne]", never a nested object.
@@ -125,6 +101,5 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.use(unknownRoute);
   app.use(errorHandler);
 
-  descriptions.set(app, { routes: api.routes, services: { auth, brands, hub }, openApiDocument });
-  return app;
+  return { app, routes: api.routes, services: composition.services, background: composition.background, openApiDocument };
 }

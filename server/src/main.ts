@@ -5,8 +5,7 @@
  */
 import type { Server } from "node:http";
 import type { Logger } from "pino";
-import { createApp, describeApp } from "./app.js";
-import { backgroundServices } from "./background.js";
+import { createApp } from "./app.js";
 import { loadConfig, type Config } from "./config.js";
 import { connectDatabase, type Database } from "./db/connect.js";
 import { addressOf, closeGracefully, listen } from "./lifecycle/http-server.js";
@@ -48,9 +47,8 @@ async function main(): Promise<void> {
 
   try {
     database = await connectDatabase({ mongodbUri: config.mongodbUri, dataDir: config.dataDir, timeoutMs: config.mongodbTimeoutMs }, logger);
-    const app = await createApp({ config, logger, connection: database.connection, isDraining: () => draining });
-    const { hub } = describeApp(app).services;
-    services = new ServiceGroup([...backgroundServices({ config, logger, database }), hub.service], logger);
+    const { app, background } = await createApp({ config, logger, connection: database.connection, isDraining: () => draining });
+    services = new ServiceGroup(background, logger);
     await services.startAll();
     server = await listen(app, config.port, config.host);
     const { host, port } = addressOf(server);

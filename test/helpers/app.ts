@@ -7,7 +7,7 @@ import type { Server } from "node:http";
 import type { Express } from "express";
 import type { DestinationStream } from "pino";
 import type { AuthTokensResponse } from "../../shared/auth.js";
-import { createApp, describeApp, type AppDescription } from "../../server/src/app.js";
+import { createApp, type BuiltApp } from "../../server/src/app.js";
 import { loadConfig, type Config } from "../../server/src/config.js";
 import { connectDatabase, type Database } from "../../server/src/db/connect.js";
 import { addressOf, listen } from "../../server/src/lifecycle/http-server.js";
@@ -40,7 +40,8 @@ export interface TestServer {
   db: Database;
   testDatabase: TestDatabase;
   app: Express;
-  description: AppDescription;
+  /** What createApp built: routes, services (services.lifecycle, services.execution…), OpenAPI document. */
+  description: BuiltApp;
   request<T = Record<string, unknown>>(method: string, path: string, options?: RequestOptions): Promise<TestResponse<T>>;
   /** Registers a fresh user (unique email unless given) and returns its tokens and password. */
   register(email?: string): Promise<RegisteredUser>;
@@ -85,9 +86,9 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
 
   const testDatabase = options.database ?? (await startTestDatabase("server"));
   const db = await connectDatabase({ mongodbUri: testDatabase.uri, dataDir: null, timeoutMs: config.mongodbTimeoutMs });
-  const app = await createApp({ config, logger, connection: db.connection });
-  const { hub } = describeApp(app).services;
-  if (options.taskExecution !== false) await hub.execution.start();
+  const built = await createApp({ config, logger, connection: db.connection });
+  const { app, services } = built;
+  if (options.taskExecution !== false) await services.execution.start();
   const server: Server = await listen(app, 0, "127.0.0.1");
   const { port } = addressOf(server);
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -124,7 +125,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
     db,
     testDatabase,
     app,
-    description: describeApp(app),
+    description: built,
     request,
     register,
     authHeader: (token) => ({ Authorization: `Bearer ${token}` }),
@@ -140,7 +141,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
       });
     },
     async close() {
-      await hub.execution.stop();
+      await services.execution.stop();
       await stopListening();
       await db.close();
       if (!options.database) await testDatabase.close();

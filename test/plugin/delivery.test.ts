@@ -12,7 +12,7 @@ import {
   type PluginTaskView,
 } from "../../shared/plugin.js";
 import { startTestServer, type TestServer } from "../helpers/app.js";
-import { INVALID_PARAMS, VALID_PARAMS, expireLease, newSeller, pluginService, resultBody, resultDataFor, storedTask, type Body } from "./helpers.js";
+import { INVALID_PARAMS, VALID_PARAMS, expireLease, newSeller, pluginLeases, resultBody, resultDataFor, storedTask, type Body } from "./helpers.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -127,7 +127,7 @@ describe("leases", () => {
     expect((await storedTask(server, task.task_id)).retry_count).toBe(1);
 
     await expireLease(server, task.task_id);
-    expect(await pluginService(server).expireLeases()).toBe(1); // the sweeper's pass
+    expect(await pluginLeases(server).expireLeases()).toBe(1); // the sweeper's pass
     expect(await seller.poll()).toEqual({ task_id: null, message: "No pending tasks" });
     const view = await seller.view(task.task_id);
     expect(view).toMatchObject({ status: "failed", attempt: 2, error_code: "LEASE_EXPIRED" });
@@ -137,15 +137,15 @@ describe("leases", () => {
   it("the background sweeper re-queues expired leases by itself", async () => {
     const sweeping = await startTestServer({ PLUGIN_POLL_INTERVAL_MS: "0", PLUGIN_LEASE_SWEEP_MS: "50" }, { taskExecution: false });
     try {
-      const hub = sweeping.description.services.hub;
-      await hub.plugin.service.start();
+      const services = sweeping.description.services;
+      await services.plugin.service.start();
       const seller = await newSeller(sweeping);
       const task = await seller.create("get_user_data");
       await seller.claim();
       await expireLease(sweeping, task.task_id);
       await expect.poll(async () => (await storedTask(sweeping, task.task_id)).status, { timeout: 3000 }).toBe("pending");
       expect((await storedTask(sweeping, task.task_id)).retry_count).toBe(1);
-      await hub.plugin.service.stop();
+      await services.plugin.service.stop();
     } finally {
       await sweeping.close();
     }

@@ -154,6 +154,6 @@ export async function expireLease(server: TestServer, taskId: string): Promise<v
   await allBrands(taskModel(server.db.connection).updateOne({ task_id: taskId }, { $set: { lease_expires_at: new Date(Date.now() - 1000) } }));
 }
 
-export function pluginService(server: TestServer) {
-  return server.description.services.hub.plugin.plugin;
+export function pluginLeases(server: TestServer) {
+  return server.description.services.plugin.leases;
 }

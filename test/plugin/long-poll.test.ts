@@ -113,7 +113,7 @@ describe("long-poll", () => {
       const started = performance.now();
       const held = seller.request("GET", "/api/plugin/tasks?wait=20");
       await delay(300);
-      await stopping.description.services.hub.plugin.service.stop();
+      await stopping.description.services.plugin.service.stop();
       const answer = await held;
       expect(answer.body).toEqual({ task_id: null, message: "No pending tasks" });
       expect(performance.now() - started).toBeLessThan(1500);

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TokenPairSchema } from "../../shared/plugin.js";
-import { AuthTokensResponseSchema, MeResponseSchema } from "../../shared/auth.js";
+import { AuthTokensResponseSchema, MeResponseSchema, TokenPairSchema } from "../../shared/auth.js";
 import { hashPassword, scryptParams } from "../../server/src/auth/passwords.js";
 import { startTestServer, type TestServer } from "../helpers/app.js";
 

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp, describeApp } from "../../server/src/app.js";
+import { createApp } from "../../server/src/app.js";
 import { loadConfig } from "../../server/src/config.js";
 import { connectDatabase, type Database } from "../../server/src/db/connect.js";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../../server/src/embedded-mongo/index.js";
@@ -31,8 +31,7 @@ beforeAll(async () => {
   const logger = createLogger(config, new Writable({ write: (c: Buffer, _e, done) => (logLines.push(c.toString()), done()) }));
   engine = await startEmbeddedMongo();
   db = await connectDatabase({ mongodbUri: `${engine.uri}/outage`, dataDir: null, timeoutMs: config.mongodbTimeoutMs });
-  const app = await createApp({ config, logger, connection: db.connection });
-  void describeApp(app);
+  const { app } = await createApp({ config, logger, connection: db.connection });
   httpServer = await listen(app, 0, "127.0.0.1");
   baseUrl = `http://127.0.0.1:${addressOf(httpServer).port}`;
 });

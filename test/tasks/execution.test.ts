@@ -51,14 +51,14 @@ describe("cancellation", () => {
     expect(later.result_data).toBeNull();
     expect(later.cancelled_at).not.toBeNull();
     expect(later.metrics?.execution_time_ms).toBeGreaterThan(0);
-    expect(server.description.services.hub.execution.runner.runningTaskIds()).not.toContain(task.task_id);
+    expect(server.description.services.execution.runner.runningTaskIds()).not.toContain(task.task_id);
   });
 
   it("a handler that ignores the abort still ends cancelled, and its late writes are refused", async () => {
     const task = await api.create({ task_type: "simulated", context_data: { steps: 30, step_ms: 50, checkpoint_every: 1, ignore_abort: true } });
     await api.waitFor(task.id, (t) => t.status === "running" && (t.persistent_job?.checkpoint_count ?? 0) >= 2, "two checkpoints");
     expect((await api.call("POST", `/tasks/${task.id}/cancel/`)).status).toBe(200);
-    await waitFor(async () => server.description.services.hub.execution.runner.runningTaskIds(), (ids) => !ids.includes(task.task_id), {
+    await waitFor(async () => server.description.services.execution.runner.runningTaskIds(), (ids) => !ids.includes(task.task_id), {
       timeoutMs: 1_000,
       what: "the runner to let go of the run",
     });
@@ -86,7 +86,7 @@ describe("a run whose task changes under it in the database (another process's d
   };
   for (const [change, apply] of Object.entries(changes)) {
     it(`${change}: the run stops within the cancel poll and saves no more checkpoints`, async () => {
-      const runner = server.description.services.hub.execution.runner;
+      const runner = server.description.services.execution.runner;
       const task = await api.create({ task_type: "simulated", context_data: { steps: 100, step_ms: 30, checkpoint_every: 1 } });
       await api.waitFor(task.id, (t) => t.status === "running" && (t.persistent_job?.checkpoint_count ?? 0) >= 2, "two checkpoints");
       await apply(server.db.connection, task.task_id);
@@ -268,7 +268,7 @@ describe("queueing without executing", () => {
       const task = await client.create({ task_type: "simulated", context_data: { steps: 1, step_ms: 1 } });
       await sleep(300);
       expect((await client.get(task.id)).status).toBe("pending");
-      await apiOnly.description.services.hub.execution.start();
+      await apiOnly.description.services.execution.start();
       expect(await client.waitForStatus(task.id, "completed", 5_000)).toMatchObject({ result_data: { attempt: 1 } });
     } finally {
       await apiOnly.close();
@@ -281,7 +281,7 @@ describe("a worker that stops in the middle of a run", () => {
     const own = await startTestServer();
     try {
       const client = new TaskApi(own.request, (await own.register()).access_token);
-      const execution = own.description.services.hub.execution;
+      const execution = own.description.services.execution;
       const task = await client.create({ task_type: "simulated", context_data: { steps: 20, step_ms: 50, checkpoint_every: 1 } });
       await client.waitFor(task.id, (t) => t.status === "running" && (t.persistent_job?.checkpoint_count ?? 0) >= 3, "three checkpoints");
       await execution.stop(0);

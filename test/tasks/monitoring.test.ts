@@ -29,7 +29,7 @@ import { nextSequence } from "../../server/src/db/counters.js";
 import { createLogger } from "../../server/src/logger.js";
 import { alertModels } from "../../server/src/monitoring/alert-model.js";
 import { AlertEvaluator } from "../../server/src/monitoring/evaluator.js";
-import { workerModel } from "../../server/src/monitoring/worker-model.js";
+import { workerModel } from "../../server/src/tasks/executor/worker-model.js";
 import { taskModel, type Task } from "../../server/src/tasks/model.js";
 import { startTestServer, type RegisteredUser, type TestServer, type TestResponse } from "../helpers/app.js";
 
@@ -40,10 +40,10 @@ beforeAll(async () => {
   // Rules evaluated every 100 ms. The helper starts task execution only; the hub's background
   // service (main.ts) would start the evaluator too, so the suite starts it the same way.
   server = await startTestServer({ ALERT_EVAL_MS: "100" });
-  await server.description.services.hub.monitoring.evaluator.start();
+  await server.description.services.monitoring.evaluator.start();
 });
 afterAll(async () => {
-  await server?.description.services.hub.monitoring.evaluator.stop();
+  await server?.description.services.monitoring.evaluator.stop();
   await server?.close();
 });
 
@@ -436,7 +436,7 @@ describe("GET /tasks/monitoring/workers/overview/", () => {
     const long = await api.ok<TaskView>("POST", "/tasks/", { task_type: "simulated", context_data: { steps: 200, step_ms: 50, checkpoint_every: 0 } }, 201);
     // Workers are shown by an opaque id (their document's), never by host and pid.
     const publicId = async (workerId: string) => String((await workers.findOne({ worker_id: workerId }).lean())!._id);
-    const self = await waitFor("this process's heartbeat", () => publicId(server.description.services.hub.execution.workerId).catch(() => null), (id) => id !== null);
+    const self = await waitFor("this process's heartbeat", () => publicId(server.description.services.execution.workerId).catch(() => null), (id) => id !== null);
     const [gone, old, ancient] = await Promise.all(["gone-host:4242:aaaaaa", "old-host:77:bbbbbb", "ancient:1:cccccc"].map(publicId));
 
     const overview = await waitFor(
@@ -468,7 +468,7 @@ describe("GET /tasks/monitoring/workers/overview/", () => {
     for (const seen of [overview, seenByOther]) {
       for (const worker of seen.workers) expect(Object.keys(worker)).not.toEqual(expect.arrayContaining(["host"]));
       const text = JSON.stringify(seen);
-      for (const secret of [os.hostname(), "gone-host", "old-host", server.description.services.hub.execution.workerId]) expect(text).not.toContain(secret);
+      for (const secret of [os.hostname(), "gone-host", "old-host", server.description.services.execution.workerId]) expect(text).not.toContain(secret);
       expect(seen.workers.some((w) => "pid" in w)).toBe(false);
     }
 
@@ -696,7 +696,7 @@ describe("alerts raised by the evaluator", () => {
     expect(AlertRuleSchema.parse(await api.ok("PATCH", `${RULES}${rule.id}/`, { enabled: false }))).toMatchObject({ state: "disabled", enabled: false });
     expect(AlertSchema.parse(await api.ok("GET", `${ALERTS}${third.id}/`))).toMatchObject({ status: "resolved", resolution: "rule_disabled" });
     // Once an evaluation in progress has finished (stop waits for it), a new one raises nothing for a disabled rule.
-    const evaluator = server.description.services.hub.monitoring.evaluator;
+    const evaluator = server.description.services.monitoring.evaluator;
     await evaluator.stop();
     await evaluator.evaluateOnce();
     await evaluator.start();
@@ -722,7 +722,7 @@ describe("alerts raised by the evaluator", () => {
     let second: Database | null = null;
     try {
       second = await connectDatabase({ mongodbUri: server.testDatabase.uri, dataDir: null });
-      const local = server.description.services.hub.monitoring.evaluator;
+      const local = server.description.services.monitoring.evaluator;
       const remote = new AlertEvaluator(second.connection, { intervalMs: 60_000 }, createLogger(server.config));
       await api.ok("PATCH", `${RULES}${rule.id}/`, { enabled: true });
       const runs = await Promise.all([local, remote, local, remote, remote, local].map((e) => e.evaluateOnce()));

@@ -10,7 +10,7 @@ import { startServerProcess, type ServerProcess } from "../helpers/process.js";
 const BASE = "/tasks/scheduled/periodic-tasks";
 
 const server = await startTestServer({ SCHEDULER_TICK_MS: "100" });
-const scheduling = server.description.services.hub.scheduling;
+const scheduling = server.description.services.scheduling;
 const ticker = scheduling.ticker;
 const periodicTasks = scheduling.service.periodicTasks;
 const children: ServerProcess[] = [];

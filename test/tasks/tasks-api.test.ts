@@ -466,7 +466,7 @@ describe("DELETE /tasks/{id}/", () => {
 
   it("a running task deleted: its run stops and writes nothing more", async () => {
     const { api } = await newUser();
-    const runner = server.description.services.hub.execution.runner;
+    const runner = server.description.services.execution.runner;
     const task = await api.create({ task_type: "simulated", context_data: { steps: 200, step_ms: 30, checkpoint_every: 1 } });
     await api.waitFor(task.id, (t) => t.status === "running" && (t.persistent_job?.checkpoint_count ?? 0) >= 2, "two checkpoints");
     expect(runner.runningTaskIds()).toContain(task.task_id);
@@ -577,7 +577,7 @@ describe("POST /tasks/{id}/cancel/", () => {
 
     const again = await api.call<Body>("POST", `/tasks/${task.id}/cancel/`);
     expect(again.status).toBe(400);
-    expect(again.body).toMatchObject({ error_code: "INVALID_OPERATION", current_status: "cancelled", allowed_statuses: ["pending", "running"] });
+    expect(again.body).toMatchObject({ error_code: "INVALID_OPERATION", current_status: "cancelled", allowed_statuses: ["pending", "running", "suspended"] });
 
     const completed = await api.create({ task_type: "simulated", context_data: quick() });
     await api.waitForStatus(completed.id, "completed");
@@ -587,7 +587,7 @@ describe("POST /tasks/{id}/cancel/", () => {
       detail: "Cannot cancel a completed task",
       error_code: "INVALID_OPERATION",
       current_status: "completed",
-      allowed_statuses: ["pending", "running"],
+      allowed_statuses: ["pending", "running", "suspended"],
     });
     expect((await api.get(completed.id)).status).toBe("completed");
   });
@@ -601,7 +601,7 @@ describe("statistics", () => {
     expect(empty).toEqual({
       total_tasks: 0,
       queues: Object.fromEntries(["critical", "high", "normal", "low"].map((p) => [p, { pending: 0, running: 0, total_today: 0 }])),
-      status_distribution: { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 },
+      status_distribution: { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0, suspended: 0 },
       avg_processing_time_minutes: { critical: 0, high: 0, normal: 0, low: 0 },
     });
 
@@ -629,7 +629,7 @@ describe("statistics", () => {
         normal: { pending: 0, running: 0, total_today: 1 },
         low: { pending: 1, running: 0, total_today: 0 },
       },
-      status_distribution: { pending: 2, running: 1, completed: 2, failed: 1, cancelled: 1 },
+      status_distribution: { pending: 2, running: 1, completed: 2, failed: 1, cancelled: 1, suspended: 0 },
       avg_processing_time_minutes: { critical: 2.5, high: 0, normal: 0, low: 0 },
     });
     await api.call("POST", `/tasks/${running.id}/cancel/`);

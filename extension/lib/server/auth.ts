@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { TokenPairSchema, type TokenPair } from "../../../shared/plugin";
+import { AUTH_ROUTES, TokenPairSchema, type TokenPair } from "../../../shared/auth";
 import { sessionItem, settingsItem, type AuthSession } from "../storage";
 import { ServerError, joinUrl, requestServerJson } from "./http";
 
@@ -26,7 +26,7 @@ export class AuthManager {
   private refreshing: Promise<AuthSession> | null = null;
 
   async login(serverUrl: string, email: string, password: string): Promise<AuthSession> {
-    const pair = await requestServerJson(joinUrl(serverUrl, "/api/v1/auth/login"), { method: "POST", body: { email, password } }, TokenPairSchema);
+    const pair = await requestServerJson(joinUrl(serverUrl, AUTH_ROUTES.login), { method: "POST", body: { email, password } }, TokenPairSchema);
     const session = toSession(serverUrl, pair, null);
     await settingsItem.setValue({ ...(await settingsItem.getValue()), serverUrl });
     await sessionItem.setValue(session);
@@ -39,7 +39,7 @@ export class AuthManager {
     await sessionItem.setValue(null);
     if (!session) return;
     await requestServerJson(
-      joinUrl(session.serverUrl, "/api/v1/auth/logout"),
+      joinUrl(session.serverUrl, AUTH_ROUTES.logout),
       { method: "POST", body: { refresh_token: session.refreshToken }, timeoutMs: 5_000 },
       z.unknown(),
     ).catch(() => undefined);
@@ -71,7 +71,7 @@ export class AuthManager {
   private async doRefresh(session: AuthSession): Promise<AuthSession> {
     try {
       const pair = await requestServerJson(
-        joinUrl(session.serverUrl, "/api/v1/auth/refresh"),
+        joinUrl(session.serverUrl, AUTH_ROUTES.refresh),
         { method: "POST", body: { refresh_token: session.refreshToken } },
         TokenPairSchema,
       );

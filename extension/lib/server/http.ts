@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ApiErrorSchema, type ApiError } from "../../../shared/plugin";
+import { ErrorBodySchema, type ErrorBody } from "../../../shared/errors";
 import { parseRetryAfterMs } from "../vinted/errors";
 
 /** A MarketHub answer outside 2xx, or no answer at all (status 0). */
@@ -7,7 +7,7 @@ export class ServerError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly body: ApiError | null = null,
+    readonly body: ErrorBody | null = null,
     readonly retryAfterMs: number | undefined = undefined,
   ) {
     super(message);
@@ -56,7 +56,7 @@ export async function requestServerJson<T>(
     json = undefined;
   }
   if (!response.ok) {
-    const parsed = ApiErrorSchema.safeParse(json);
+    const parsed = ErrorBodySchema.safeParse(json);
     const body = parsed.success ? parsed.data : null;
     throw new ServerError(response.status, body?.detail ?? `MarketHub answered ${response.status}`, body, parseRetryAfterMs(response.headers.get("retry-after")));
   }

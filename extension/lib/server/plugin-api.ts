@@ -2,11 +2,13 @@ import { z } from "zod";
 import {
   ClaimedTaskSchema,
   HeartbeatResponseSchema,
+  PLUGIN_ROUTES,
   PollResponseSchema,
   RecentPluginTasksResponseSchema,
   ReleaseTaskResponseSchema,
   SyncVintedResponseSchema,
   TaskResultResponseSchema,
+  routePath,
   type ClaimedTask,
   type HeartbeatBody,
   type PluginTaskView,
@@ -48,7 +50,7 @@ export class PluginApi {
   }
 
   async poll(waitSeconds: number | undefined): Promise<PollOutcome> {
-    const path = waitSeconds ? `/api/plugin/tasks?wait=${waitSeconds}` : "/api/plugin/tasks";
+    const path = waitSeconds ? `${PLUGIN_ROUTES.tasks}?wait=${waitSeconds}` : PLUGIN_ROUTES.tasks;
     const response = await this.call("GET", path, z.unknown(), undefined, (waitSeconds ?? 0) * 1000 + LONG_POLL_GRACE_MS);
     const parsed = PollResponseSchema.safeParse(response);
     if (parsed.success) return parsed.data.task_id === null ? { kind: "none" } : { kind: "task", task: ClaimedTaskSchema.parse(parsed.data) };
@@ -60,7 +62,7 @@ export class PluginApi {
 
   async heartbeat(taskId: string, body: HeartbeatBody): Promise<HeartbeatOutcome> {
     try {
-      const answer = await this.call("POST", `/api/plugin/tasks/${encodeURIComponent(taskId)}/heartbeat`, HeartbeatResponseSchema, body);
+      const answer = await this.call("POST", routePath(PLUGIN_ROUTES.heartbeat, { task_id: taskId }), HeartbeatResponseSchema, body);
       return { kind: "ok", leaseExpiresAt: answer.lease_expires_at };
     } catch (error) {
       if (error instanceof ServerError && (error.status === 409 || error.status === 404)) return { kind: "lease_lost" };
@@ -70,7 +72,7 @@ export class PluginApi {
 
   async deliverResult(taskId: string, body: TaskResultBody): Promise<DeliveryOutcome> {
     try {
-      await this.call("POST", `/api/plugin/tasks/${encodeURIComponent(taskId)}/result`, TaskResultResponseSchema, body);
+      await this.call("POST", routePath(PLUGIN_ROUTES.result, { task_id: taskId }), TaskResultResponseSchema, body);
       return { kind: "acknowledged" };
     } catch (error) {
       if (!(error instanceof ServerError)) return { kind: "retry", error: error instanceof Error ? error.message : String(error) };
@@ -95,11 +97,11 @@ export class PluginApi {
   }
 
   async recent(limit: number): Promise<PluginTaskView[]> {
-    const answer = await this.call("GET", `/api/plugin/tasks/recent?limit=${limit}`, RecentPluginTasksResponseSchema);
+    const answer = await this.call("GET", `${PLUGIN_ROUTES.recentTasks}?limit=${limit}`, RecentPluginTasksResponseSchema);
     return answer.results;
   }
 
   async syncVinted(): Promise<{ message: string; task_id: string }> {
-    return this.call("POST", "/api/sync/vinted", SyncVintedResponseSchema, {});
+    return this.call("POST", PLUGIN_ROUTES.syncVinted, SyncVintedResponseSchema, {});
   }
 }

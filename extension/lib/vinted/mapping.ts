@@ -1,4 +1,5 @@
 import type { CreateProductParams, UpdateProductParams } from "../../../shared/plugin";
+import { parseVintedPrice } from "../../../shared/vinted";
 import type { EditableItem, WardrobeItem } from "./api";
 
 type ProductChanges = Omit<UpdateProductParams, "item_id">;
@@ -41,16 +42,15 @@ export function buildCreateBody(params: CreateProductParams, photoIds: number[],
   return uploadEnvelope(item, tempUuid);
 }
 
+/** The amount of a Vinted price as Vinted wrote it ("15.0"), or null when it is not a price. */
 export function priceAmount(price: unknown): string | null {
-  if (typeof price === "string" || typeof price === "number") return String(price);
-  if (typeof price === "object" && price !== null && "amount" in price) return String((price as { amount: unknown }).amount);
-  return null;
+  return parseVintedPrice(price)?.amount ?? null;
 }
 
 export function samePrice(a: unknown, b: unknown): boolean {
-  const left = Number(priceAmount(a));
-  const right = Number(priceAmount(b));
-  return Number.isFinite(left) && Number.isFinite(right) && Math.round(left * 100) === Math.round(right * 100);
+  const left = parseVintedPrice(a);
+  const right = parseVintedPrice(b);
+  return left !== null && right !== null && Math.round(left.value * 100) === Math.round(right.value * 100);
 }
 
 function colorIdsOf(item: EditableItem): number[] {

@@ -3,7 +3,7 @@ import type { AuthService } from "./service.js";
 import { bearerTokenOf, tokenError } from "./tokens.js";
 
 /**
- * requireAuth: user-scoped routes; 401 (with WWW-Authenticate) for a missing, malformed, expired,
+ * Authentication of user-scoped routes: 401 (with WWW-Authenticate) for a missing, malformed, expired,
  * badly signed or revoked token. With required=false a missing token passes, a bad one does not.
  */
 export function authenticate(auth: AuthService, required: boolean): RequestHandler {
@@ -18,5 +18,3 @@ export function authenticate(auth: AuthService, required: boolean): RequestHandl
     next();
   };
 }
-
-export const requireAuth = (auth: AuthService): RequestHandler => authenticate(auth, true);

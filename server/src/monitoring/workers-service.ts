@@ -4,7 +4,7 @@ import { brandFilter } from "../brands/scope.js";
 import type { BrandAccess } from "../http/context.js";
 import { isWorkerAlive } from "../tasks/executor/heartbeat.js";
 import { taskModel, type TaskModel } from "../tasks/model.js";
-import { workerModel, type Worker, type WorkerModel } from "./worker-model.js";
+import { workerModel, type Worker, type WorkerModel } from "../tasks/executor/worker-model.js";
 
 export interface WorkersServiceOptions {
   /** A worker silent for this long is stale (3 × TASK_HEARTBEAT_MS, as recovery uses). */

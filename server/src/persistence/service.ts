@@ -7,10 +7,11 @@ import type { BrandAccess } from "../http/context.js";
 import { invalidOperation } from "../http/errors.js";
 import { skipOf, toPage } from "../http/pagination.js";
 import { RESUMABLE_JOB } from "../tasks/filters.js";
-import { taskModel, type Task, type TaskModel } from "../tasks/model.js";
-import { taskNotFound, type TaskQueue } from "../tasks/service.js";
+import { TRANSITIONS, type TaskLifecycle } from "../tasks/lifecycle/index.js";
+import type { Task, TaskModel } from "../tasks/model.js";
+import { taskNotFound } from "../tasks/service.js";
 import { persistentJobSummary } from "../tasks/serialize.js";
-import { checkpointModel, type Checkpoint, type CheckpointModel } from "./model.js";
+import { checkpointModel, type Checkpoint, type CheckpointModel } from "../tasks/executor/checkpoint-model.js";
 
 function toCheckpointView(c: Checkpoint): CheckpointView {
   return {
@@ -30,9 +31,9 @@ export class PersistenceService {
 
   constructor(
     connection: Connection,
-    private readonly queue: TaskQueue,
+    private readonly lifecycle: TaskLifecycle,
   ) {
-    this.tasks = taskModel(connection);
+    this.tasks = lifecycle.tasks;
     this.checkpoints = checkpointModel(connection);
   }
 
@@ -88,36 +89,18 @@ export class PersistenceService {
   async resume(brand: BrandAccess, id: string): Promise<ResumeJobResponse> {
     const task = await this.findJob(brand, id);
     const pj = task.persistent_job!;
-    if (pj.state !== "interrupted" || !pj.can_resume || !["failed", "cancelled"].includes(task.status)) {
+    const from: readonly string[] = TRANSITIONS.resumeFromCheckpoint.from;
+    if (pj.state !== "interrupted" || !pj.can_resume || !from.includes(task.status)) {
       throw invalidOperation(`Cannot resume a ${task.status} job: only an interrupted job resumes from its checkpoint`, {
         current_status: task.status,
-        allowed_statuses: ["failed", "cancelled"],
+        allowed_statuses: [...from],
         state: pj.state,
         can_resume: pj.can_resume,
       });
     }
-    const now = new Date();
-    const updated = await this.tasks
-      .findOneAndUpdate(
-        brandFilter(brand, { _id: task._id, status: task.status, "persistent_job.state": "interrupted" as const }),
-        {
-          $set: {
-            status: "pending",
-            scheduled_for: null,
-            completed_at: null,
-            cancelled_at: null,
-            error_message: null,
-            error_details: null,
-            "persistent_job.state": "resumed",
-            "persistent_job.resumed_at": now,
-          },
-          $inc: { "persistent_job.resume_count": 1 },
-        },
-        { returnDocument: "after" },
-      )
-      .lean<Task>();
+    // Queued again by the lifecycle's listeners; the handler starts from the last checkpoint.
+    const updated = await this.lifecycle.resumeFromCheckpoint(task);
     if (!updated) throw invalidOperation("The job changed meanwhile; reload it and try again", { current_status: task.status });
-    await this.queue.enqueue(updated);
     return {
       message: "Job resumed from its last checkpoint",
       task_id: updated.task_id,

@@ -1,21 +1,21 @@
-import type { Principal } from "../http/context.js";
 /**
- * The plugin module: delivery of extension tasks (routes under /api/plugin and /api/sync), the
- * seller's Vinted data the results fill (/api/v1/vinted), and the lease sweeper. Built by the task
- * hub (server/src/tasks/hub.ts), whose background service starts and stops the sweeper.
+ * The plugin module: extension tasks (creation, views, sync), their delivery to the seller's
+ * browser (poll, long-poll), leases and the lease sweeper, and the results the extension sends.
+ * Routes under /api/plugin and /api/sync. Built by the composition root (server/src/compose.ts).
  */
 import express, { type RequestHandler } from "express";
-import type { Connection } from "mongoose";
 import type { Logger } from "pino";
 import type { PluginConfig } from "../config.js";
+import type { Principal } from "../http/context.js";
 import type { ApiRouter } from "../http/define-route.js";
 import type { BackgroundService } from "../lifecycle/services.js";
-import { registerVintedRoutes } from "../vinted/routes.js";
-import { VintedService } from "../vinted/service.js";
+import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
+import type { VintedResultApplier } from "../vinted/apply-results.js";
+import { ExtensionDelivery } from "./delivery.js";
+import { ExtensionLeases } from "./leases.js";
+import { ExtensionResults } from "./results.js";
 import { registerPluginRoutes } from "./routes.js";
 import { PluginService } from "./service.js";
-
-export { PluginService } from "./service.js";
 
 export const DEFAULT_PLUGIN_CONFIG: PluginConfig = {
   pollIntervalMs: 5_000,
@@ -26,11 +26,13 @@ export const DEFAULT_PLUGIN_CONFIG: PluginConfig = {
 };
 
 export interface PluginModule {
-  plugin: PluginService;
-  vinted: VintedService;
-  init(): Promise<void>;
+  /** Creation (also of vinted.* tasks posted to /tasks/), the seller's views, sync requests. */
+  tasks: PluginService;
+  delivery: ExtensionDelivery;
+  leases: ExtensionLeases;
+  results: ExtensionResults;
   registerRoutes(api: ApiRouter): void;
-  /** The lease sweeper; stopping it also answers every held long-poll. */
+  /** The lease sweeper and the long-poll waiters; stopping it also answers every held long-poll. */
   service: BackgroundService;
 }
 
@@ -41,28 +43,36 @@ export interface PluginModuleOptions {
   isSessionOpen?: (principal: Principal) => Promise<boolean>;
 }
 
-export function createPluginModule(connection: Connection, logger: Logger, options: PluginModuleOptions = {}): PluginModule {
-  const vinted = new VintedService(connection);
-  const plugin = new PluginService({
-    connection,
-    vinted,
-    config: options.config ?? DEFAULT_PLUGIN_CONFIG,
-    logger: logger.child({ module: "plugin" }),
+export function createPluginModule(lifecycle: TaskLifecycle, applier: VintedResultApplier, logger: Logger, options: PluginModuleOptions = {}): PluginModule {
+  const config = options.config ?? DEFAULT_PLUGIN_CONFIG;
+  const log = logger.child({ module: "plugin" });
+  const leases = new ExtensionLeases(lifecycle, { sweepMs: config.leaseSweepMs }, log);
+  const delivery = new ExtensionDelivery({
+    tasks: lifecycle.tasks,
+    leases,
+    config,
+    logger: log,
     isDraining: options.isDraining ?? (() => false),
     isSessionOpen: options.isSessionOpen ?? (async () => true),
   });
+  const results = new ExtensionResults({ lifecycle, leases, applier });
+  const tasks = new PluginService(lifecycle);
   return {
-    plugin,
-    vinted,
-    init: () => vinted.init(),
-    registerRoutes(api) {
-      registerPluginRoutes(api, plugin);
-      registerVintedRoutes(api, vinted);
-    },
+    tasks,
+    delivery,
+    leases,
+    results,
+    registerRoutes: (api) => registerPluginRoutes(api, { tasks, delivery, results }),
     service: {
       name: "plugin-leases",
-      start: async () => plugin.start(),
-      stop: async () => plugin.stop(),
+      start: async () => {
+        delivery.open();
+        leases.start();
+      },
+      stop: async () => {
+        leases.stop();
+        delivery.close();
+      },
     },
   };
 }

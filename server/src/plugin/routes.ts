@@ -1,13 +1,16 @@
-import { z } from "zod";
-import { IntegerIdStringSchema } from "../../../shared/common.js";
 import {
   CreatePluginTaskBodySchema,
   HeartbeatBodySchema,
   HeartbeatResponseSchema,
+  PLUGIN_ROUTES,
+  PluginPollQuerySchema,
+  PluginTaskIdParamsSchema,
   PluginTaskViewSchema,
-  PollQuerySchema,
+  PluginUserIdQuerySchema,
   PollResponseSchema,
+  RecentPluginTasksQuerySchema,
   RecentPluginTasksResponseSchema,
+  SyncVintedBodySchema,
   SyncVintedResponseSchema,
   TaskResultBodySchema,
   TaskResultResponseSchema,
@@ -15,16 +18,17 @@ import {
 import { defineRoute, type ApiRouter } from "../http/define-route.js";
 import type { Principal } from "../http/context.js";
 import { permissionDenied } from "../http/errors.js";
+import type { ExtensionDelivery } from "./delivery.js";
+import type { ExtensionResults } from "./results.js";
 import type { PluginService } from "./service.js";
 
-const tags = ["plugin"];
+export interface PluginRouteServices {
+  tasks: PluginService;
+  delivery: ExtensionDelivery;
+  results: ExtensionResults;
+}
 
-/** spec/plugin-polling-api.md's `user_id`: accepted, but only as the caller's own id. */
-const UserIdQuery = z.object({ user_id: IntegerIdStringSchema.optional() });
-const PluginPollQuerySchema = PollQuerySchema.extend(UserIdQuery.shape);
-const RecentQuerySchema = UserIdQuery.extend({ limit: z.coerce.number().int().min(1).max(50).default(10) });
-const TaskIdParams = z.object({ task_id: z.string().min(1).max(100) });
-const SyncBodySchema = z.object({ user_id: z.number().int().positive().optional() });
+const tags = ["plugin"];
 
 function assertOwnUser(principal: Principal, userId: number | undefined): void {
   if (userId !== undefined && userId !== principal.userId) {
@@ -39,10 +43,10 @@ const leaseErrors = {
 };
 
 /** The extension's API (shared/plugin.ts): poll/claim, heartbeat, result, create, views, sync. */
-export function registerPluginRoutes(api: ApiRouter, plugin: PluginService): void {
+export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results }: PluginRouteServices): void {
   defineRoute(api, {
     method: "get",
-    path: "/api/plugin/tasks",
+    path: PLUGIN_ROUTES.tasks,
     summary: "Claim your next extension task (leased), or wait up to ?wait=N s for one; else {task_id: null}",
     description:
       "Plain polls no faster than PLUGIN_POLL_INTERVAL_MS per seller (429 + Retry-After otherwise); a poll that hands out a task " +
@@ -60,7 +64,7 @@ export function registerPluginRoutes(api: ApiRouter, plugin: PluginService): voi
       };
       res.once("close", onClose);
       try {
-        return await plugin.poll(principal, query.wait ?? 0, gone.signal);
+        return await delivery.poll(principal, query.wait ?? 0, gone.signal);
       } finally {
         res.off("close", onClose);
       }
@@ -69,87 +73,87 @@ export function registerPluginRoutes(api: ApiRouter, plugin: PluginService): voi
 
   defineRoute(api, {
     method: "post",
-    path: "/api/plugin/tasks",
+    path: PLUGIN_ROUTES.tasks,
     summary: "Create a task for your extension (params validated per action); brand: X-Brand-ID or your personal brand",
     tags,
     auth: "brand",
-    request: { query: UserIdQuery, body: CreatePluginTaskBodySchema },
+    request: { query: PluginUserIdQuerySchema, body: CreatePluginTaskBodySchema },
     status: 201,
     response: PluginTaskViewSchema,
     errors: { 403: "user_id is not your own id" },
     handler: ({ principal, brand, query, body }) => {
       assertOwnUser(principal, query.user_id);
-      return plugin.createPluginTask(principal, brand, body);
+      return tasks.createPluginTask(principal, brand, body);
     },
   });
 
   // Before /api/plugin/tasks/:task_id, which would read "recent" as an id.
   defineRoute(api, {
     method: "get",
-    path: "/api/plugin/tasks/recent",
+    path: PLUGIN_ROUTES.recentTasks,
     summary: "Your latest extension tasks, newest first (the popup's list)",
     tags,
     auth: "user",
-    request: { query: RecentQuerySchema },
+    request: { query: RecentPluginTasksQuerySchema },
     response: RecentPluginTasksResponseSchema,
     errors: { 403: "user_id is not your own id" },
     handler: ({ principal, query }) => {
       assertOwnUser(principal, query.user_id);
-      return plugin.recent(principal.userId, query.limit);
+      return tasks.recent(principal.userId, query.limit);
     },
   });
 
   defineRoute(api, {
     method: "get",
-    path: "/api/plugin/tasks/:task_id",
+    path: PLUGIN_ROUTES.task,
     summary: "One of your extension tasks (status executing while leased)",
     tags,
     auth: "user",
-    request: { params: TaskIdParams, query: UserIdQuery },
+    request: { params: PluginTaskIdParamsSchema, query: PluginUserIdQuerySchema },
     response: PluginTaskViewSchema,
     errors: taskErrors,
     handler: ({ principal, params, query }) => {
       assertOwnUser(principal, query.user_id);
-      return plugin.get(principal.userId, params.task_id);
+      return tasks.get(principal.userId, params.task_id);
     },
   });
 
   defineRoute(api, {
     method: "post",
-    path: "/api/plugin/tasks/:task_id/heartbeat",
+    path: PLUGIN_ROUTES.heartbeat,
     summary: "Extend your lease and report progress (and, for get_all_products, each page as it is read)",
     tags,
     auth: "user",
-    request: { params: TaskIdParams, body: HeartbeatBodySchema },
+    request: { params: PluginTaskIdParamsSchema, body: HeartbeatBodySchema },
     response: HeartbeatResponseSchema,
     errors: leaseErrors,
-    handler: ({ principal, params, body }) => plugin.heartbeat(principal.userId, params.task_id, body),
+    handler: ({ principal, params, body }) => results.heartbeat(principal.userId, params.task_id, body),
   });
 
   defineRoute(api, {
     method: "post",
-    path: "/api/plugin/tasks/:task_id/result",
+    path: PLUGIN_ROUTES.result,
     summary: "Deliver the result of your lease (once; an identical resend is acknowledged again)",
     tags,
     auth: "user",
-    request: { params: TaskIdParams, body: TaskResultBodySchema },
+    request: { params: PluginTaskIdParamsSchema, body: TaskResultBodySchema },
     response: TaskResultResponseSchema,
     errors: leaseErrors,
-    handler: ({ principal, params, body }) => plugin.result(principal.userId, params.task_id, body),
+    handler: ({ principal, params, body }) => results.result(principal.userId, params.task_id, body),
   });
 
   defineRoute(api, {
     method: "post",
-    path: "/api/sync/vinted",
+    path: PLUGIN_ROUTES.syncVinted,
     summary: "Start a full Vinted sync (get_all_products), or get the one already pending/running",
     tags,
     auth: "brand",
-    request: { body: SyncBodySchema },
+    request: { body: SyncVintedBodySchema },
     response: SyncVintedResponseSchema,
     errors: { 403: "user_id is not your own id" },
     handler: ({ principal, brand, body }) => {
       assertOwnUser(principal, body.user_id);
-      return plugin.syncVinted(principal, brand);
+      return tasks.syncVinted(principal, brand);
     },
   });
 }

@@ -1,44 +1,25 @@
 /**
- * Delivery of extension tasks to the seller's browser (shared/plugin.ts is the contract).
+ * Extension tasks (spec/plugin-polling-api.md): created through /api/plugin/tasks, /tasks/ (task
+ * types `vinted.<action>`) or a sync request, and the seller's views of them.
  *
  * Plugin tasks are tasks of the one collection: executor "extension", task_type "vinted.<action>",
  * owned by the seller (`owner_user_id`), in a brand (personal or X-Brand-ID), visible in /tasks/.
- *
- * Leases mirror the server runner's claims: one atomic findOneAndUpdate takes the seller's best
- * pending task (highest priority, then oldest), sets it running with a fresh token (`run_token`)
- * and `lease_expires_at` = now + the task's timeout. Heartbeats and the result must carry that token
- * and arrive before the lease ends; every write is fenced on (status running, token, lease not
- * expired), so a stale or late holder never changes anything. An expired lease puts the task back
- * (pending, `retry_count`+1) or fails it after `max_retries`; the next claim's `attempt` > 1 tells
- * the extension that a write's outcome is unknown and must be checked on Vinted first.
+ * The document keeps the hub's vocabulary (status, priority word, timeout_minutes); the plugin's
+ * words (executing, 0–10, seconds) are mapped at the edge by view.ts. Delivery (delivery.ts),
+ * leases (leases.ts) and results (results.ts) are the other parts of the module.
  */
-import { createHash, randomUUID } from "node:crypto";
-import type { Connection } from "mongoose";
-import type { Logger } from "pino";
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import {
-  PLUGIN_PARAMS_SCHEMAS,
-  PLUGIN_RESULT_SCHEMAS,
-  type CreatePluginTaskBody,
-  type HeartbeatBody,
-  type PluginAction,
-  type PluginTaskView,
-  type PollResponse,
-  type TaskResultBody,
-} from "../../../shared/plugin.js";
+import { PLUGIN_PARAMS_SCHEMAS, type CreatePluginTaskBody, type PluginAction, type PluginTaskView } from "../../../shared/plugin.js";
 import type { CreateTaskBody } from "../../../shared/tasks.js";
 import { allBrands } from "../brands/scope.js";
-import type { PluginConfig } from "../config.js";
-import { nextSequence } from "../db/counters.js";
 import type { BrandAccess, Principal } from "../http/context.js";
-import { tokenError } from "../auth/tokens.js";
-import { AppError, validationError } from "../http/errors.js";
+import { validationError } from "../http/errors.js";
 import { fieldErrorsOf } from "../http/validation.js";
-import { PRIORITY_RANK, taskModel, type Task, type TaskModel } from "../tasks/model.js";
+import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
+import type { Task, TaskModel } from "../tasks/model.js";
 import type { ExternalTaskTypes } from "../tasks/service.js";
-import { taskNotFound } from "../tasks/service.js";
-import type { VintedService } from "../vinted/service.js";
-import { PollLimiter } from "./poll-limiter.js";
+import { findOwnedTask } from "./results.js";
 import {
   DEFAULT_PRIORITY,
   DEFAULT_TIMEOUT_SECONDS,
@@ -51,52 +32,13 @@ import {
   defaultPluginState,
   priorityWord,
   taskTypeOf,
-  timeoutOf,
-  toClaimedTask,
   toPluginView,
 } from "./view.js";
-import { LongPollWaiters } from "./waiters.js";
 
 type Json = Record<string, unknown>;
 
-export const NO_PENDING_TASKS = { task_id: null, message: "No pending tasks" } as const;
-
-/** Claim order: the hub's priority word, then the 0–10 number, then the oldest. */
-const CLAIM_SORT = { priority_rank: -1, "plugin.priority": -1, created_at: 1, id: 1 } as const;
-
-const SWEEP_BATCH = 500;
-
-/** Extension tasks a claim may take now: pending and due, or running on a lease that has ended. */
-function claimableFilter(now: Date) {
-  return {
-    executor: "extension" as const,
-    $or: [
-      { status: "pending" as const, $or: [{ scheduled_for: null }, { scheduled_for: { $lte: now } }] },
-      { status: "running" as const, lease_expires_at: { $lt: now } },
-    ],
-  };
-}
-
 function newTaskId(): string {
   return `task_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
-}
-
-const leaseExpired = (detail: string, currentStatus: string) =>
-  new AppError(409, "LEASE_EXPIRED", detail, { extra: { current_status: currentStatus } });
-
-const resultAlreadyReceived = (currentStatus: string) =>
-  new AppError(409, "RESULT_ALREADY_RECEIVED", "This task already has its result; another one is never accepted.", {
-    extra: { current_status: currentStatus },
-  });
-
-function asJsonObject(value: unknown): Json | null {
-  if (value === undefined || value === null) return null;
-  return typeof value === "object" && !Array.isArray(value) ? (value as Json) : { value };
-}
-
-function digestOf(body: TaskResultBody): string {
-  const { lease_token: _token, ...rest } = body;
-  return createHash("sha256").update(JSON.stringify(rest)).digest("hex");
 }
 
 interface NewPluginTask {
@@ -111,110 +53,13 @@ interface NewPluginTask {
   scheduledFor?: Date | null;
 }
 
-export interface PluginServiceDeps {
-  connection: Connection;
-  vinted: VintedService;
-  config: PluginConfig;
-  logger: Logger;
-  isDraining: () => boolean;
-  /** A long-poll authenticated before a logout must not claim work after it. */
-  isSessionOpen: (principal: Principal) => Promise<boolean>;
-}
-
 export class PluginService implements ExternalTaskTypes {
-  readonly tasks: TaskModel;
-  readonly limiter: PollLimiter;
-  readonly waiters: LongPollWaiters;
+  private readonly tasks: TaskModel;
   private readonly syncLocks = new Map<number, Promise<unknown>>();
-  private sweepTimer: NodeJS.Timeout | null = null;
-  private sweeping = false;
 
-  constructor(private readonly deps: PluginServiceDeps) {
-    this.tasks = taskModel(deps.connection);
-    this.limiter = new PollLimiter(deps.config.pollIntervalMs, deps.config.pollToleranceMs);
-    this.waiters = new LongPollWaiters({
-      recheckMs: deps.config.longPollRecheckMs,
-      isDraining: deps.isDraining,
-      findReady: (userIds) => this.sellersWithWork(userIds),
-      logger: deps.logger,
-    });
+  constructor(private readonly lifecycle: TaskLifecycle) {
+    this.tasks = lifecycle.tasks;
   }
-
-  // -------------------------------------------------------------------------------------------
-  // Background: the lease sweeper
-  // -------------------------------------------------------------------------------------------
-
-  start(): void {
-    this.waiters.open();
-    if (this.sweepTimer) return;
-    this.sweepTimer = setInterval(() => void this.sweep(), this.deps.config.leaseSweepMs);
-    this.sweepTimer.unref();
-  }
-
-  stop(): void {
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.sweepTimer = null;
-    this.waiters.close();
-  }
-
-  private async sweep(): Promise<void> {
-    if (this.sweeping) return;
-    this.sweeping = true;
-    try {
-      await this.expireLeases();
-    } catch (err) {
-      this.deps.logger.warn({ err }, "plugin lease sweep failed");
-    } finally {
-      this.sweeping = false;
-    }
-  }
-
-  /** Puts back (or fails) every extension task whose lease has ended; one seller's only when given. */
-  async expireLeases(ownerUserId?: number): Promise<number> {
-    const filter: Record<string, unknown> = { executor: "extension", status: "running", lease_expires_at: { $lt: new Date() } };
-    if (ownerUserId !== undefined) filter.owner_user_id = ownerUserId;
-    const expired = await allBrands(this.tasks.find(filter).limit(SWEEP_BATCH).lean<Task[]>());
-    let n = 0;
-    for (const task of expired) if (await this.expireLease(task)) n++;
-    return n;
-  }
-
-  private async expireLease(task: Task): Promise<boolean> {
-    const now = new Date();
-    const retry = task.retry_count < task.max_retries;
-    const seconds = timeoutOf(task);
-    const why = `Lease expired: no result or heartbeat within ${seconds}s (attempt ${task.attempt})`;
-    const set: Json = retry
-      ? { status: "pending", run_token: null, lease_expires_at: null, error_message: why, error_details: { error_code: "LEASE_EXPIRED", attempt: task.attempt } }
-      : {
-          status: "failed",
-          run_token: null,
-          lease_expires_at: null,
-          completed_at: now,
-          error_message: `${why}; no attempt left (${task.attempt} made)`,
-          error_details: { error_code: "LEASE_EXPIRED", attempt: task.attempt },
-          "plugin.error_code": "LEASE_EXPIRED",
-        };
-    const updated = await this.tasks.updateOne(
-      { _id: task._id, brand: task.brand, status: "running", run_token: task.run_token, lease_expires_at: { $lt: now } },
-      retry ? { $set: set, $inc: { retry_count: 1 } } : { $set: set },
-    );
-    if (updated.modifiedCount !== 1) return false;
-    this.deps.logger.warn({ task_id: task.task_id, attempt: task.attempt, requeued: retry }, "extension lease expired");
-    if (retry && task.owner_user_id !== null) this.waiters.notify(task.owner_user_id);
-    return true;
-  }
-
-  /** Of these sellers, those with a task to claim now. */
-  private async sellersWithWork(userIds: number[]): Promise<number[]> {
-    if (userIds.length === 0) return [];
-    const ids = await allBrands(this.tasks.distinct("owner_user_id", { owner_user_id: { $in: userIds }, ...claimableFilter(new Date()) }));
-    return ids.filter((id): id is number => typeof id === "number");
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Creation
-  // -------------------------------------------------------------------------------------------
 
   handles(taskType: string): boolean {
     return taskType.startsWith(TASK_TYPE_PREFIX);
@@ -265,8 +110,8 @@ export class PluginService implements ExternalTaskTypes {
 
   private async insert(t: NewPluginTask): Promise<Task> {
     const word = priorityWord(t.priority);
-    const created = await this.tasks.create({
-      id: await nextSequence(this.deps.connection, "tasks"),
+    // The seller's held long-poll is woken by the lifecycle's listeners.
+    return this.lifecycle.create({
       task_id: newTaskId(),
       brand: t.brand,
       created_by: t.owner,
@@ -274,7 +119,6 @@ export class PluginService implements ExternalTaskTypes {
       task_type: taskTypeOf(t.action),
       executor: "extension",
       priority: word,
-      priority_rank: PRIORITY_RANK[word],
       description: t.description ?? "",
       context_data: t.params,
       timeout_minutes: t.timeoutSeconds / 60,
@@ -282,282 +126,6 @@ export class PluginService implements ExternalTaskTypes {
       ...(t.maxRetries !== undefined ? { max_retries: t.maxRetries } : {}),
       plugin: defaultPluginState(t.priority, t.timeoutSeconds),
     });
-    this.waiters.notify(t.owner);
-    return created.toObject() as Task;
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Poll (claim), long-poll
-  // -------------------------------------------------------------------------------------------
-
-  /**
-   * GET /api/plugin/tasks[?wait=N]: the seller's next task, leased, or "No pending tasks" — at once,
-   * or when one arrives within N seconds. `clientGone` stops the wait without claiming anything.
-   */
-  async poll(principal: Principal, waitSeconds: number, clientGone: AbortSignal): Promise<PollResponse> {
-    const userId = principal.userId;
-    const decision = this.limiter.take(userId);
-    if (!decision.ok) {
-      const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-      throw new AppError(429, "RATE_LIMITED", `Polling too fast: at most one poll every ${this.deps.config.pollIntervalMs / 1000}s; retry in ${seconds}s.`, {
-        headers: { "Retry-After": String(seconds) },
-      });
-    }
-    const deadline = Date.now() + waitSeconds * 1000;
-    const waiter = waitSeconds > 0 ? this.waiters.register(userId) : null;
-    const onGone = () => waiter?.wake("closing");
-    clientGone.addEventListener("abort", onGone);
-    try {
-      for (;;) {
-        if (clientGone.aborted) return NO_PENDING_TASKS;
-        const task = await this.claim(userId);
-        if (task) {
-          this.limiter.release(userId);
-          return toClaimedTask(task);
-        }
-        const remaining = deadline - Date.now();
-        if (!waiter || remaining <= 0) return NO_PENDING_TASKS;
-        const reason = await waiter.next(remaining);
-        if (reason === "closing") return NO_PENDING_TASKS;
-        if (!(await this.deps.isSessionOpen(principal))) throw tokenError.revoked();
-      }
-    } finally {
-      clientGone.removeEventListener("abort", onGone);
-      if (waiter) this.waiters.unregister(waiter);
-    }
-  }
-
-  /**
-   * One atomic claim of the seller's best pending task, with a fresh lease. An empty poll — the
-   * common case — costs one indexed read: the write runs only when something is there to claim
-   * (expired leases found on the way are put back first, so no sweep is needed in between).
-   */
-  async claim(userId: number): Promise<Task | null> {
-    const due = await allBrands(this.tasks.find({ owner_user_id: userId, ...claimableFilter(new Date()) }).limit(50).lean<Task[]>());
-    if (due.length === 0) return null;
-    let requeued = false;
-    for (const task of due) if (task.status === "running" && (await this.expireLease(task)) && task.retry_count < task.max_retries) requeued = true;
-    if (!requeued && !due.some((task) => task.status === "pending")) return null;
-    const now = new Date();
-    const token = randomUUID();
-    const claimed = await allBrands(
-      this.tasks.findOneAndUpdate(
-        {
-          owner_user_id: userId,
-          executor: "extension",
-          status: "pending",
-          $or: [{ scheduled_for: null }, { scheduled_for: { $lte: now } }],
-        },
-        [
-          {
-            $set: {
-              status: "running",
-              started_at: now,
-              updated_at: now,
-              run_token: token,
-              lease_expires_at: { $add: [now, { $multiply: [{ $ifNull: ["$plugin.timeout_seconds", DEFAULT_TIMEOUT_SECONDS] }, 1000] }] },
-              attempt: { $add: [{ $ifNull: ["$attempt", 0] }, 1] },
-              progress_message: null,
-              "plugin.progress_current": null,
-              "plugin.progress_total": null,
-              "plugin.sync_total_entries": null,
-            },
-          },
-        ],
-        { sort: CLAIM_SORT, returnDocument: "after", updatePipeline: true, timestamps: false },
-      ).lean<Task>(),
-    );
-    return claimed;
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Heartbeat, result
-  // -------------------------------------------------------------------------------------------
-
-  private async findOwned(userId: number, taskId: string): Promise<Task> {
-    const key = /^\d+$/.test(taskId) ? { id: Number(taskId) } : { task_id: taskId };
-    const task = await allBrands(this.tasks.findOne({ ...key, owner_user_id: userId, executor: "extension" }).lean<Task>());
-    if (!task) throw taskNotFound();
-    return task;
-  }
-
-  private isResend(task: Task, token: string, digest: string): boolean {
-    return (task.status === "completed" || task.status === "failed") && task.run_token === token && task.plugin?.result_digest === digest;
-  }
-
-  /** Why a lease-holder's write was refused (409), after expiring the lease if that is the reason. */
-  private async refusal(task: Task, token: string): Promise<AppError> {
-    if (task.status === "running" && task.run_token === token && task.lease_expires_at && task.lease_expires_at.getTime() < Date.now()) {
-      await this.expireLease(task);
-      return leaseExpired("The lease expired before this arrived; the task went back to the queue or failed.", "expired");
-    }
-    if (task.status === "running" && task.run_token === token) {
-      return leaseExpired("The lease changed meanwhile; try again.", task.status);
-    }
-    if ((task.status === "completed" || task.status === "failed") && task.plugin?.result_digest) return resultAlreadyReceived(task.status);
-    if (task.status === "cancelled") return leaseExpired("The task was cancelled; its lease ended.", "cancelled");
-    return leaseExpired("This lease token is not the task's current one (it expired and the task was handed out again, or it ended).", task.status);
-  }
-
-  /** POST /api/plugin/tasks/{task_id}/heartbeat: extends the lease, records progress and sync pages. */
-  async heartbeat(userId: number, taskId: string, body: HeartbeatBody): Promise<{ status: "ok"; lease_expires_at: string }> {
-    const task = await this.findOwned(userId, taskId);
-    const now = new Date();
-    const set: Json = {
-      updated_at: now,
-      lease_expires_at: { $add: [now, { $multiply: [{ $ifNull: ["$plugin.timeout_seconds", DEFAULT_TIMEOUT_SECONDS] }, 1000] }] },
-    };
-    const progress = body.progress;
-    if (progress) {
-      set.progress_message = progress.message;
-      set.progress_percentage = progress.total > 0 ? Math.min(100, Math.round((progress.current / progress.total) * 100)) : 0;
-      set["plugin.progress_current"] = progress.current;
-      set["plugin.progress_total"] = progress.total;
-      if (progress.partial) {
-        set["plugin.sync_total_entries"] = { $max: [{ $ifNull: ["$plugin.sync_total_entries", 0] }, progress.partial.total_entries] };
-      }
-    }
-    const updated = await this.tasks
-      .findOneAndUpdate(
-        { _id: task._id, brand: task.brand, status: "running", run_token: body.lease_token, lease_expires_at: { $gte: now } },
-        [{ $set: set }],
-        { returnDocument: "after", updatePipeline: true, timestamps: false },
-      )
-      .lean<Task>();
-    if (!updated) throw await this.refusal(await this.findOwned(userId, taskId), body.lease_token);
-    // Pages of a sync are kept as they arrive: a sync cut off later keeps them (and marks nothing gone).
-    if (progress?.partial && actionOf(updated.task_type) === "get_all_products") {
-      await this.deps.vinted.upsertListings(userId, progress.partial.items, updated.task_id);
-    }
-    return { status: "ok", lease_expires_at: (updated.lease_expires_at ?? now).toISOString() };
-  }
-
-  /**
-   * POST /api/plugin/tasks/{task_id}/result. Accepted once, from the current lease before it ends;
-   * the same body sent again with the same token (its answer was lost) is acknowledged again without
-   * doing anything; anything else is a 409 and changes nothing.
-   */
-  async result(userId: number, taskId: string, body: TaskResultBody): Promise<{ status: "received"; message: string }> {
-    const task = await this.findOwned(userId, taskId);
-    const digest = digestOf(body);
-    if (task.status !== "running" || task.run_token !== body.lease_token || !task.lease_expires_at || task.lease_expires_at.getTime() < Date.now()) {
-      if (this.isResend(task, body.lease_token, digest)) return { status: "received", message: "Task result already received" };
-      throw await this.refusal(task, body.lease_token);
-    }
-    const action = actionOf(task.task_type);
-    const applied = action ? await this.apply(task, action, body) : { resultData: asJsonObject(body.data), warning: null };
-    const now = new Date();
-    const executedAt = Number.isNaN(Date.parse(body.executed_at)) ? now : new Date(body.executed_at);
-    const metrics = { execution_time_ms: body.execution_time_ms, memory_usage_mb: 0, cost_usd: 0, recorded_at: now };
-    const set: Json = body.success
-      ? {
-          status: "completed",
-          result_data: applied.resultData ?? {},
-          progress_percentage: 100,
-          error_message: null,
-          error_details: applied.warning ? { warning: applied.warning } : null,
-          "plugin.error_code": null,
-        }
-      : {
-          status: "failed",
-          result_data: applied.resultData,
-          error_message: body.error ?? "The extension reported a failure",
-          error_details: { error_code: body.error_code ?? null },
-          "plugin.error_code": body.error_code ?? null,
-        };
-    Object.assign(set, {
-      completed_at: now,
-      lease_expires_at: null,
-      metrics,
-      "plugin.executed_at": executedAt,
-      "plugin.result_digest": digest,
-    });
-    const updated = await this.tasks.updateOne(
-      { _id: task._id, brand: task.brand, status: "running", run_token: body.lease_token, lease_expires_at: { $gte: now } },
-      { $set: set },
-    );
-    if (updated.modifiedCount !== 1) {
-      // An identical resend racing the first delivery finds it done: acknowledged like a resend.
-      const now = await this.findOwned(userId, taskId);
-      if (this.isResend(now, body.lease_token, digest)) return { status: "received", message: "Task result already received" };
-      throw await this.refusal(now, body.lease_token);
-    }
-    return { status: "received", message: applied.warning ? `Task result saved; its data was not applied: ${applied.warning}` : "Task result saved successfully" };
-  }
-
-  /**
-   * Applies a result to the seller's Vinted data; returns what the task keeps as result_data.
-   * A success whose data does not match the action's result schema still completes the task (the
-   * write did happen on Vinted), with a warning and nothing applied.
-   */
-  private async apply(task: Task, action: PluginAction, body: TaskResultBody): Promise<{ resultData: Json | null; warning: string | null }> {
-    const owner = task.owner_user_id as number;
-    const params = (task.context_data ?? {}) as Json;
-    if (!body.success) {
-      // A price batch stopped half-way reports which prices Vinted took: those are true now.
-      if (action === "update_prices") {
-        const partial = PLUGIN_RESULT_SCHEMAS.update_prices.safeParse(body.data);
-        if (partial.success) await this.applyPrices(owner, params, partial.data.results, task.task_id);
-      }
-      return { resultData: asJsonObject(body.data), warning: null };
-    }
-    const schema: z.ZodType = PLUGIN_RESULT_SCHEMAS[action];
-    const parsed = schema.safeParse(body.data);
-    if (!parsed.success) {
-      const problems = Object.entries(fieldErrorsOf(parsed.error))
-        .map(([k, v]) => `${k}: ${v.join(", ")}`)
-        .join("; ");
-      return { resultData: action === "get_all_products" ? null : asJsonObject(body.data), warning: `data does not match the ${action} result (${problems})`.slice(0, 1000) };
-    }
-    const data = parsed.data as Json;
-    const vinted = this.deps.vinted;
-    switch (action) {
-      case "get_user_data": {
-        await vinted.storeAccount(owner, data, task.task_id);
-        const { csrf_token: _secret, ...kept } = data;
-        return { resultData: kept, warning: null };
-      }
-      case "get_all_products": {
-        const result = PLUGIN_RESULT_SCHEMAS.get_all_products.parse(data);
-        const outcome = await vinted.applyCompleteSync(owner, result.products, task.task_id, task.started_at ?? new Date(0), task.plugin?.sync_total_entries ?? null);
-        return { resultData: { total: result.total, pages: result.pages, complete: result.complete, ...outcome }, warning: null };
-      }
-      case "create_product": {
-        const result = PLUGIN_RESULT_SCHEMAS.create_product.parse(data);
-        await vinted.applyItem(owner, result.item, task.task_id, pick(params, ["title", "price"]));
-        return { resultData: data, warning: null };
-      }
-      case "update_product": {
-        const result = PLUGIN_RESULT_SCHEMAS.update_product.parse(data);
-        await vinted.applyItem(owner, result.item, task.task_id, pick(params, ["title", "price"]));
-        return { resultData: data, warning: null };
-      }
-      case "delete_product": {
-        const result = PLUGIN_RESULT_SCHEMAS.delete_product.parse(data);
-        await vinted.markDeleted(owner, result.item_id, task.task_id);
-        return { resultData: data, warning: null };
-      }
-      case "update_prices": {
-        const result = PLUGIN_RESULT_SCHEMAS.update_prices.parse(data);
-        await this.applyPrices(owner, params, result.results, task.task_id);
-        return { resultData: data, warning: null };
-      }
-      case "get_stats": {
-        const result = PLUGIN_RESULT_SCHEMAS.get_stats.parse(data);
-        await vinted.storeStats(owner, result, task.task_id);
-        return { resultData: data, warning: null };
-      }
-      case "upload_photo":
-        return { resultData: data, warning: null };
-    }
-  }
-
-  private async applyPrices(owner: number, params: Json, outcomes: Array<{ item_id: number; success: boolean }>, taskId: string): Promise<void> {
-    const requested = PLUGIN_PARAMS_SCHEMAS.update_prices.safeParse(params);
-    if (!requested.success) return;
-    const priceOf = new Map(requested.data.updates.map((u) => [u.item_id, u.price]));
-    const accepted = outcomes.filter((o) => o.success && priceOf.has(o.item_id)).map((o) => ({ item_id: o.item_id, price: priceOf.get(o.item_id)! }));
-    await this.deps.vinted.applyPrices(owner, accepted, taskId);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -565,7 +133,7 @@ export class PluginService implements ExternalTaskTypes {
   // -------------------------------------------------------------------------------------------
 
   async get(userId: number, taskId: string): Promise<PluginTaskView> {
-    return toPluginView(await this.findOwned(userId, taskId));
+    return toPluginView(await findOwnedTask(this.tasks, userId, taskId));
   }
 
   async recent(userId: number, limit: number): Promise<{ results: PluginTaskView[] }> {
@@ -617,13 +185,8 @@ export class PluginService implements ExternalTaskTypes {
     // (only while still pending — if it was claimed already, both run; a sync is a read).
     const winner = await this.activeSync(principal.userId);
     if (winner && winner.task_id !== created.task_id) {
-      const removed = await this.tasks.deleteOne({ _id: created._id, brand: created.brand, status: "pending" });
-      if (removed.deletedCount === 1) return { message: "Sync already in progress", task_id: winner.task_id };
+      if (await this.lifecycle.remove(created, ["pending"])) return { message: "Sync already in progress", task_id: winner.task_id };
     }
     return { message: "Sync started", task_id: created.task_id };
   }
-}
-
-function pick(source: Json, keys: string[]): Json {
-  return Object.fromEntries(keys.filter((k) => source[k] !== undefined).map((k) => [k, source[k]]));
 }

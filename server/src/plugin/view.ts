@@ -36,8 +36,11 @@ export function priorityWord(priority: number): TaskPriority {
 /** The hub's word → 0–10, for tasks created through /tasks/. */
 export const PRIORITY_NUMBER: Record<TaskPriority, number> = { low: 0, normal: 1, high: 5, critical: 9 };
 
+/** The plugin's words (spec/plugin-polling-api.md): `running` is `executing`; a suspended task is still waiting, so `pending`. */
 export function pluginStatus(status: TaskStatus): PluginTaskStatus {
-  return status === "running" ? "executing" : status;
+  if (status === "running") return "executing";
+  if (status === "suspended") return "pending";
+  return status;
 }
 
 export function defaultPluginState(priority: number, timeoutSeconds: number): PluginTaskState {

@@ -1,5 +1,6 @@
 import { Schema, type Connection, type Model, type Types } from "mongoose";
 import { brandScoped } from "../brands/scope.js";
+import { statusWritesThroughLifecycle } from "./lifecycle/guard.js";
 import { TASK_PRIORITIES, TASK_STATUSES, type TaskPriority, type TaskStatus } from "../../../shared/tasks.js";
 
 /** Numeric order of priorities, stored so queues can sort on it. */
@@ -173,6 +174,7 @@ export const taskSchema = new Schema<Task>(
 );
 
 taskSchema.plugin(brandScoped);
+taskSchema.plugin(statusWritesThroughLifecycle);
 taskSchema.index({ brand: 1, created_at: -1 });
 taskSchema.index({ brand: 1, status: 1 });
 taskSchema.index({ status: 1, worker_id: 1 });

@@ -18,16 +18,16 @@ import {
   type UpdateTaskBody,
 } from "../../../shared/tasks.js";
 import { brandFilter } from "../brands/scope.js";
-import { nextSequence } from "../db/counters.js";
 import type { BrandAccess, Principal } from "../http/context.js";
 import { AppError, invalidOperation } from "../http/errors.js";
 import { skipOf, toPage } from "../http/pagination.js";
-import { checkpointModel } from "../persistence/model.js";
+import { checkpointModel } from "./executor/checkpoint-model.js";
 import { taskListFilter, taskSort } from "./filters.js";
-import { PRIORITY_RANK, taskModel, type Task, type TaskModel } from "./model.js";
+import type { TaskLifecycle } from "./lifecycle/index.js";
+import { PRIORITY_RANK, type Task, type TaskModel } from "./model.js";
 import { TaskSerializer } from "./serialize.js";
 
-/** What the API needs from execution: queue a run, stop a local run at once. */
+/** What the API needs from execution: queue a run again (new priority or time), stop a local run at once. */
 export interface TaskQueue {
   enqueue(task: Pick<Task, "task_id" | "priority" | "scheduled_for">): Promise<void>;
   abortLocally(taskId: string): void;
@@ -68,10 +68,11 @@ export class TaskService {
 
   constructor(
     private readonly connection: Connection,
+    private readonly lifecycle: TaskLifecycle,
     private readonly queue: TaskQueue,
     private readonly catalog: TaskTypeCatalog,
   ) {
-    this.tasks = taskModel(connection);
+    this.tasks = lifecycle.tasks;
     this.serializer = new TaskSerializer(connection);
   }
 
@@ -114,22 +115,20 @@ export class TaskService {
         extra: { known_task_types: known },
       });
     }
-    const task = await this.tasks.create({
-      id: await nextSequence(this.connection, "tasks"),
+    // Queued by the lifecycle's listeners once stored.
+    const task = await this.lifecycle.create({
       task_id: newTaskId(),
       brand: brand.brandId,
       created_by: principal.userId,
       task_type: body.task_type,
       priority: body.priority,
-      priority_rank: PRIORITY_RANK[body.priority],
       description: body.description,
       context_data: body.context_data,
       scheduled_for: body.scheduled_for ? new Date(body.scheduled_for) : null,
       max_retries: body.max_retries,
       timeout_minutes: body.timeout_minutes,
     });
-    await this.queue.enqueue(task);
-    return this.serializer.one(task.toObject());
+    return this.serializer.one(task);
   }
 
   /**
@@ -140,16 +139,12 @@ export class TaskService {
     input: Pick<Task, "brand" | "created_by" | "task_type" | "priority" | "description" | "context_data" | "scheduled_for" | "max_retries" | "timeout_minutes"> &
       Partial<Pick<Task, "is_periodic" | "periodic_task">>,
   ): Promise<Task> {
-    const task = await this.tasks.create({
+    return this.lifecycle.create({
       ...input,
-      id: await nextSequence(this.connection, "tasks"),
       task_id: newTaskId(),
-      priority_rank: PRIORITY_RANK[input.priority],
       is_periodic: input.is_periodic ?? false,
       periodic_task: input.periodic_task ?? null,
     });
-    await this.queue.enqueue(task);
-    return task.toObject();
   }
 
   /** PATCH (partial) or PUT (the modifiable fields); execution fields can change only while pending. */
@@ -170,7 +165,7 @@ export class TaskService {
       .lean<Task>();
     if (!updated) throw taskNotFound();
     // A new priority or time needs a new queue entry; the old one finds the task not due and does nothing.
-    if (updated.status === "pending" && (body.priority || body.scheduled_for !== undefined)) await this.queue.enqueue(updated);
+    if (updated.status === "pending" && updated.executor === "server" && (body.priority || body.scheduled_for !== undefined)) await this.queue.enqueue(updated);
     return this.serializer.one(updated);
   }
 
@@ -178,10 +173,10 @@ export class TaskService {
   async remove(brand: BrandAccess, id: string): Promise<void> {
     const task = await this.find(brand, id);
     if (task.status === "running") {
-      await this.tasks.updateOne(brandFilter(brand, { _id: task._id, status: "running" as const }), { $set: { status: "cancelled", cancelled_at: new Date() } });
+      await this.lifecycle.cancel(task);
       this.queue.abortLocally(task.task_id);
     }
-    await this.tasks.deleteOne(brandFilter(brand, { _id: task._id }));
+    await this.lifecycle.remove(task);
     await checkpointModel(this.connection).deleteMany(brandFilter(brand, { task_id: task.task_id }));
   }
 
@@ -197,19 +192,13 @@ export class TaskService {
         max_retries: task.max_retries,
       });
     }
-    const set: Record<string, unknown> = { status: "pending", scheduled_for: null, completed_at: null, cancelled_at: null };
+    const set: Record<string, unknown> = {};
     if (body.reset_progress) Object.assign(set, { progress_percentage: 0, progress_message: null });
     if (body.clear_errors) Object.assign(set, { error_message: null, error_details: null });
     if (body.new_priority) Object.assign(set, { priority: body.new_priority, priority_rank: PRIORITY_RANK[body.new_priority] });
-    const updated = await this.tasks
-      .findOneAndUpdate(
-        brandFilter(brand, { _id: task._id, status: task.status, retry_count: task.retry_count }),
-        { $set: set, $inc: { retry_count: 1 } },
-        { returnDocument: "after" },
-      )
-      .lean<Task>();
+    // Queued again (server) or offered to the seller's extension by the lifecycle's listeners.
+    const updated = await this.lifecycle.retryByUser(task, set);
     if (!updated) throw invalidOperation("The task changed meanwhile; reload it and try again", { current_status: task.status });
-    await this.queue.enqueue(updated);
     return {
       message: "Task queued for retry",
       task_id: updated.task_id,
@@ -239,11 +228,8 @@ export class TaskService {
       throw invalidOperation(`Cannot cancel a ${task.status} task`, { current_status: task.status, allowed_statuses: [...CANCELLABLE_STATUSES] });
     }
     const cancelledAt = new Date();
-    const updated = await this.tasks.updateOne(
-      brandFilter(brand, { _id: task._id, status: task.status }),
-      { $set: { status: "cancelled", cancelled_at: cancelledAt, completed_at: cancelledAt } },
-    );
-    if (updated.modifiedCount !== 1) throw invalidOperation("The task changed meanwhile; reload it and try again", { current_status: task.status });
+    const updated = await this.lifecycle.cancel(task, cancelledAt);
+    if (!updated) throw invalidOperation("The task changed meanwhile; reload it and try again", { current_status: task.status });
     this.queue.abortLocally(task.task_id);
     return { message: "Task cancelled successfully", task_id: task.task_id, previous_status: task.status, cancelled_at: cancelledAt.toISOString() };
   }

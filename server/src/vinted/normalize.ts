@@ -3,6 +3,7 @@
  * size as strings), edit-form items (price "15.00", brand_id…), the spec's examples (`brand: {title}`,
  * `size_title`). These helpers read what each carries, and never invent what it does not.
  */
+import { parseVintedPrice } from "../../../shared/vinted.js";
 import type { VintedProductDoc } from "./model.js";
 
 type Json = Record<string, unknown>;
@@ -11,18 +12,11 @@ const str = (v: unknown): string | null => (typeof v === "string" && v.trim() !=
 const int = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? Math.trunc(v) : null);
 const obj = (v: unknown): Json | null => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Json) : null);
 
-/** "15.00", 15, {amount: "15.0", currency_code: "EUR"} → a two-decimal string and its currency. */
+/** A Vinted price (shared/vinted.ts reads it) → a two-decimal string, its value and its currency. */
 export function readPrice(price: unknown, currency?: unknown): { price: string | null; price_value: number | null; currency: string | null } {
-  let amount: unknown = price;
-  let code: unknown = currency;
-  const asObject = obj(price);
-  if (asObject) {
-    amount = asObject.amount;
-    code = asObject.currency_code ?? code;
-  }
-  const value = typeof amount === "number" ? amount : typeof amount === "string" && amount.trim() !== "" ? Number(amount) : NaN;
-  if (!Number.isFinite(value)) return { price: null, price_value: null, currency: str(code) };
-  return { price: value.toFixed(2), price_value: Math.round(value * 100) / 100, currency: str(code) };
+  const parsed = parseVintedPrice(price);
+  if (!parsed) return { price: null, price_value: null, currency: str(currency) };
+  return { price: parsed.value.toFixed(2), price_value: Math.round(parsed.value * 100) / 100, currency: parsed.currency ?? str(currency) };
 }
 
 function titleOf(v: unknown): string | null {

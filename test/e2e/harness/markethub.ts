@@ -103,7 +103,7 @@ export async function startMarketHub(overrides: Record<string, string> = {}): Pr
     { logStream: recorder },
   );
   // As main.ts runs it: besides task execution, the plugin module's service (lease sweeper, held long-polls).
-  const pluginService = server.description.services.hub.plugin.service;
+  const pluginService = server.description.services.plugin.service;
   try {
     await pluginService.start();
     const seller = new SellerClient(server, await server.register());

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
-import type { TaskModel, Task } from "../model.js";
-import type { CheckpointModel } from "../../persistence/model.js";
+import type { Task } from "../model.js";
+import type { TaskLifecycle } from "../lifecycle/index.js";
+import type { CheckpointModel } from "./checkpoint-model.js";
 import type { TaskContext } from "./registry.js";
 import { TaskStoppedError } from "./outcome.js";
 
@@ -15,7 +16,7 @@ export interface RunState {
 }
 
 interface ContextDeps {
-  tasks: TaskModel;
+  lifecycle: TaskLifecycle;
   checkpoints: CheckpointModel;
   logger: Logger;
   progressThrottleMs: number;
@@ -23,7 +24,7 @@ interface ContextDeps {
 
 /** The handler's view of its run; every write is fenced by the run token, so a stale run changes nothing. */
 export function createTaskContext(run: RunState, resumeFrom: Record<string, unknown> | null, deps: ContextDeps): TaskContext {
-  const fence = { _id: run.task._id, brand: run.task.brand, run_token: run.token, status: "running" as const };
+  const fence = { _id: run.task._id, brand: run.task.brand, run_token: run.token };
   let lastProgressWrite = 0;
   let sequence = run.task.persistent_job?.checkpoint_count ?? 0;
   const clamp = (p: number) => Math.max(0, Math.min(100, Math.round(p * 100) / 100));
@@ -37,7 +38,7 @@ export function createTaskContext(run: RunState, resumeFrom: Record<string, unkn
       const now = Date.now();
       if (now - lastProgressWrite < deps.progressThrottleMs && percentage < 100) return;
       lastProgressWrite = now;
-      await deps.tasks.updateOne(fence, { $set: { progress_percentage: clamp(percentage), progress_message: message ?? null } });
+      await deps.lifecycle.recordRunning(fence, { progress_percentage: clamp(percentage), progress_message: message ?? null });
     },
     async checkpoint(state, progressPercentage) {
       // A stopped run (cancelled, timed out, even by a handler that ignores its signal) saves nothing more.
@@ -49,8 +50,7 @@ export function createTaskContext(run: RunState, resumeFrom: Record<string, unkn
       // so a crash between the two writes cannot make the next run reuse a sequence number.
       // The whole sub-document is written: a dotted $set cannot create fields under a null one.
       const previous = run.task.persistent_job;
-      const owned = await deps.tasks.updateOne(fence, {
-        $set: {
+      const owned = await deps.lifecycle.recordRunning(fence, {
           progress_percentage: progress,
           persistent_job: {
             state: "running",
@@ -62,9 +62,8 @@ export function createTaskContext(run: RunState, resumeFrom: Record<string, unkn
             resumed_at: previous?.resumed_at ?? null,
             resume_count: previous?.resume_count ?? 0,
           },
-        },
       });
-      if (owned.matchedCount !== 1) {
+      if (!owned) {
         const stopped = new TaskStoppedError("cancelled", "This run no longer owns the task");
         run.controller.abort(stopped);
         throw stopped;

@@ -1,7 +1,7 @@
 import os from "node:os";
 import type { Connection } from "mongoose";
 import type { Logger } from "pino";
-import { workerModel, type WorkerModel } from "../../monitoring/worker-model.js";
+import { workerModel, type WorkerModel } from "./worker-model.js";
 
 export interface HeartbeatOptions {
   workerId: string;

@@ -2,6 +2,7 @@ import os from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Connection } from "mongoose";
 import type { Logger } from "pino";
+import type { TaskLifecycle, TaskStatusChanged } from "../lifecycle/index.js";
 import type { Task } from "../model.js";
 import { WorkerHeartbeat } from "./heartbeat.js";
 import { InterruptedTaskRecovery } from "./recovery.js";
@@ -19,8 +20,6 @@ export interface ExecutionOptions extends Omit<RunnerOptions, "workerId"> {
 export const DEFAULT_EXECUTION_OPTIONS: ExecutionOptions = {
   processEveryMs: 1_000,
   concurrency: 5,
-  retryBaseDelayMs: 30_000,
-  retryMaxDelayMs: 60 * 60_000,
   cancelPollMs: 500,
   progressThrottleMs: 500,
   heartbeatMs: 5_000,
@@ -37,18 +36,13 @@ export class TaskExecution {
 
   readonly concurrency: number;
 
-  constructor(connection: Connection, registry: TaskRegistry, logger: Logger, options: ExecutionOptions) {
+  constructor(connection: Connection, lifecycle: TaskLifecycle, registry: TaskRegistry, logger: Logger, options: ExecutionOptions) {
     this.concurrency = options.concurrency;
     const workerId = options.workerId ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
     const log = logger.child({ worker_id: workerId });
-    this.runner = new TaskRunner({ connection, registry, logger: log, options: { ...options, workerId } });
+    this.runner = new TaskRunner({ connection, lifecycle, registry, logger: log, options: { ...options, workerId } });
     this.heartbeat = new WorkerHeartbeat(connection, { workerId, intervalMs: options.heartbeatMs }, () => this.runner.runningTaskIds(), log);
-    this.recovery = new InterruptedTaskRecovery(
-      connection,
-      { workerId, staleAfterMs: options.staleAfterMs, autoResume: options.autoResume },
-      (task) => this.runner.enqueue(task),
-      log,
-    );
+    this.recovery = new InterruptedTaskRecovery(connection, lifecycle, { workerId, staleAfterMs: options.staleAfterMs, autoResume: options.autoResume }, log);
     this.recoveryInterval = Math.max(options.heartbeatMs, 1_000);
   }
 
@@ -77,6 +71,15 @@ export class TaskExecution {
   enqueue(task: Pick<Task, "task_id" | "priority" | "scheduled_for">): Promise<void> {
     return this.runner.enqueue(task);
   }
+
+  /** A server task back in the queue (created, retried, resumed, requeued) gets its Agenda run. */
+  queueWhenPending(task: Task): Promise<void> | undefined {
+    if (task.executor !== "server" || task.status !== "pending") return undefined;
+    return this.runner.enqueue(task);
+  }
+
+  /** Listener of `task.status_changed`. */
+  onStatusChanged = (event: TaskStatusChanged): Promise<void> | undefined => (event.to === "pending" ? this.queueWhenPending(event.task) : undefined);
 
   abortLocally(taskId: string): void {
     this.runner.abortLocally(taskId);

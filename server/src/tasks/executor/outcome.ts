@@ -6,11 +6,6 @@ export class TaskStoppedError extends Error {
   }
 }
 
-/** Delay before the n-th automatic retry (n from 0): base · 2ⁿ, capped. */
-export function retryDelayMs(retryCount: number, baseMs: number, maxMs: number): number {
-  return Math.min(maxMs, baseMs * 2 ** retryCount);
-}
-
 /** A serialisable description of a failure for `error_details` (no stack traces leave the server). */
 export function describeError(err: unknown): { message: string; details: Record<string, unknown> } {
   if (err instanceof Error) {

@@ -1,8 +1,9 @@
 import type { Connection } from "mongoose";
 import type { Logger } from "pino";
 import { allBrands } from "../../brands/scope.js";
-import { workerModel, type WorkerModel } from "../../monitoring/worker-model.js";
-import { taskModel, type Task, type TaskModel } from "../model.js";
+import { workerModel, type WorkerModel } from "./worker-model.js";
+import type { TaskLifecycle } from "../lifecycle/index.js";
+import type { Task, TaskModel } from "../model.js";
 import { isWorkerAlive } from "./heartbeat.js";
 
 export interface RecoveryOptions {
@@ -23,11 +24,11 @@ export class InterruptedTaskRecovery {
 
   constructor(
     connection: Connection,
+    private readonly lifecycle: TaskLifecycle,
     private readonly options: RecoveryOptions,
-    private readonly enqueue: (task: Pick<Task, "task_id" | "priority" | "scheduled_for">) => Promise<void>,
     private readonly logger: Logger,
   ) {
-    this.tasks = taskModel(connection);
+    this.tasks = lifecycle.tasks;
     this.workers = workerModel(connection);
   }
 
@@ -41,42 +42,32 @@ export class InterruptedTaskRecovery {
   }
 
   private async recoverOne(task: Task): Promise<boolean> {
-    const fence = { _id: task._id, brand: task.brand, status: "running" as const, run_token: task.run_token };
+    const lifecycle = this.lifecycle;
     const now = new Date();
-    const checkpointed = Boolean(task.persistent_job?.can_resume);
-    if (checkpointed) {
+    const fence = { _id: task._id, brand: task.brand, run_token: task.run_token };
+    if (task.persistent_job?.can_resume) {
       const resumeNow = this.options.autoResume;
-      const updated = await this.tasks.updateOne(fence, {
-        $set: {
-          status: resumeNow ? "pending" : "failed",
-          run_token: null,
-          worker_id: null,
-          error_message: resumeNow ? null : `Interrupted: worker ${task.worker_id} stopped while running this task`,
-          "persistent_job.state": resumeNow ? "resumed" : "interrupted",
-          "persistent_job.interrupted_at": now,
-          ...(resumeNow ? { "persistent_job.resumed_at": now } : {}),
-          ...(resumeNow ? {} : { completed_at: now }),
-        },
-        ...(resumeNow ? { $inc: { "persistent_job.resume_count": 1 } } : {}),
-      });
-      if (updated.modifiedCount !== 1) return false;
+      const interrupted = { "persistent_job.interrupted_at": now };
+      // Resumed at once (queued by the lifecycle's listeners), or left for POST …/resume/.
+      const updated = resumeNow
+        ? await lifecycle.requeue(fence, { ...interrupted, error_message: null, "persistent_job.state": "resumed", "persistent_job.resumed_at": now }, { "persistent_job.resume_count": 1 })
+        : await lifecycle.fail(fence, {
+            ...interrupted,
+            run_token: null,
+            worker_id: null,
+            error_message: `Interrupted: worker ${task.worker_id} stopped while running this task`,
+            "persistent_job.state": "interrupted",
+          });
+      if (!updated) return false;
       this.logger.warn({ task_id: task.task_id, worker_id: task.worker_id, auto_resume: resumeNow }, "interrupted task found");
-      if (resumeNow) await this.enqueue({ task_id: task.task_id, priority: task.priority, scheduled_for: null });
       return true;
     }
-    const retry = task.retry_count < task.max_retries;
-    const updated = await this.tasks.updateOne(fence, {
-      $set: {
-        status: retry ? "pending" : "failed",
-        run_token: null,
-        worker_id: null,
-        error_message: `Worker ${task.worker_id} stopped while running this task`,
-        ...(retry ? {} : { completed_at: now }),
-      },
-      ...(retry ? { $inc: { retry_count: 1 } } : {}),
+    const outcome = await lifecycle.failOrRetry(task, fence, {
+      kind: "lost",
+      error_message: `Worker ${task.worker_id} stopped while running this task`,
+      error_details: task.error_details,
+      set: { worker_id: null },
     });
-    if (updated.modifiedCount !== 1) return false;
-    if (retry) await this.enqueue({ task_id: task.task_id, priority: task.priority, scheduled_for: null });
-    return true;
+    return outcome !== null;
   }
 }

@@ -5,10 +5,11 @@ import type { Connection } from "mongoose";
 import type { Db } from "mongodb";
 import type { Logger } from "pino";
 import { allBrands } from "../../brands/scope.js";
-import { checkpointModel, type CheckpointModel } from "../../persistence/model.js";
+import { checkpointModel, type CheckpointModel } from "./checkpoint-model.js";
 import { taskModel, type Task, type TaskModel } from "../model.js";
 import { createTaskContext, type RunState } from "./context.js";
-import { TaskStoppedError, describeError, retryDelayMs, untilStopped } from "./outcome.js";
+import type { RunFence, TaskLifecycle } from "../lifecycle/index.js";
+import { TaskStoppedError, describeError, untilStopped } from "./outcome.js";
 import { PermanentTaskError, type TaskRegistry } from "./registry.js";
 
 export const RUN_TASK_JOB = "markethub:run-task";
@@ -26,8 +27,6 @@ export interface RunnerOptions {
   processEveryMs: number;
   /** Tasks run at once by this process. */
   concurrency: number;
-  retryBaseDelayMs: number;
-  retryMaxDelayMs: number;
   /** How often this process looks for cancellations of the tasks it runs (set by any process). */
   cancelPollMs: number;
   progressThrottleMs: number;
@@ -36,11 +35,10 @@ export interface RunnerOptions {
 export interface RunnerDeps {
   connection: Connection;
   registry: TaskRegistry;
+  lifecycle: TaskLifecycle;
   logger: Logger;
   options: RunnerOptions;
 }
-
-type TaskRecord = Task;
 
 /**
  * Executes server-side tasks on Agenda: one Agenda job per run, a task claimed atomically (so two
@@ -178,34 +176,7 @@ export class TaskRunner {
     }
   }
 
-  /** Claims the task if it is due and pending; null when another process has it or it changed. */
-  private async claim(taskId: string, token: string): Promise<TaskRecord | null> {
-    // Claims look tasks up by id across brands: the runner serves every brand. The task's _id is
-    // read first, by its unique task_id alone, so the claim itself is an _id lookup: with the
-    // claim's other conditions in the filter, a planner may prefer a (status, …) index and read
-    // every pending task — the cost of a claim would then grow with the backlog.
-    const found = await allBrands(this.tasks.findOne({ task_id: taskId }, { _id: 1, status: 1 }).lean());
-    if (!found || found.status !== "pending") return null;
-    const now = new Date();
-    return (await allBrands(this.tasks
-      .findOneAndUpdate(
-        {
-          _id: found._id,
-          task_id: taskId,
-          status: "pending",
-          executor: "server",
-          $or: [{ scheduled_for: null }, { scheduled_for: { $lte: now } }],
-        },
-        {
-          $set: { status: "running", started_at: now, run_token: token, worker_id: this.workerId, progress_message: null },
-          $inc: { attempt: 1 },
-        },
-        { returnDocument: "after" },
-      )
-      .lean())) as TaskRecord | null;
-  }
-
-  private async latestCheckpoint(task: TaskRecord): Promise<Record<string, unknown> | null> {
+  private async latestCheckpoint(task: Task): Promise<Record<string, unknown> | null> {
     if (!task.persistent_job?.can_resume) return null;
     const latest = await this.checkpoints.findOne({ brand: task.brand, task_id: task.task_id }).sort({ sequence: -1 }).lean();
     return (latest?.state as Record<string, unknown> | undefined) ?? null;
@@ -213,7 +184,7 @@ export class TaskRunner {
 
   async execute(taskId: string, job?: Job<{ task_id: string }>): Promise<void> {
     const token = randomUUID();
-    const task = await this.claim(taskId, token);
+    const task = await this.deps.lifecycle.claim(taskId, token, this.workerId);
     if (!task) return;
     // A run longer than Agenda's lock lifetime would be dropped by Agenda (and its slot given away).
     const keepAlive = job ? setInterval(() => void job.touch().catch(() => undefined), LOCK_LIFETIME_MS / 3) : null;
@@ -231,7 +202,7 @@ export class TaskRunner {
       if (!definition) throw new PermanentTaskError(`No handler for task type '${task.task_type}'`);
       const resumeFrom = await this.latestCheckpoint(task);
       const ctx = createTaskContext(run, resumeFrom, {
-        tasks: this.tasks,
+        lifecycle: this.deps.lifecycle,
         checkpoints: this.checkpoints,
         logger,
         progressThrottleMs: this.deps.options.progressThrottleMs,
@@ -257,75 +228,50 @@ export class TaskRunner {
     };
   }
 
-  private fence(run: RunState) {
+  private fence(run: RunState): RunFence {
     return { _id: run.task._id, brand: run.task.brand, run_token: run.token };
   }
 
   private async complete(run: RunState, result: Record<string, unknown>, metrics: object): Promise<void> {
     const set: Record<string, unknown> = {
-      status: "completed",
       result_data: result,
       progress_percentage: 100,
-      completed_at: new Date(),
       error_message: null,
       error_details: null,
       metrics,
       run_token: null,
     };
     if (run.checkpointed) Object.assign(set, { "persistent_job.state": "completed", "persistent_job.can_resume": false, "persistent_job.progress_percentage": 100 });
-    await this.tasks.updateOne({ ...this.fence(run), status: "running" }, { $set: set });
+    await this.deps.lifecycle.complete(this.fence(run), set);
   }
 
+  /** A run that ended without a result; the lifecycle queues it again when it goes back to pending. */
   private async fail(run: RunState, err: unknown, metrics: object, logger: Logger): Promise<void> {
-    const task = run.task;
+    const lifecycle = this.deps.lifecycle;
     if (err instanceof TaskStoppedError && err.reason === "cancelled") {
       // Only a cancelled task takes the metrics of its stopped run (a deleted one is gone, a taken-over one is another run's).
-      await this.tasks.updateOne({ ...this.fence(run), status: "cancelled" }, { $set: { metrics, run_token: null } });
+      await lifecycle.recordStoppedRun(this.fence(run), { metrics });
       return;
     }
     if (err instanceof TaskStoppedError && err.reason === "shutdown") {
-      // Put it back and queue it again: a checkpointed task resumes from its checkpoint, any other starts again.
+      // A checkpointed task resumes from its checkpoint, any other starts again.
       const now = new Date();
       const resumed = run.checkpointed
         ? { "persistent_job.state": "resumed", "persistent_job.interrupted_at": now, "persistent_job.resumed_at": now }
         : {};
-      const updated = await this.tasks.updateOne(
-        { ...this.fence(run), status: "running" },
-        {
-          $set: { status: "pending", scheduled_for: null, run_token: null, worker_id: null, metrics, ...resumed },
-          ...(run.checkpointed ? { $inc: { "persistent_job.resume_count": 1 } } : {}),
-        },
-      );
-      if (updated.modifiedCount === 1) await this.enqueue({ task_id: task.task_id, priority: task.priority, scheduled_for: null });
+      await lifecycle.requeue(this.fence(run), { scheduled_for: null, metrics, ...resumed }, run.checkpointed ? { "persistent_job.resume_count": 1 } : undefined);
       return;
     }
     const { message, details } = describeError(err);
-    const retriable = !(err instanceof PermanentTaskError) && task.retry_count < task.max_retries;
-    if (retriable) {
-      const delay = retryDelayMs(task.retry_count, this.deps.options.retryBaseDelayMs, this.deps.options.retryMaxDelayMs);
-      const retryAt = new Date(Date.now() + delay);
-      const updated = await this.tasks.updateOne(
-        { ...this.fence(run), status: "running" },
-        {
-          $set: { status: "pending", scheduled_for: retryAt, error_message: message, error_details: details, run_token: null, worker_id: null, metrics },
-          $inc: { retry_count: 1 },
-        },
-      );
-      logger.warn({ err: message, retry_in_ms: delay }, "task failed, retrying");
-      if (updated.modifiedCount === 1) await this.enqueue({ task_id: task.task_id, priority: task.priority, scheduled_for: retryAt });
-      return;
-    }
-    logger.warn({ err: message }, "task failed");
-    const set: Record<string, unknown> = {
-      status: "failed",
+    const outcome = await lifecycle.failOrRetry(run.task, this.fence(run), {
+      kind: err instanceof PermanentTaskError ? "permanent" : "error",
       error_message: message,
       error_details: details,
-      completed_at: new Date(),
-      run_token: null,
-      metrics,
-    };
-    if (run.checkpointed) set["persistent_job.state"] = "failed";
-    await this.tasks.updateOne({ ...this.fence(run), status: "running" }, { $set: set });
+      set: { metrics },
+      setIfFailed: run.checkpointed ? { "persistent_job.state": "failed" } : {},
+    });
+    if (outcome?.outcome === "retried") logger.warn({ err: message, retry_at: outcome.task.scheduled_for }, "task failed, retrying");
+    else logger.warn({ err: message }, "task failed");
   }
 }
 

@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model } from "mongoose";
-import { brandScoped } from "../brands/scope.js";
+import { brandScoped } from "../../brands/scope.js";
 
 export interface Checkpoint {
   task_id: string;

@@ -1,0 +1,140 @@
+/**
+ * The composition root: every feature is built here and handed what it needs; no feature builds a
+ * sibling. Reactions to task status changes are wired here too, as listeners of the lifecycle's
+ * events (`services.lifecycle.events.on("task.status_changed", …)`).
+ */
+import type { Connection } from "mongoose";
+import type { Logger } from "pino";
+import type { AppConfig } from "./app.js";
+import { authModels } from "./auth/model.js";
+import { scryptParams } from "./auth/passwords.js";
+import { AuthService } from "./auth/service.js";
+import { BrandService } from "./brands/service.js";
+import type { ApiRouter } from "./http/define-route.js";
+import type { BackgroundService } from "./lifecycle/services.js";
+import { createMonitoring, type Monitoring } from "./monitoring/index.js";
+import { registerMonitoringRoutes } from "./monitoring/routes.js";
+import { registerPersistenceRoutes } from "./persistence/routes.js";
+import { PersistenceService } from "./persistence/service.js";
+import { createPluginModule, type PluginModule } from "./plugin/index.js";
+import { createScheduling, type Scheduling } from "./scheduling/index.js";
+import { TaskExecution } from "./tasks/executor/index.js";
+import { builtInTaskTypes } from "./tasks/handlers/index.js";
+import { TaskLifecycle } from "./tasks/lifecycle/index.js";
+import { registerTaskRoutes } from "./tasks/routes.js";
+import { TaskService } from "./tasks/service.js";
+import { VintedResultApplier } from "./vinted/apply-results.js";
+import { registerVintedRoutes } from "./vinted/routes.js";
+import { VintedService } from "./vinted/service.js";
+
+export interface ComposeDeps {
+  config: AppConfig;
+  logger: Logger;
+  connection: Connection;
+  /** Shutdown has begun: held plugin long-polls are answered at once. */
+  isDraining: () => boolean;
+}
+
+export interface Services {
+  auth: AuthService;
+  brands: BrandService;
+  /** The only writer of task statuses; features listen to `lifecycle.events`. */
+  lifecycle: TaskLifecycle;
+  /** This process's share of server-task execution (started by main.ts or a test, never by createApp). */
+  execution: TaskExecution;
+  tasks: TaskService;
+  persistence: PersistenceService;
+  /** Metrics, workers, alert rules and alerts (/tasks/monitoring/). */
+  monitoring: Monitoring;
+  /** Periodic tasks (/tasks/scheduled/). */
+  scheduling: Scheduling;
+  /** Extension tasks (vinted.*): creation, delivery, leases, results. */
+  plugin: PluginModule;
+  /** The seller's Vinted data that extension results fill. */
+  vinted: VintedService;
+}
+
+export interface Composition {
+  services: Services;
+  /** Indexes (unique ones before the first request can race on them). */
+  init(): Promise<void>;
+  registerRoutes(api: ApiRouter): void;
+  /** What main.ts runs beside the HTTP server, in start order (stopped in reverse). */
+  background: BackgroundService[];
+}
+
+export function compose({ config, logger, connection, isDraining }: ComposeDeps): Composition {
+  const brands = new BrandService(connection, authModels(connection).User);
+  const auth = new AuthService(
+    connection,
+    {
+      secret: config.jwtSecret,
+      accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+      refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+      scrypt: scryptParams(config.authScryptCost),
+      lockout: config.authLockout,
+    },
+    brands,
+    logger,
+  );
+
+  const taskConfig = config.tasks;
+  const lifecycle = new TaskLifecycle(connection, logger, { retry: { retryBaseDelayMs: taskConfig.retryBaseMs, retryMaxDelayMs: taskConfig.retryMaxMs } });
+  const registry = builtInTaskTypes(connection);
+  const execution = new TaskExecution(connection, lifecycle, registry, logger, {
+    processEveryMs: taskConfig.pollMs,
+    concurrency: taskConfig.concurrency,
+    cancelPollMs: taskConfig.cancelPollMs,
+    progressThrottleMs: Math.min(500, taskConfig.pollMs),
+    heartbeatMs: taskConfig.heartbeatMs,
+    staleAfterMs: taskConfig.heartbeatMs * 3,
+    autoResume: taskConfig.autoResume,
+  });
+  const tasks = new TaskService(connection, lifecycle, execution, registry);
+  const persistence = new PersistenceService(connection, lifecycle);
+  const scheduling = createScheduling({ connection, tasks, catalog: registry, tickMs: taskConfig.schedulerTickMs, logger });
+  const monitoring = createMonitoring(
+    connection,
+    { staleAfterMs: taskConfig.heartbeatMs * 3, alertEvalMs: taskConfig.alertEvalMs, currentWorkerId: () => execution.workerId },
+    logger,
+  );
+  const vinted = new VintedService(connection);
+  const plugin = createPluginModule(lifecycle, new VintedResultApplier(vinted), logger, {
+    config: config.plugin,
+    isDraining,
+    isSessionOpen: (principal) => auth.isSessionOpen(principal),
+  });
+  tasks.useExternalTaskTypes(plugin.tasks);
+
+  // A task that becomes claimable goes to whoever runs it: an Agenda run for server tasks, a
+  // wake-up of the seller's held long-poll for extension tasks.
+  lifecycle.events.on("task.created", ({ task }) => execution.queueWhenPending(task));
+  lifecycle.events.on("task.status_changed", ({ task }) => execution.queueWhenPending(task));
+  lifecycle.events.on("task.created", ({ task }) => plugin.delivery.wakeSeller(task));
+  lifecycle.events.on("task.status_changed", ({ task }) => plugin.delivery.wakeSeller(task));
+
+  return {
+    services: { auth, brands, lifecycle, execution, tasks, persistence, monitoring, scheduling, plugin, vinted },
+    init: async () => {
+      await Promise.all([auth.init(), brands.init()]);
+      await tasks.init();
+      await monitoring.init();
+      await scheduling.init();
+      await vinted.init();
+    },
+    registerRoutes(api) {
+      registerTaskRoutes(api, tasks);
+      registerPersistenceRoutes(api, persistence);
+      scheduling.registerRoutes(api);
+      registerMonitoringRoutes(api, monitoring);
+      plugin.registerRoutes(api);
+      registerVintedRoutes(api, vinted);
+    },
+    background: [
+      { name: "task-execution", start: () => execution.start(), stop: () => execution.stop() },
+      { name: "alert-evaluator", start: () => monitoring.evaluator.start(), stop: () => monitoring.evaluator.stop() },
+      { name: "scheduler", start: () => scheduling.ticker.start(), stop: () => scheduling.ticker.stop() },
+      plugin.service,
+    ],
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Extension leases: a claim leases the seller's best due task for its timeout with a fresh token;
+ * a lease that ends without a result goes back to the queue (an attempt counted) or fails, by the
+ * lifecycle's one retry rule. The sweeper finds ended leases every PLUGIN_LEASE_SWEEP_MS; a claim
+ * puts back the seller's own ended leases first, so no sweep is needed in between.
+ */
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import { allBrands } from "../brands/scope.js";
+import type { FailureOutcome, TaskLifecycle } from "../tasks/lifecycle/index.js";
+import type { Task } from "../tasks/model.js";
+import { DEFAULT_TIMEOUT_SECONDS } from "./view.js";
+
+const SWEEP_BATCH = 500;
+
+/** Extension tasks a claim may take now: pending and due, or running on a lease that has ended. */
+export function claimableFilter(now: Date) {
+  return {
+    executor: "extension" as const,
+    $or: [
+      { status: "pending" as const, $or: [{ scheduled_for: null }, { scheduled_for: { $lte: now } }] },
+      { status: "running" as const, lease_expires_at: { $lt: now } },
+    ],
+  };
+}
+
+export interface LeaseOptions {
+  sweepMs: number;
+}
+
+export class ExtensionLeases {
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping = false;
+
+  constructor(
+    private readonly lifecycle: TaskLifecycle,
+    private readonly options: LeaseOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    if (this.sweepTimer) return;
+    this.sweepTimer = setInterval(() => void this.sweep(), this.options.sweepMs);
+    this.sweepTimer.unref();
+  }
+
+  stop(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+
+  private async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await this.expireLeases();
+    } catch (err) {
+      this.logger.warn({ err }, "plugin lease sweep failed");
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /** Puts back (or fails) every extension task whose lease has ended; one seller's only when given. */
+  async expireLeases(ownerUserId?: number): Promise<number> {
+    const filter: Record<string, unknown> = { executor: "extension", status: "running", lease_expires_at: { $lt: new Date() } };
+    if (ownerUserId !== undefined) filter.owner_user_id = ownerUserId;
+    const expired = await allBrands(this.lifecycle.tasks.find(filter).limit(SWEEP_BATCH).lean<Task[]>());
+    let n = 0;
+    for (const task of expired) if (await this.expire(task)) n++;
+    return n;
+  }
+
+  /** Back to the queue (the seller's long-poll is woken by the lifecycle's listeners) or failed. */
+  async expire(task: Task): Promise<FailureOutcome | null> {
+    const outcome = await this.lifecycle.expireLease(task);
+    if (outcome) this.logger.warn({ task_id: task.task_id, attempt: task.attempt, requeued: outcome.outcome === "retried" }, "extension lease expired");
+    return outcome;
+  }
+
+  /**
+   * One atomic claim of the seller's best due task, with a fresh lease. An empty poll — the common
+   * case — costs one indexed read: the write runs only when something is there to claim (ended
+   * leases found on the way are put back first).
+   */
+  async claim(userId: number): Promise<Task | null> {
+    const due = await allBrands(this.lifecycle.tasks.find({ owner_user_id: userId, ...claimableFilter(new Date()) }).limit(50).lean<Task[]>());
+    if (due.length === 0) return null;
+    let requeued = false;
+    for (const task of due) if (task.status === "running" && (await this.expire(task))?.outcome === "retried") requeued = true;
+    if (!requeued && !due.some((task) => task.status === "pending")) return null;
+    return this.lifecycle.claimLease(userId, randomUUID(), DEFAULT_TIMEOUT_SECONDS);
+  }
+}

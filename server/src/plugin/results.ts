@@ -1,0 +1,140 @@
+/**
+ * What the extension sends about a lease: heartbeats (the lease extended, progress, sync pages) and
+ * the result, accepted once, from the current lease before it ends. Every write is fenced on the
+ * lease (status running, token, not ended) by the lifecycle, so a stale or late holder changes
+ * nothing; the refusal says why (409).
+ */
+import { createHash } from "node:crypto";
+import type { HeartbeatBody, TaskResultBody } from "../../../shared/plugin.js";
+import { allBrands } from "../brands/scope.js";
+import { AppError } from "../http/errors.js";
+import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
+import type { Task, TaskModel } from "../tasks/model.js";
+import { taskNotFound } from "../tasks/service.js";
+import { asJsonObject, type VintedResultApplier } from "../vinted/apply-results.js";
+import type { ExtensionLeases } from "./leases.js";
+import { DEFAULT_TIMEOUT_SECONDS, actionOf } from "./view.js";
+
+type Json = Record<string, unknown>;
+
+const leaseExpired = (detail: string, currentStatus: string) =>
+  new AppError(409, "LEASE_EXPIRED", detail, { extra: { current_status: currentStatus } });
+
+const resultAlreadyReceived = (currentStatus: string) =>
+  new AppError(409, "RESULT_ALREADY_RECEIVED", "This task already has its result; another one is never accepted.", {
+    extra: { current_status: currentStatus },
+  });
+
+function digestOf(body: TaskResultBody): string {
+  const { lease_token: _token, ...rest } = body;
+  return createHash("sha256").update(JSON.stringify(rest)).digest("hex");
+}
+
+function isResend(task: Task, token: string, digest: string): boolean {
+  return (task.status === "completed" || task.status === "failed") && task.run_token === token && task.plugin?.result_digest === digest;
+}
+
+/** One of the seller's extension tasks, by `123` or `task_…`; 404 for anything else. */
+export async function findOwnedTask(tasks: TaskModel, userId: number, taskId: string): Promise<Task> {
+  const key = /^\d+$/.test(taskId) ? { id: Number(taskId) } : { task_id: taskId };
+  const task = await allBrands(tasks.findOne({ ...key, owner_user_id: userId, executor: "extension" }).lean<Task>());
+  if (!task) throw taskNotFound();
+  return task;
+}
+
+export interface ResultDeps {
+  lifecycle: TaskLifecycle;
+  leases: ExtensionLeases;
+  applier: VintedResultApplier;
+}
+
+export class ExtensionResults {
+  constructor(private readonly deps: ResultDeps) {}
+
+  /** Why a lease-holder's write was refused (409), after expiring the lease if that is the reason. */
+  private async refusal(task: Task, token: string): Promise<AppError> {
+    if (task.status === "running" && task.run_token === token && task.lease_expires_at && task.lease_expires_at.getTime() < Date.now()) {
+      await this.deps.leases.expire(task);
+      return leaseExpired("The lease expired before this arrived; the task went back to the queue or failed.", "expired");
+    }
+    if (task.status === "running" && task.run_token === token) {
+      return leaseExpired("The lease changed meanwhile; try again.", task.status);
+    }
+    if ((task.status === "completed" || task.status === "failed") && task.plugin?.result_digest) return resultAlreadyReceived(task.status);
+    if (task.status === "cancelled") return leaseExpired("The task was cancelled; its lease ended.", "cancelled");
+    return leaseExpired("This lease token is not the task's current one (it expired and the task was handed out again, or it ended).", task.status);
+  }
+
+  /** POST /api/plugin/tasks/{task_id}/heartbeat: extends the lease, records progress and sync pages. */
+  async heartbeat(userId: number, taskId: string, body: HeartbeatBody): Promise<{ status: "ok"; lease_expires_at: string }> {
+    const task = await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId);
+    const now = new Date();
+    const set: Json = {};
+    const progress = body.progress;
+    if (progress) {
+      set.progress_message = progress.message;
+      set.progress_percentage = progress.total > 0 ? Math.min(100, Math.round((progress.current / progress.total) * 100)) : 0;
+      set["plugin.progress_current"] = progress.current;
+      set["plugin.progress_total"] = progress.total;
+      if (progress.partial) {
+        set["plugin.sync_total_entries"] = { $max: [{ $ifNull: ["$plugin.sync_total_entries", 0] }, progress.partial.total_entries] };
+      }
+    }
+    const updated = await this.deps.lifecycle.renewLease({ _id: task._id, brand: task.brand, run_token: body.lease_token }, set, DEFAULT_TIMEOUT_SECONDS);
+    if (!updated) throw await this.refusal(await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId), body.lease_token);
+    // Pages of a sync are kept as they arrive: a sync cut off later keeps them (and marks nothing gone).
+    if (progress?.partial && actionOf(updated.task_type) === "get_all_products") {
+      await this.deps.applier.applySyncPage(userId, progress.partial.items, updated.task_id);
+    }
+    return { status: "ok", lease_expires_at: (updated.lease_expires_at ?? now).toISOString() };
+  }
+
+  /**
+   * POST /api/plugin/tasks/{task_id}/result. Accepted once, from the current lease before it ends;
+   * the same body sent again with the same token (its answer was lost) is acknowledged again without
+   * doing anything; anything else is a 409 and changes nothing.
+   */
+  async result(userId: number, taskId: string, body: TaskResultBody): Promise<{ status: "received"; message: string }> {
+    const task = await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId);
+    const digest = digestOf(body);
+    if (task.status !== "running" || task.run_token !== body.lease_token || !task.lease_expires_at || task.lease_expires_at.getTime() < Date.now()) {
+      if (isResend(task, body.lease_token, digest)) return { status: "received", message: "Task result already received" };
+      throw await this.refusal(task, body.lease_token);
+    }
+    const action = actionOf(task.task_type);
+    const applied = action ? await this.deps.applier.apply(task, action, body) : { resultData: asJsonObject(body.data), warning: null };
+    const now = new Date();
+    const executedAt = Number.isNaN(Date.parse(body.executed_at)) ? now : new Date(body.executed_at);
+    const metrics = { execution_time_ms: body.execution_time_ms, memory_usage_mb: 0, cost_usd: 0, recorded_at: now };
+    const set: Json = body.success
+      ? {
+          result_data: applied.resultData ?? {},
+          progress_percentage: 100,
+          error_message: null,
+          error_details: applied.warning ? { warning: applied.warning } : null,
+          "plugin.error_code": null,
+        }
+      : {
+          result_data: applied.resultData,
+          error_message: body.error ?? "The extension reported a failure",
+          error_details: { error_code: body.error_code ?? null },
+          "plugin.error_code": body.error_code ?? null,
+        };
+    Object.assign(set, {
+      lease_expires_at: null,
+      metrics,
+      "plugin.executed_at": executedAt,
+      "plugin.result_digest": digest,
+    });
+    const fence = { _id: task._id, brand: task.brand, run_token: body.lease_token };
+    const lease = { aliveAt: now };
+    const updated = body.success ? await this.deps.lifecycle.complete(fence, set, lease) : await this.deps.lifecycle.fail(fence, set, lease);
+    if (!updated) {
+      // An identical resend racing the first delivery finds it done: acknowledged like a resend.
+      const now = await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId);
+      if (isResend(now, body.lease_token, digest)) return { status: "received", message: "Task result already received" };
+      throw await this.refusal(now, body.lease_token);
+    }
+    return { status: "received", message: applied.warning ? `Task result saved; its data was not applied: ${applied.warning}` : "Task result saved successfully" };
+  }
+}

@@ -1,0 +1,353 @@
+/**
+ * The only code that changes a task's `status`.
+ *
+ * Each transition of table.ts is one conditional atomic update: its filter names the state it
+ * leaves from (and, for a run, the run's token: a stale runner or an old extension lease changes
+ * nothing), and a successful change emits one `task.status_changed` event with the task as the
+ * change left it. Writes that keep the status (progress, lease renewals, checkpoints) are fenced the
+ * same way and live here too, so a run's every write is conditioned on still owning the task.
+ */
+import type { Connection, Types, UpdateQuery } from "mongoose";
+import type { Logger } from "pino";
+import type { TaskStatus } from "../../../../shared/tasks.js";
+import { allBrands } from "../../brands/scope.js";
+import { nextSequence } from "../../db/counters.js";
+import { PRIORITY_RANK, taskModel, type Task, type TaskModel } from "../model.js";
+import { TaskEvents } from "./events.js";
+import { lifecycleWrite } from "./guard.js";
+import { decideRetry, DEFAULT_RETRY_POLICY, type FailureKind, type RetryPolicyOptions } from "./retry-policy.js";
+import { allows, TRANSITIONS, type TransitionName } from "./table.js";
+
+export { TaskEvents, type TaskEventMap, type TaskEventName, type TaskStatusChanged } from "./events.js";
+export { ALLOWED_STATUS_CHANGES, TRANSITIONS, type TransitionName } from "./table.js";
+export { decideRetry, retryDelayMs, type FailureKind, type RetryPolicyOptions } from "./retry-policy.js";
+
+type Fields = Record<string, unknown>;
+
+/** Identifies one run of a task: writes under it apply only while the run still owns the task. */
+export interface RunFence {
+  _id: Types.ObjectId;
+  brand: number;
+  run_token: string | null;
+}
+
+/** Extension leases also end in time: a result must arrive before, an expiry is found after. */
+export type LeaseCondition = { aliveAt: Date } | { endedBefore: Date } | null;
+
+/** What a new task is made of; id, task_id, status and the bookkeeping fields are the lifecycle's. */
+export type NewTask = Pick<Task, "brand" | "created_by" | "task_type" | "priority" | "context_data"> &
+  Partial<
+    Pick<
+      Task,
+      "executor" | "description" | "scheduled_for" | "max_retries" | "timeout_minutes" | "is_periodic" | "periodic_task" | "batch_id" | "owner_user_id" | "plugin"
+    >
+  > & { task_id: string };
+
+export interface FailureInput {
+  kind: FailureKind;
+  error_message: string;
+  error_details: Record<string, unknown> | null;
+  /** Fields written either way (metrics, plugin error code…). */
+  set?: Fields;
+  /** Fields written only when the task fails for good (persistent_job.state…). */
+  setIfFailed?: Fields;
+}
+
+export type FailureOutcome = { outcome: "retried" | "failed"; task: Task };
+
+export interface LifecycleOptions {
+  retry?: RetryPolicyOptions;
+}
+
+/** Claim order of an extension's queue: the hub's priority word, then the 0–10 number, then the oldest. */
+const LEASE_ORDER = { priority_rank: -1, "plugin.priority": -1, created_at: 1, id: 1 } as const;
+
+export class TaskLifecycle {
+  readonly tasks: TaskModel;
+  readonly events: TaskEvents;
+  private readonly retry: RetryPolicyOptions;
+
+  constructor(
+    private readonly connection: Connection,
+    logger: Logger,
+    options: LifecycleOptions = {},
+  ) {
+    this.tasks = taskModel(connection);
+    this.events = new TaskEvents(logger.child({ module: "task-lifecycle" }));
+    this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Birth and removal
+  // -------------------------------------------------------------------------------------------
+
+  /** Stores a new task, pending (due now or at `scheduled_for`), and announces it. */
+  async create(input: NewTask): Promise<Task> {
+    const created = await this.tasks.create({
+      ...input,
+      id: await nextSequence(this.connection, "tasks"),
+      priority_rank: PRIORITY_RANK[input.priority],
+    });
+    const task = created.toObject() as Task;
+    await this.events.emit("task.created", { task });
+    return task;
+  }
+
+  /** Removes a task in one of `statuses` (any when omitted); false when it was not there. */
+  async remove(task: Task, statuses?: readonly TaskStatus[]): Promise<boolean> {
+    const filter: Fields = { _id: task._id, brand: task.brand };
+    if (statuses) filter.status = { $in: [...statuses] };
+    const removed = await this.tasks.findOneAndDelete(filter).lean<Task>();
+    if (!removed) return false;
+    await this.events.emit("task.deleted", { task: removed });
+    return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Claims
+  // -------------------------------------------------------------------------------------------
+
+  /** A server worker claims a due pending task with a fresh run token; null when it is not there to take. */
+  async claim(taskId: string, token: string, workerId: string): Promise<Task | null> {
+    // The _id is read first by the unique task_id, so the claim itself is an _id lookup: with the
+    // claim's other conditions in the filter, a planner may prefer a (status, …) index and read
+    // every pending task — the cost of a claim would then grow with the backlog.
+    const found = await allBrands(this.tasks.findOne({ task_id: taskId }, { _id: 1, status: 1 }).lean());
+    if (!found || found.status !== "pending") return null;
+    const now = new Date();
+    return this.change(
+      "claim",
+      "pending",
+      "running",
+      { _id: found._id, task_id: taskId, executor: "server", ...dueBy(now) },
+      {
+        $set: { started_at: now, run_token: token, worker_id: workerId, progress_message: null },
+        $inc: { attempt: 1 },
+      },
+    );
+  }
+
+  /**
+   * The seller's extension claims its best due task: leased for the task's timeout with `token`
+   * (highest priority, then the oldest).
+   */
+  async claimLease(ownerUserId: number, token: string, defaultTimeoutSeconds: number): Promise<Task | null> {
+    const now = new Date();
+    return this.change(
+      "claim",
+      "pending",
+      "running",
+      { owner_user_id: ownerUserId, executor: "extension", ...dueBy(now) },
+      [
+        {
+          $set: {
+            started_at: now,
+            updated_at: now,
+            run_token: token,
+            lease_expires_at: leaseEnd(now, defaultTimeoutSeconds),
+            attempt: { $add: [{ $ifNull: ["$attempt", 0] }, 1] },
+            progress_message: null,
+            "plugin.progress_current": null,
+            "plugin.progress_total": null,
+            "plugin.sync_total_entries": null,
+          },
+        },
+      ],
+      { sort: LEASE_ORDER },
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Writes of a run that keep it running
+  // -------------------------------------------------------------------------------------------
+
+  /** Progress, checkpoints: applied only while the run owns the task. False when it no longer does. */
+  async recordRunning(fence: RunFence, set: Fields): Promise<boolean> {
+    const updated = await this.tasks.updateOne({ ...fenceFilter(fence), status: "running" }, { $set: set });
+    return updated.matchedCount === 1;
+  }
+
+  /** An extension heartbeat: extends the lease by the task's timeout (and writes `set`) while it has not ended. */
+  async renewLease(fence: RunFence, set: Fields, defaultTimeoutSeconds: number): Promise<Task | null> {
+    const now = new Date();
+    return this.tasks
+      .findOneAndUpdate(
+        { ...fenceFilter(fence), status: "running", lease_expires_at: { $gte: now } },
+        [{ $set: { ...set, updated_at: now, lease_expires_at: leaseEnd(now, defaultTimeoutSeconds) } }],
+        { returnDocument: "after", updatePipeline: true, timestamps: false },
+      )
+      .lean<Task>();
+  }
+
+  /** A cancelled run keeps what it measured (its status stays cancelled). */
+  async recordStoppedRun(fence: RunFence, set: Fields): Promise<void> {
+    await this.tasks.updateOne({ ...fenceFilter(fence), status: "cancelled" }, { $set: { ...set, run_token: null } });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The end of a run
+  // -------------------------------------------------------------------------------------------
+
+  async complete(fence: RunFence, set: Fields, lease: LeaseCondition = null): Promise<Task | null> {
+    return this.change("complete", "running", "completed", { ...fenceFilter(fence), ...leaseFilter(lease) }, { $set: { completed_at: new Date(), ...set } });
+  }
+
+  /** Fails the run for good, whatever attempts remain. */
+  async fail(fence: RunFence, set: Fields, lease: LeaseCondition = null): Promise<Task | null> {
+    return this.change("fail", "running", "failed", { ...fenceFilter(fence), ...leaseFilter(lease) }, { $set: { completed_at: new Date(), ...set } });
+  }
+
+  /** The one retry rule: back to the queue (retry_count + 1) while attempts remain, else failed. */
+  async failOrRetry(task: Task, fence: RunFence, failure: FailureInput): Promise<FailureOutcome | null> {
+    return this.endRunWithFailure("failOrRetry", task, { ...fenceFilter(fence) }, failure);
+  }
+
+  /** An extension lease that ended without a result, by the same rule. */
+  async expireLease(task: Task, now = new Date()): Promise<FailureOutcome | null> {
+    const why = `Lease expired: no result or heartbeat within ${task.plugin?.timeout_seconds ?? Math.round(task.timeout_minutes * 60)}s (attempt ${task.attempt})`;
+    const retriable = decideRetry(task, "lost", this.retry).retry;
+    return this.endRunWithFailure("expireLease", task, { ...fenceFilter(task), lease_expires_at: { $lt: now } }, {
+      kind: "lost",
+      error_message: retriable ? why : `${why}; no attempt left (${task.attempt} made)`,
+      error_details: { error_code: "LEASE_EXPIRED", attempt: task.attempt },
+      setIfFailed: { "plugin.error_code": "LEASE_EXPIRED" },
+    });
+  }
+
+  private async endRunWithFailure(name: "failOrRetry" | "expireLease", task: Task, filter: Fields, failure: FailureInput): Promise<FailureOutcome | null> {
+    const decision = decideRetry(task, failure.kind, this.retry);
+    const common = { ...failure.set, error_message: failure.error_message, error_details: failure.error_details, run_token: null, lease_expires_at: null };
+    // The retry count read with the task is part of the condition: two writers deciding on
+    // different counts cannot both apply.
+    const fenced = { ...filter, retry_count: task.retry_count };
+    if (decision.retry) {
+      const updated = await this.change(name, "running", "pending", fenced, {
+        $set: { ...common, worker_id: null, ...(decision.at ? { scheduled_for: decision.at } : {}) },
+        $inc: { retry_count: 1 },
+      });
+      return updated && { outcome: "retried", task: updated };
+    }
+    const updated = await this.change(name, "running", "failed", fenced, { $set: { ...common, ...failure.setIfFailed, completed_at: new Date() } });
+    return updated && { outcome: "failed", task: updated };
+  }
+
+  /** Back to the queue without counting an attempt (graceful shutdown, an interrupted job resuming by itself). */
+  async requeue(fence: RunFence, set: Fields, inc?: Record<string, number>): Promise<Task | null> {
+    return this.change("requeue", "running", "pending", fenceFilter(fence), {
+      $set: { ...set, run_token: null, worker_id: null, lease_expires_at: null },
+      ...(inc ? { $inc: inc } : {}),
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Decisions of users (and of batches)
+  // -------------------------------------------------------------------------------------------
+
+  /** From the status the caller read (one of cancel's from-states); null when it changed meanwhile or is not cancellable. */
+  async cancel(task: Task, at = new Date()): Promise<Task | null> {
+    if (!allows("cancel", task.status, "cancelled")) return null;
+    return this.change("cancel", task.status, "cancelled", { _id: task._id, brand: task.brand }, { $set: { cancelled_at: at, completed_at: at } });
+  }
+
+  async suspend(task: Task): Promise<Task | null> {
+    return this.change("suspend", "pending", "suspended", { _id: task._id, brand: task.brand }, { $set: {} });
+  }
+
+  async resume(task: Task): Promise<Task | null> {
+    return this.change("resume", "suspended", "pending", { _id: task._id, brand: task.brand }, { $set: {} });
+  }
+
+  /** POST …/retry/: a failed or cancelled task goes back to the queue while `retry_count < max_retries`. */
+  async retryByUser(task: Task, set: Fields): Promise<Task | null> {
+    if (!allows("retry", task.status, "pending")) return null;
+    return this.change(
+      "retry",
+      task.status,
+      "pending",
+      { _id: task._id, brand: task.brand, retry_count: task.retry_count, $expr: { $lt: ["$retry_count", "$max_retries"] } },
+      { $set: { scheduled_for: null, completed_at: null, cancelled_at: null, ...set }, $inc: { retry_count: 1 } },
+    );
+  }
+
+  /** An interrupted checkpointed job continues from its last checkpoint. */
+  async resumeFromCheckpoint(task: Task): Promise<Task | null> {
+    if (!allows("resumeFromCheckpoint", task.status, "pending")) return null;
+    const now = new Date();
+    return this.change(
+      "resumeFromCheckpoint",
+      task.status,
+      "pending",
+      { _id: task._id, brand: task.brand, "persistent_job.state": "interrupted", "persistent_job.can_resume": true },
+      {
+        $set: {
+          scheduled_for: null,
+          completed_at: null,
+          cancelled_at: null,
+          error_message: null,
+          error_details: null,
+          "persistent_job.state": "resumed",
+          "persistent_job.resumed_at": now,
+        },
+        $inc: { "persistent_job.resume_count": 1 },
+      },
+    );
+  }
+
+  /** Applies one transition to every task matching `filter` (a batch's jobs), one conditional update each. */
+  async forEachMatching(filter: Fields, apply: (task: Task) => Promise<Task | null>): Promise<number> {
+    const rows = await allBrands(this.tasks.find(filter).lean<Task[]>());
+    let changed = 0;
+    for (const task of rows) if (await apply(task)) changed++;
+    return changed;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * The one place a status is written: `from` → `to` if the transition allows it, conditioned on
+   * the task still being in `from` (and on the rest of `filter`), then the event.
+   */
+  private async change(
+    name: TransitionName,
+    from: TaskStatus,
+    to: TaskStatus,
+    filter: Fields,
+    update: UpdateQuery<Task> | Fields[],
+    options: { sort?: Record<string, 1 | -1> } = {},
+  ): Promise<Task | null> {
+    if (!allows(name, from, to)) throw new Error(`Transition ${name} cannot take a task from ${from} to ${to} (${JSON.stringify(TRANSITIONS[name])})`);
+    const pipeline = Array.isArray(update);
+    const withStatus = pipeline
+      ? [...update.slice(0, -1), { $set: { ...(update.at(-1)?.$set as Fields), status: to } }]
+      : { ...update, $set: { ...(update.$set as Fields), status: to } };
+    const task = await lifecycleWrite(
+      allBrands(
+        this.tasks.findOneAndUpdate({ ...filter, status: from }, withStatus, {
+          returnDocument: "after",
+          ...(options.sort ? { sort: options.sort } : {}),
+          ...(pipeline ? { updatePipeline: true, timestamps: false } : {}),
+        }),
+      ),
+    ).lean<Task>();
+    if (task) await this.events.emit("task.status_changed", { from, to, transition: name, task });
+    return task;
+  }
+}
+
+function fenceFilter(fence: RunFence): Fields {
+  return { _id: fence._id, brand: fence.brand, run_token: fence.run_token };
+}
+
+function leaseFilter(lease: LeaseCondition): Fields {
+  if (!lease) return {};
+  return "aliveAt" in lease ? { lease_expires_at: { $gte: lease.aliveAt } } : { lease_expires_at: { $lt: lease.endedBefore } };
+}
+
+function dueBy(now: Date): Fields {
+  return { $or: [{ scheduled_for: null }, { scheduled_for: { $lte: now } }] };
+}
+
+/** now + the task's timeout (plugin.timeout_seconds), as an update-pipeline expression. */
+function leaseEnd(now: Date, defaultTimeoutSeconds: number) {
+  return { $add: [now, { $multiply: [{ $ifNull: ["$plugin.timeout_seconds", defaultTimeoutSeconds] }, 1000] }] };
+}

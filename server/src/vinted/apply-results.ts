@@ -1,0 +1,112 @@
+/**
+ * What an extension result means for the seller's Vinted data: a sync fills the listings, a create
+ * or an update stores the item, a price batch the prices Vinted took… The plugin's result endpoint
+ * hands each accepted result here and keeps what this returns as the task's `result_data`.
+ */
+import type { z } from "zod";
+import { PLUGIN_PARAMS_SCHEMAS, PLUGIN_RESULT_SCHEMAS, type PluginAction, type TaskResultBody } from "../../../shared/plugin.js";
+import { fieldErrorsOf } from "../http/validation.js";
+import type { Task } from "../tasks/model.js";
+import type { VintedService } from "./service.js";
+
+type Json = Record<string, unknown>;
+
+export interface AppliedResult {
+  /** What the task keeps as result_data. */
+  resultData: Json | null;
+  /** Set when a success's data did not match the action's result: the task completes, nothing is applied. */
+  warning: string | null;
+}
+
+export function asJsonObject(value: unknown): Json | null {
+  if (value === undefined || value === null) return null;
+  return typeof value === "object" && !Array.isArray(value) ? (value as Json) : { value };
+}
+
+function pick(source: Json, keys: string[]): Json {
+  return Object.fromEntries(keys.filter((k) => source[k] !== undefined).map((k) => [k, source[k]]));
+}
+
+export class VintedResultApplier {
+  constructor(private readonly vinted: VintedService) {}
+
+  /**
+   * Applies a result of `action` to the task owner's Vinted data. A success whose data does not
+   * match the action's result schema still completes the task (the write did happen on Vinted),
+   * with a warning and nothing applied.
+   */
+  async apply(task: Task, action: PluginAction, body: TaskResultBody): Promise<AppliedResult> {
+    const owner = task.owner_user_id as number;
+    const params = (task.context_data ?? {}) as Json;
+    if (!body.success) {
+      // A price batch stopped half-way reports which prices Vinted took: those are true now.
+      if (action === "update_prices") {
+        const partial = PLUGIN_RESULT_SCHEMAS.update_prices.safeParse(body.data);
+        if (partial.success) await this.applyPrices(owner, params, partial.data.results, task.task_id);
+      }
+      return { resultData: asJsonObject(body.data), warning: null };
+    }
+    const schema: z.ZodType = PLUGIN_RESULT_SCHEMAS[action];
+    const parsed = schema.safeParse(body.data);
+    if (!parsed.success) {
+      const problems = Object.entries(fieldErrorsOf(parsed.error))
+        .map(([k, v]) => `${k}: ${v.join(", ")}`)
+        .join("; ");
+      return { resultData: action === "get_all_products" ? null : asJsonObject(body.data), warning: `data does not match the ${action} result (${problems})`.slice(0, 1000) };
+    }
+    const data = parsed.data as Json;
+    const vinted = this.vinted;
+    switch (action) {
+      case "get_user_data": {
+        await vinted.storeAccount(owner, data, task.task_id);
+        const { csrf_token: _secret, ...kept } = data;
+        return { resultData: kept, warning: null };
+      }
+      case "get_all_products": {
+        const result = PLUGIN_RESULT_SCHEMAS.get_all_products.parse(data);
+        const outcome = await vinted.applyCompleteSync(owner, result.products, task.task_id, task.started_at ?? new Date(0), task.plugin?.sync_total_entries ?? null);
+        return { resultData: { total: result.total, pages: result.pages, complete: result.complete, ...outcome }, warning: null };
+      }
+      case "create_product": {
+        const result = PLUGIN_RESULT_SCHEMAS.create_product.parse(data);
+        await vinted.applyItem(owner, result.item, task.task_id, pick(params, ["title", "price"]));
+        return { resultData: data, warning: null };
+      }
+      case "update_product": {
+        const result = PLUGIN_RESULT_SCHEMAS.update_product.parse(data);
+        await vinted.applyItem(owner, result.item, task.task_id, pick(params, ["title", "price"]));
+        return { resultData: data, warning: null };
+      }
+      case "delete_product": {
+        const result = PLUGIN_RESULT_SCHEMAS.delete_product.parse(data);
+        await vinted.markDeleted(owner, result.item_id, task.task_id);
+        return { resultData: data, warning: null };
+      }
+      case "update_prices": {
+        const result = PLUGIN_RESULT_SCHEMAS.update_prices.parse(data);
+        await this.applyPrices(owner, params, result.results, task.task_id);
+        return { resultData: data, warning: null };
+      }
+      case "get_stats": {
+        const result = PLUGIN_RESULT_SCHEMAS.get_stats.parse(data);
+        await vinted.storeStats(owner, result, task.task_id);
+        return { resultData: data, warning: null };
+      }
+      case "upload_photo":
+        return { resultData: data, warning: null };
+    }
+  }
+
+  /** Sync pages saved as they arrive (heartbeats): a sync cut off later keeps them, and marks nothing gone. */
+  async applySyncPage(owner: number, items: unknown[], taskId: string): Promise<void> {
+    await this.vinted.upsertListings(owner, items, taskId);
+  }
+
+  private async applyPrices(owner: number, params: Json, outcomes: Array<{ item_id: number; success: boolean }>, taskId: string): Promise<void> {
+    const requested = PLUGIN_PARAMS_SCHEMAS.update_prices.safeParse(params);
+    if (!requested.success) return;
+    const priceOf = new Map(requested.data.updates.map((u) => [u.item_id, u.price]));
+    const accepted = outcomes.filter((o) => o.success && priceOf.has(o.item_id)).map((o) => ({ item_id: o.item_id, price: priceOf.get(o.item_id)! }));
+    await this.vinted.applyPrices(owner, accepted, taskId);
+  }
+}
