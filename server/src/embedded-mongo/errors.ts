@@ -26,6 +26,20 @@ export const ErrorCodes = {
   NoReplicationEnabled: 76,
   InvalidIdField: 53,
   BSONObjectTooLarge: 10334,
+  Location40414: 40414,
+  Location40415: 40415,
+  DocumentValidationFailure: 121,
+  NoQueryExecutionPlans: 291,
+  Location17276: 17276,
+  OptionNotSupportedOnView: 167,
+  CommandNotSupportedOnView: 166,
+  Location51183: 51183,
+  Location51132: 51132,
+  Location40601: 40601,
+  Location13113: 13113,
+  Location31254: 31254,
+  InvalidPipelineOperator: 168,
+  DollarPrefixedFieldName: 52,
 } as const;
 
 export type ErrorCodeName = keyof typeof ErrorCodes;
@@ -52,6 +66,7 @@ export class MongoCommandError extends Error {
 export function errorReply(err: unknown): Document {
   if (err instanceof MongoCommandError) return err.toReply();
   const message = err instanceof Error ? err.message : String(err);
+  if (message.startsWith("Use of undefined variable")) return new MongoCommandError("Location17276", message).toReply();
   // mingo reports unsupported operators/stages as plain errors: they are bad input, not crashes.
   const code = /operator|unknown|invalid|not supported|unrecognized/i.test(message)
     ? ErrorCodes.BadValue

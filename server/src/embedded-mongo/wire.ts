@@ -94,6 +94,11 @@ function parseOpMsg(header: MessageHeader, message: Buffer): IncomingCommand {
       const docs: Document[] = [];
       while (cursor < sectionEnd) {
         const docSize = message.readInt32LE(cursor);
+        if (identifier === "documents" && docSize > MAX_DOCUMENT_BYTES) {
+          docs.push(new OversizedDocument(docSize) as unknown as Document);
+          cursor += docSize;
+          continue;
+        }
         docs.push(BSON.deserialize(message.subarray(cursor, cursor + docSize), DESERIALIZE_OPTIONS));
         cursor += docSize;
       }
@@ -119,6 +124,17 @@ function parseOpQuery(header: MessageHeader, message: Buffer): IncomingCommand {
   if (query.$query && typeof query.$query === "object") query = query.$query as Document;
   const db = fullCollectionName.split(".")[0];
   return { header, command: { ...query, $db: query.$db ?? db }, legacy: true, noReply: false };
+}
+
+/** mongod's limit on one stored document. */
+export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * An inserted document over the limit, kept as its size only: decoding 16 MB only to refuse it made
+ * the refusal take seconds. The insert answers it with mongod's error for that document.
+ */
+export class OversizedDocument {
+  constructor(readonly size: number) {}
 }
 
 let nextRequestId = 1;

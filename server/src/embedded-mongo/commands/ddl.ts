@@ -5,6 +5,7 @@ import { ID_INDEX } from "../store/storage.js";
 import { defaultIndexName, sameIndexOptions, type IndexSpec } from "../store/index-spec.js";
 import type { Collection } from "../store/collection.js";
 import { Query } from "../store/matching.js";
+import { parseCollation } from "../store/collation.js";
 
 export function collectionName(ctx: CommandContext): string {
   if (typeof ctx.target !== "string" || ctx.target === "") {
@@ -95,7 +96,7 @@ function createIndexes(ctx: CommandContext): Document {
 }
 
 function createIndex(ctx: CommandContext, coll: Collection, raw: Document, created: string[]): void {
-  const spec = normaliseSpec(raw);
+  const spec = normaliseSpec(raw, coll);
   if (spec.name === "_id_") return;
   const sameName = coll.findIndexSpec(spec.name);
   if (sameName) {
@@ -115,7 +116,7 @@ function createIndex(ctx: CommandContext, coll: Collection, raw: Document, creat
   created.push(spec.name);
 }
 
-function normaliseSpec(raw: Document): IndexSpec {
+function normaliseSpec(raw: Document, coll: Collection): IndexSpec {
   const key = raw.key as Document | undefined;
   if (!key || typeof key !== "object" || Object.keys(key).length === 0) {
     throw new MongoCommandError("BadValue", "Index spec must have a non-empty 'key'");
@@ -125,6 +126,10 @@ function normaliseSpec(raw: Document): IndexSpec {
     if (raw[option] !== undefined) spec[option] = raw[option];
   }
   if (spec.unique === false) delete spec.unique;
+  // An index without a collation takes the collection's default; `simple` asks for binary comparison.
+  const collation = raw.collation === undefined ? coll.collationFor(undefined) : parseCollation(raw.collation);
+  if (collation) spec.collation = { ...collation };
+  else delete spec.collation;
   return spec;
 }
 
@@ -170,6 +175,10 @@ export const ddlCommands: Record<string, CommandHandler> = {
   deleteIndexes: dropIndexes,
   collMod: (ctx) => {
     requireCollection(ctx);
+    // Changing a validator afterwards would need the collection's options journaled anew.
+    for (const option of ["validator", "validationLevel", "validationAction", "viewOn", "pipeline"]) {
+      if (ctx.cmd[option] !== undefined) throw new MongoCommandError("CommandNotSupported", `collMod ${option} is not supported by the embedded engine; set it with create`);
+    }
     return {};
   },
   validate: (ctx) => {

@@ -1,11 +1,13 @@
 import { Long, ObjectId, type Document } from "bson";
-import { Aggregator, Query, isPlainSort, sortDocuments } from "../store/matching.js";
+import { Aggregator, Query, isPlainSort, sortDocuments, type MatchOptions } from "../store/matching.js";
+import { collationCompare, parseCollation } from "../store/collation.js";
 import { MongoCommandError } from "../errors.js";
 import type { CommandContext, CommandHandler } from "../engine.js";
 import type { Collection } from "../store/collection.js";
 import type { Plan } from "../store/planner.js";
 import { cloneDocument, compareValues, idKey, inDocumentOrder, valuesAtPath } from "../store/values.js";
 import { collectionName } from "./ddl.js";
+import { mergeInto } from "./merge.js";
 
 export interface FindSpec {
   filter?: Document;
@@ -13,6 +15,15 @@ export interface FindSpec {
   skip?: number;
   limit?: number;
   projection?: Document;
+  /** The command's `collation` as sent (the collection's default applies without one). */
+  collation?: unknown;
+  /** The command's `let` variables. */
+  variables?: Document;
+}
+
+/** The `let` option of a command: an object of variables for `$expr` and pipelines. */
+export function letOf(cmd: Document): Document | undefined {
+  return asObject(cmd.let, "let");
 }
 
 function asObject(value: unknown, field: string): Document | undefined {
@@ -27,6 +38,8 @@ function asObject(value: unknown, field: string): Document | undefined {
 export function runFind(coll: Collection | undefined, spec: FindSpec): Document[] {
   if (!coll) return [];
   const filter = spec.filter ?? {};
+  const options: MatchOptions = { collation: coll.collationFor(spec.collation), variables: spec.variables };
+  const strings = options.collation ? collationCompare(options.collation) : undefined;
   const sort = spec.sort && Object.keys(spec.sort).length ? spec.sort : undefined;
   const skip = spec.skip ?? 0;
   const limit = spec.limit ? Math.abs(spec.limit) : 0;
@@ -34,14 +47,14 @@ export function runFind(coll: Collection | undefined, spec: FindSpec): Document[
   // `{$natural: ±1}`: storage (insertion) order or its reverse, from a collection scan as on mongod.
   const natural = sort && Object.keys(sort).length === 1 && (sort.$natural === 1 || sort.$natural === -1) ? sort.$natural : 0;
   // An index that yields the sort order, or no sort at all, lets the scan stop at skip+limit.
-  const inOrder = natural ? naturalOrder(coll, filter, natural) : sort ? coll.matchInSortOrder(filter, sort, wanted) : null;
-  const matched = inOrder ?? coll.match(filter, sort ? Infinity : wanted);
+  const inOrder = natural ? naturalOrder(coll, filter, natural, options) : sort ? coll.matchInSortOrder(filter, sort, wanted, options) : null;
+  const matched = inOrder ?? coll.match(filter, sort ? Infinity : wanted, options);
   const sorted = !sort || inOrder !== null;
   let page: Document[];
   if (sorted) page = matched.slice(skip, limit ? skip + limit : undefined);
-  else if (isPlainSort(sort!)) page = sortDocuments(matched, sort!).slice(skip, limit ? skip + limit : undefined);
+  else if (isPlainSort(sort!)) page = sortDocuments(matched, sort!, strings).slice(skip, limit ? skip + limit : undefined);
   else {
-    let cursor = new Query(filter).find<Document>(matched).sort(sort!);
+    let cursor = new Query(filter, options).find<Document>(matched).sort(sort!);
     if (skip) cursor = cursor.skip(skip);
     if (limit) cursor = cursor.limit(limit);
     page = cursor.all();
@@ -49,12 +62,56 @@ export function runFind(coll: Collection | undefined, spec: FindSpec): Document[
   if (!spec.projection) return page;
   // mingo projects in place (an exclusion deletes the field from the object it is given): project
   // copies of the page, never the stored documents.
-  const projected = new Query(filter).find<Document>(page.map(cloneDocument), spec.projection).all();
+  return projectDocuments(page, spec.projection, filter, options);
+}
+
+/** mingo projects in place: it is given copies. Fields keep the stored document's order. */
+export function projectDocuments(page: Document[], projection: Document, filter: Document, options: MatchOptions = {}): Document[] {
+  const { slices, rest } = splitSlices(projection);
+  const copies = page.map(cloneDocument);
+  const projected = Object.keys(rest).length ? new Query(filter, options).find<Document>(copies, rest).all() : copies;
+  for (const doc of projected) for (const [path, how] of slices) sliceAt(doc, path.split("."), how);
   return projected.map((doc, i) => inDocumentOrder(doc, page[i]));
 }
 
-function naturalOrder(coll: Collection, filter: Document, direction: number): Document[] {
-  const query = new Query(filter);
+/**
+ * `$slice` takes no side in the inclusion/exclusion choice (since 4.4): next to exclusions every other
+ * field stays, next to inclusions only those. mingo counts it as an inclusion, so when the rest of the
+ * projection excludes, the slices are applied here after mingo's projection.
+ */
+function splitSlices(projection: Document): { slices: [string, unknown][]; rest: Document } {
+  const entries = Object.entries(projection);
+  const isSlice = ([, v]: [string, unknown]) => v !== null && typeof v === "object" && "$slice" in (v as Document);
+  const others = entries.filter((e) => !isSlice(e) && e[0] !== "_id");
+  const excluding = others.every(([, v]) => v === 0 || v === false);
+  if (!excluding) return { slices: [], rest: projection };
+  const rest: Document = {};
+  const slices: [string, unknown][] = [];
+  for (const e of entries) {
+    if (isSlice(e)) slices.push([e[0], (e[1] as Document).$slice]);
+    else rest[e[0]] = e[1];
+  }
+  return { slices, rest };
+}
+
+function sliceAt(doc: unknown, parts: string[], how: unknown): void {
+  if (doc === null || typeof doc !== "object") return;
+  if (Array.isArray(doc)) {
+    for (const el of doc) sliceAt(el, parts, how);
+    return;
+  }
+  const record = doc as Document;
+  const [head, ...tail] = parts;
+  if (tail.length) return sliceAt(record[head], tail, how);
+  const arr = record[head];
+  if (!Array.isArray(arr)) return;
+  const [skip, count] = Array.isArray(how) ? [Number(how[0]), Number(how[1])] : Number(how) < 0 ? [Number(how), Infinity] : [0, Number(how)];
+  const start = skip < 0 ? Math.max(0, arr.length + skip) : Math.min(skip, arr.length);
+  record[head] = arr.slice(start, count === Infinity ? undefined : start + count);
+}
+
+function naturalOrder(coll: Collection, filter: Document, direction: number, options: MatchOptions): Document[] {
+  const query = coll.compile(filter, options);
   const docs = [...coll.docs.values()].filter((doc) => query.test(doc));
   return direction === -1 ? docs.reverse() : docs;
 }
@@ -82,6 +139,8 @@ function find(ctx: CommandContext): Document {
     projection: asObject(cmd.projection, "projection"),
     skip: numberField(cmd.skip, "skip"),
     limit: numberField(cmd.limit, "limit"),
+    collation: cmd.collation,
+    variables: letOf(cmd),
   });
   const limit = numberField(cmd.limit, "limit") ?? 0;
   const singleBatch = Boolean(cmd.singleBatch) || limit < 0;
@@ -115,7 +174,8 @@ function killCursors(ctx: CommandContext): Document {
 function count(ctx: CommandContext): Document {
   const coll = ctx.engine.storage.get(ctx.db, collectionName(ctx));
   const query = asObject(ctx.cmd.query, "query") ?? {};
-  const total = !coll ? 0 : Object.keys(query).length === 0 ? coll.docs.size : coll.match(query).length;
+  const options = coll ? { collation: coll.collationFor(ctx.cmd.collation) } : {};
+  const total = !coll ? 0 : Object.keys(query).length === 0 ? coll.docs.size : coll.match(query, Infinity, options).length;
   const skip = numberField(ctx.cmd.skip, "skip") ?? 0;
   const limit = Math.abs(numberField(ctx.cmd.limit, "limit") ?? 0);
   const n = Math.max(0, total - skip);
@@ -127,22 +187,29 @@ function distinct(ctx: CommandContext): Document {
   if (typeof ctx.cmd.key !== "string") throw new MongoCommandError("TypeMismatch", "BSON field 'key' must be a string");
   const parts = ctx.cmd.key.split(".");
   const values = new Map<string, unknown>();
-  for (const doc of coll ? coll.match(asObject(ctx.cmd.query, "query") ?? {}) : []) {
+  const collation = coll ? coll.collationFor(ctx.cmd.collation) : parseCollation(ctx.cmd.collation);
+  const strings = collation ? collationCompare(collation) : undefined;
+  const found: unknown[] = [];
+  for (const doc of coll ? coll.match(asObject(ctx.cmd.query, "query") ?? {}, Infinity, { collation }) : []) {
     // A missing field gives nothing, an array its elements (an empty one none), as mongod does.
     for (const v of valuesAtPath(doc, parts)) {
       if (v === undefined) continue;
       for (const x of Array.isArray(v) ? v : [v]) {
         const key = idKey(x);
-        if (!values.has(key)) values.set(key, x);
+        if (values.has(key)) continue;
+        values.set(key, x);
+        found.push(x);
       }
     }
   }
-  return { values: [...values.values()].sort(compareValues) };
+  const sorted = found.sort((a, b) => compareValues(a, b, strings));
+  if (!strings) return { values: sorted };
+  // Under a collation, strings that compare equal ("Café", "cafe" at strength 1) are one value: the first kept.
+  return { values: sorted.filter((v, i) => i === 0 || compareValues(sorted[i - 1], v, strings) !== 0) };
 }
 
 const UNSUPPORTED_STAGES: Record<string, string> = {
   $changeStream: "The $changeStream stage is only supported on replica sets",
-  $merge: "$merge is not supported by the embedded engine",
   $currentOp: "$currentOp is not supported by the embedded engine",
   $collStats: "$collStats is not supported by the embedded engine",
   $indexStats: "$indexStats is not supported by the embedded engine",
@@ -153,7 +220,7 @@ const UNSUPPORTED_STAGES: Record<string, string> = {
 };
 
 const KNOWN_STAGES = new Set(
-  "addFields bucket bucketAuto count densify documents facet fill graphLookup group limit lookup match out project redact replaceRoot replaceWith sample set setWindowFields skip sort sortByCount unionWith unset unwind"
+  "addFields bucket bucketAuto count densify documents facet fill graphLookup group limit lookup match merge out project redact replaceRoot replaceWith sample set setWindowFields skip sort sortByCount unionWith unset unwind"
     .split(" ")
     .map((s) => "$" + s),
 );
@@ -168,6 +235,9 @@ function checkPipeline(pipeline: unknown): Document[] {
     if (name === "$changeStream") throw new MongoCommandError("Location40573", UNSUPPORTED_STAGES[name]);
     if (UNSUPPORTED_STAGES[name]) throw new MongoCommandError("CommandNotSupported", UNSUPPORTED_STAGES[name]);
     if (!KNOWN_STAGES.has(name)) throw new MongoCommandError("Location40324", `Unrecognized pipeline stage name: '${name}'`);
+    if ((name === "$out" || name === "$merge") && stage !== pipeline[pipeline.length - 1]) {
+      throw new MongoCommandError("Location40601", `${name} can only be the final stage in the pipeline`);
+    }
   }
   return pipeline as Document[];
 }
@@ -179,14 +249,17 @@ function aggregate(ctx: CommandContext): Document {
   if (!collName && !(pipeline[0] && "$documents" in pipeline[0])) {
     throw new MongoCommandError("InvalidNamespace", "aggregate on a database needs a $documents first stage");
   }
-  const outStage = pipeline.length && "$out" in pipeline[pipeline.length - 1] ? pipeline[pipeline.length - 1].$out : undefined;
-  let stages = outStage === undefined ? pipeline : pipeline.slice(0, -1);
+  const last = pipeline[pipeline.length - 1];
+  const writeStage = last && ("$out" in last || "$merge" in last) ? last : undefined;
+  let stages = writeStage === undefined ? pipeline : pipeline.slice(0, -1);
   let source: Document[] = [];
+  const coll = collName ? storage.get(ctx.db, collName) : undefined;
+  const collation = coll ? coll.collationFor(ctx.cmd.collation) : parseCollation(ctx.cmd.collation);
+  const variables = letOf(ctx.cmd);
   if (collName) {
-    const coll = storage.get(ctx.db, collName);
     // A leading $match runs through the indexes; the rest of the pipeline goes to mingo.
     if (stages[0] && "$match" in stages[0]) {
-      source = coll ? coll.match(stages[0].$match as Document) : [];
+      source = coll ? coll.match(stages[0].$match as Document, Infinity, { collation, variables }) : [];
       stages = stages.slice(1);
     } else source = coll ? [...coll.docs.values()] : [];
   }
@@ -194,10 +267,13 @@ function aggregate(ctx: CommandContext): Document {
   // copies, never the stored documents (which would change in memory but not in the journal).
   const aggregator = new Aggregator(stages, {
     collectionResolver: (name: string) => [...(storage.get(ctx.db, name)?.docs.values() ?? [])].map(cloneDocument),
+    ...(collation ? { collation: collation as never } : {}),
+    ...(variables ? { variables } : {}),
   });
   const results = aggregator.run(source.map(cloneDocument)) as Document[];
-  if (outStage !== undefined) {
-    writeOut(ctx, outStage, results);
+  if (writeStage !== undefined) {
+    if ("$out" in writeStage) writeOut(ctx, writeStage.$out, results);
+    else mergeInto(ctx, writeStage.$merge, results);
     return { cursor: ctx.engine.cursors.first(`${ctx.db}.${collName}`, [], 0) };
   }
   const cursorOpts = (ctx.cmd.cursor as Document | undefined) ?? {};
@@ -232,11 +308,12 @@ function explain(ctx: CommandContext): Document {
   let docsExamined = 0;
   let nReturned = 0;
   if (coll) {
-    const candidates = [...coll.candidates(filter)];
+    const collation = coll.collationFor(inner.collation);
+    const candidates = [...coll.candidates(filter, collation)];
     docsExamined = candidates.length;
-    const query = new Query(filter);
+    const query = coll.compile(filter, { collation });
     nReturned = candidates.filter((d) => query.test(d)).length;
-    const plan = coll.queryPlan(filter);
+    const plan = coll.queryPlan(filter, collation);
     const ixscan = (p: Plan) => ({ stage: "IXSCAN", indexName: p.index.spec.name, keyPattern: p.index.spec.key });
     winningPlan =
       plan.kind === "id" ? { stage: "IDHACK" }

@@ -1,5 +1,7 @@
 import { ObjectId, type Document } from "bson";
-import { Query } from "./matching.js";
+import { UnsupportedIndexOperator, type MatchOptions } from "./matching.js";
+import { compileFilter, type Matcher } from "./compiled-query.js";
+import { collationKey, parseCollation, type Collation } from "./collation.js";
 import { MongoCommandError } from "../errors.js";
 import { idKey } from "./values.js";
 import { OrderedIndex } from "./ordered-index.js";
@@ -52,19 +54,37 @@ export class Collection {
     return this.docs.get(idKey(id));
   }
 
-  /** How `filter` is answered: `_id` lookups, index scans (several for an `$or`), or a full scan. */
-  queryPlan(filter: Document): QueryPlan {
+  /** The collation an operation runs with: the one it names, else the collection's default (null: binary). */
+  collationFor(requested: unknown): Collation | null {
+    return parseCollation(requested ?? this.options.collation);
+  }
+
+  /** Indexes a query under `collation` may read: only those built with that same collation. */
+  private usableIndexes(collation: Collation | null | undefined): OrderedIndex[] {
+    const key = collationKey(collation);
+    return [...this.ordered.values()].filter((index) => index.collationKey === key);
+  }
+
+  /** `_id` lookups by exact key; under a collation other than the collection's, string ids may match others. */
+  private idPlan(filter: Document, collation: Collation | null | undefined): unknown[] | null {
     const ids = idLookups(filter);
+    if (!ids || collationKey(collation) === collationKey(parseCollation(this.options.collation))) return ids;
+    return collation && ids.some((id) => typeof id === "string") ? null : ids;
+  }
+
+  /** How `filter` is answered: `_id` lookups, index scans (several for an `$or`), or a full scan. */
+  queryPlan(filter: Document, collation?: Collation | null): QueryPlan {
+    const ids = this.idPlan(filter, collation);
     if (ids) return { kind: "id", ids };
-    const indexes = [...this.ordered.values()];
+    const indexes = this.usableIndexes(collation);
     const plan = planQuery(filter, indexes);
     const plans = planOrBranches(filter, indexes, plan?.score ?? 0) ?? (plan ? [plan] : null);
     return plans ? { kind: "index", plans } : { kind: "scan" };
   }
 
   /** Candidate documents for `filter` (a superset of the matches); all documents when no index helps. */
-  candidates(filter: Document): Iterable<Document> {
-    const plan = this.queryPlan(filter);
+  candidates(filter: Document, collation?: Collation | null): Iterable<Document> {
+    const plan = this.queryPlan(filter, collation);
     if (plan.kind === "scan") return this.docs.values();
     const out: Document[] = [];
     if (plan.kind === "id") {
@@ -87,11 +107,11 @@ export class Collection {
    * The first `limit` matches in `sort` order read straight from an index, or null when no index
    * yields that order (the caller then sorts in memory).
    */
-  matchInSortOrder(filter: Document, sort: Document, limit = Infinity): Document[] | null {
-    if (idLookups(filter)) return null;
-    const plan = planQuery(filter, this.ordered.values(), sort);
+  matchInSortOrder(filter: Document, sort: Document, limit = Infinity, options: MatchOptions = {}): Document[] | null {
+    if (this.idPlan(filter, options.collation)) return null;
+    const plan = planQuery(filter, this.usableIndexes(options.collation), sort);
     if (!plan?.order) return null;
-    const query = new Query(filter);
+    const query = this.compile(filter, options);
     const out: Document[] = [];
     for (const key of plan.index.inOrder(plan.ranges[0], plan.order === "reverse")) {
       const doc = this.docs.get(key);
@@ -104,16 +124,35 @@ export class Collection {
   }
 
   /** Documents matching `filter`, in natural (or index) order. */
-  match(filter: Document, limit = Infinity): Document[] {
-    const query = new Query(filter);
+  match(filter: Document, limit = Infinity, options: MatchOptions = {}): Document[] {
+    const query = this.compile(filter, options);
     const out: Document[] = [];
-    for (const doc of this.candidates(filter)) {
+    for (const doc of this.candidates(filter, options.collation)) {
       if (query.test(doc)) {
         out.push(doc);
         if (out.length >= limit) break;
       }
     }
     return out;
+  }
+
+  /**
+   * The filter compiled. Text and geo operators are refused: with no such index as mongod words it,
+   * with one as an engine limit (it builds neither), never with a wrong answer.
+   */
+  compile(filter: Document, options: MatchOptions = {}): Matcher {
+    try {
+      if ("$text" in filter) throw new UnsupportedIndexOperator("$text");
+      return compileFilter(filter, options);
+    } catch (err) {
+      if (!(err instanceof UnsupportedIndexOperator)) throw err;
+      const kinds = this.indexSpecs.flatMap((s) => Object.values(s.key));
+      if (err.operator === "$text" && !kinds.includes("text")) throw new MongoCommandError("IndexNotFound", "text index required for $text query");
+      if ((err.operator === "$near" || err.operator === "$nearSphere") && !kinds.some((k) => k === "2d" || k === "2dsphere")) {
+        throw new MongoCommandError("NoQueryExecutionPlans", "error processing query: planner returned error :: caused by :: unable to find index for $geoNear query");
+      }
+      throw new MongoCommandError("CommandNotSupported", `${err.operator} is not supported by the embedded engine (it builds no text or geo index)`);
+    }
   }
 
   /** Throws MongoDB's duplicate-key error when `doc` would break `_id` or a unique index. */

@@ -1,4 +1,5 @@
 import type { Document } from "bson";
+import { collationKey, parseCollation } from "./collation.js";
 
 /** An index as createIndexes declares it and listIndexes returns it. */
 export interface IndexSpec extends Document {
@@ -28,6 +29,7 @@ export function sameIndexOptions(a: IndexSpec, b: IndexSpec): boolean {
     Boolean(a.unique) === Boolean(b.unique) &&
     Boolean(a.sparse) === Boolean(b.sparse) &&
     a.expireAfterSeconds === b.expireAfterSeconds &&
-    JSON.stringify(a.partialFilterExpression ?? null) === JSON.stringify(b.partialFilterExpression ?? null)
+    JSON.stringify(a.partialFilterExpression ?? null) === JSON.stringify(b.partialFilterExpression ?? null) &&
+    collationKey(parseCollation(a.collation)) === collationKey(parseCollation(b.collation))
   );
 }

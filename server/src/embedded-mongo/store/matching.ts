@@ -10,7 +10,10 @@ import * as projectionOperators from "mingo/operators/projection";
 import * as queryOperators from "mingo/operators/query";
 import * as windowOperators from "mingo/operators/window";
 import { flatten, resolve } from "mingo/util";
-import { Bound, compareValues, typeRank, valuesAtPath } from "./values.js";
+import { Bound, compareValues, typeRank, valuesAtPath, type StringCompare } from "./values.js";
+import { collationCompare, collationKey, type Collation } from "./collation.js";
+import { MongoCommandError } from "../errors.js";
+import { jsonSchemaValidator } from "./json-schema.js";
 
 /*
  * mingo compares BSON classes by constructor name and `toString()`: Long(10) < Long(9) ("10" < "9"),
@@ -31,7 +34,7 @@ function isNumeric(v: unknown): boolean {
 }
 
 /** The values a condition on `selector` is tested against: the field, and array elements as mongod descends. */
-function candidates(doc: unknown, selector: string): unknown[] {
+export function candidates(doc: unknown, selector: string): unknown[] {
   const value = resolve(doc as Document, selector, { unwrapArray: true });
   if (!Array.isArray(value)) return [value];
   const depth = selector.split(".").length - 1;
@@ -50,17 +53,36 @@ function numericCompare(test: (c: number) => boolean): (selector: string, value:
     });
 }
 
-/** Wraps one of mingo's comparison operators: numeric values (of any BSON number type) are ours. */
+/** The string order of the collation the operation runs with, or null for binary comparison. */
+export function stringCompareOf(options: unknown): StringCompare | null {
+  const collation = (options as { collation?: Collation } | undefined)?.collation;
+  // mingo's updater passes an empty collation object when there is none.
+  return typeof collation?.locale === "string" ? collationCompare(collation) : null;
+}
+
+function collatedCompare(test: (c: number) => boolean, compare: StringCompare): (selector: string, value: string) => Predicate {
+  return (selector, value) => (doc) => candidates(doc, selector).some((v) => typeof v === "string" && test(compare(v, value)));
+}
+
+/**
+ * Wraps one of mingo's comparison operators: numeric values (of any BSON number type) are ours, and
+ * so are strings under a collation (mingo applies a collation to sorting only).
+ */
 function numericAware(name: string, test: (c: number) => boolean): QueryOp {
   const ours = numericCompare(test);
-  return (selector, value, options) => (isNumeric(value) ? ours(selector, value) : mingoQueryOps[name](selector, value, options));
+  return (selector, value, options) => {
+    if (isNumeric(value)) return ours(selector, value);
+    const compare = typeof value === "string" ? stringCompareOf(options) : null;
+    return compare ? collatedCompare(test, compare)(selector, value as string) : mingoQueryOps[name](selector, value, options);
+  };
 }
 
 const $eq = numericAware("$eq", (c) => c === 0);
 const $in: QueryOp = (selector, value, options) => {
-  if (!Array.isArray(value) || !value.some(isNumeric)) return mingoQueryOps.$in(selector, value, options);
-  const numbers = value.filter(isNumeric).map((v) => $eq(selector, v, options));
-  const others = value.filter((v) => !isNumeric(v));
+  const ours = (v: unknown) => isNumeric(v) || (typeof v === "string" && stringCompareOf(options) !== null);
+  if (!Array.isArray(value) || !value.some(ours)) return mingoQueryOps.$in(selector, value, options);
+  const numbers = value.filter(ours).map((v) => $eq(selector, v, options));
+  const others = value.filter((v) => !ours(v));
   const rest = others.length ? mingoQueryOps.$in(selector, others, options) : () => false;
   return (doc) => rest(doc) || numbers.some((p) => p(doc));
 };
@@ -127,7 +149,43 @@ const $type: QueryOp = (selector, value) => {
   };
 };
 
+/** `$all`: every value is present, the field being a scalar equal to it or an array holding it. */
+const $all: QueryOp = (selector, value, options) => {
+  if (!Array.isArray(value)) throw new MongoCommandError("BadValue", "$all needs an array");
+  const elemMatch = value.some((v) => v && typeof v === "object" && !Array.isArray(v) && "$elemMatch" in (v as Document));
+  if (elemMatch) return mingoQueryOps.$all(selector, value, options);
+  if (value.length === 0) return () => false;
+  const each = value.map((v) => $eq(selector, v, options));
+  return (doc) => each.every((p) => p(doc));
+};
+
+/** Server-side JavaScript is off, as on Atlas and on mongod started with `--noscripting`. */
+function noScripting(): never {
+  throw new MongoCommandError("BadValue", "no globalScriptEngine in $where parsing");
+}
+
+/** Operators that need a text or geo index, which the engine does not build: refused, never half-answered. */
+export class UnsupportedIndexOperator extends Error {
+  constructor(readonly operator: string) {
+    super(operator);
+  }
+}
+
+function needsIndex(operator: string): QueryOp {
+  return () => {
+    throw new UnsupportedIndexOperator(operator);
+  };
+}
+
 const QUERY_OVERRIDES: Record<string, QueryOp> = {
+  $all,
+  $where: noScripting,
+  $text: needsIndex("$text"),
+  $near: needsIndex("$near"),
+  $nearSphere: needsIndex("$nearSphere"),
+  $geoWithin: needsIndex("$geoWithin"),
+  $geoIntersects: needsIndex("$geoIntersects"),
+  $within: needsIndex("$geoWithin"),
   $eq,
   $ne: (selector, value, options) => {
     const eq = $eq(selector, value, options);
@@ -149,13 +207,13 @@ const QUERY_OVERRIDES: Record<string, QueryOp> = {
 const EMPTY_ARRAY_KEY = new Bound(2, -1);
 
 /** The value a document sorts by on one path: the lowest (ascending) or highest (descending) element. */
-function sortKey(doc: Document, parts: string[], direction: number): unknown {
+function sortKey(doc: Document, parts: string[], direction: number, strings?: StringCompare): unknown {
   let best: unknown = null;
   let found = false;
   for (const v of valuesAtPath(doc, parts)) {
     const items = Array.isArray(v) ? (v.length ? v : [EMPTY_ARRAY_KEY]) : [v === undefined ? null : v];
     for (const x of items) {
-      if (!found || compareValues(x, best) * direction < 0) {
+      if (!found || compareValues(x, best, strings) * direction < 0) {
         best = x;
         found = true;
       }
@@ -171,12 +229,12 @@ export function isPlainSort(sort: Document): boolean {
 }
 
 /** Sorts documents by MongoDB's rules (BSON type order, arrays by their min/max element); stable. */
-export function sortDocuments<T extends Document>(docs: T[], sort: Document): T[] {
+export function sortDocuments<T extends Document>(docs: T[], sort: Document, strings?: StringCompare): T[] {
   const fields = Object.entries(sort).map(([path, dir]) => ({ parts: path.split("."), direction: dir === -1 ? -1 : 1 }));
-  const keyed = docs.map((doc) => ({ doc, keys: fields.map((f) => sortKey(doc, f.parts, f.direction)) }));
+  const keyed = docs.map((doc) => ({ doc, keys: fields.map((f) => sortKey(doc, f.parts, f.direction, strings)) }));
   keyed.sort((a, b) => {
     for (let i = 0; i < fields.length; i++) {
-      const c = compareValues(a.keys[i], b.keys[i]);
+      const c = compareValues(a.keys[i], b.keys[i], strings);
       if (c) return c * fields[i].direction;
     }
     return 0;
@@ -188,17 +246,16 @@ const mingoSort = (pipelineOperators as unknown as Record<string, PipelineOp>).$
 
 const $sort: PipelineOp = (collection, expr, options) => {
   const spec = expr as Document;
-  if (!spec || typeof spec !== "object" || !isPlainSort(spec) || (options as { collation?: unknown } | undefined)?.collation) {
-    return mingoSort(collection, expr, options);
-  }
-  return collection.transform((docs) => Lazy(sortDocuments(docs as Document[], spec)));
+  if (!spec || typeof spec !== "object" || !isPlainSort(spec)) return mingoSort(collection, expr, options);
+  const strings = stringCompareOf(options) ?? undefined;
+  return collection.transform((docs) => Lazy(sortDocuments(docs as Document[], spec, strings)));
 };
 
 /** The operators the engine's queries, projections and pipelines run with. */
 export const CONTEXT = Context.init({
-  accumulator: accumulatorOperators,
-  expression: expressionOperators,
   pipeline: { ...pipelineOperators, $sort },
+  expression: { ...expressionOperators, $function: noScripting },
+  accumulator: { ...accumulatorOperators, $accumulator: noScripting },
   projection: projectionOperators,
   query: { ...queryOperators, ...QUERY_OVERRIDES },
   window: windowOperators,
@@ -208,19 +265,66 @@ function withContext<T extends object | undefined>(options: T): T & { context: t
   return { ...(options ?? {}), context: CONTEXT } as T & { context: typeof CONTEXT };
 }
 
+/** What a query runs with besides its filter: a collation, and `let` variables for `$expr`. */
+export interface MatchOptions {
+  collation?: Collation | null;
+  variables?: Document;
+}
+
+/**
+ * mingo copies every operator table into a fresh context for each options object it is given
+ * (some 100 µs per query): options are built once per collation and shared.
+ */
+interface ComputeOptions {
+  update(locals: object): ComputeOptions;
+}
+interface ComputeOptionsClass {
+  init(options: object): ComputeOptions;
+}
+
+/**
+ * mingo does not export its options class; an operator receives an instance, whose constructor
+ * (with the static `init` that copies an instance without copying its operators) is taken once here.
+ */
+const ComputeOptions: ComputeOptionsClass = (() => {
+  let seen: unknown;
+  const probe = Context.init({ query: { $probe: (_s: string, _v: unknown, options: unknown) => ((seen = options), () => true) } } as never);
+  new MingoQuery({ x: { $probe: 1 } } as never, { context: probe } as never);
+  return (seen as object).constructor as unknown as ComputeOptionsClass;
+})();
+
+const baseOptions = new Map<string, ComputeOptions>();
+
+export function mingoOptions(match: MatchOptions = {}): Options {
+  const key = collationKey(match.collation);
+  let base = baseOptions.get(key);
+  if (!base) {
+    base = ComputeOptions.init({ context: CONTEXT, jsonSchemaValidator, ...(match.collation ? { collation: match.collation as never } : {}) });
+    baseOptions.set(key, base);
+  }
+  // A copy: mingo keeps per-query state ($$NOW's timestamp, variables) in the options it is given.
+  const options = ComputeOptions.init(base);
+  if (match.variables) options.update({ variables: match.variables });
+  return options as unknown as Options;
+}
+
 /** mingo's Query with the engine's operators. */
 export class Query extends MingoQuery {
-  constructor(condition: ConstructorParameters<typeof MingoQuery>[0], options?: Options) {
-    super(condition, withContext(options));
+  constructor(condition: ConstructorParameters<typeof MingoQuery>[0], options?: MatchOptions) {
+    super(condition, mingoOptions(options));
   }
 }
 
 /** mingo's Aggregator with the engine's operators. */
 export class Aggregator extends MingoAggregator {
   constructor(pipeline: ConstructorParameters<typeof MingoAggregator>[0], options?: ConstructorParameters<typeof MingoAggregator>[1]) {
-    super(pipeline, withContext(options));
+    super(pipeline, { jsonSchemaValidator, ...withContext(options) } as never);
   }
 }
 
 /** Options for `mingo/updater`, so arrayFilters and positional conditions match like queries do. */
-export const UPDATER_QUERY_OPTIONS = { context: CONTEXT };
+export function updaterQueryOptions(match: MatchOptions = {}): Options {
+  // The updater spreads the options it is given into a new object: it needs a plain one (an options
+  // instance would lose its operators, and conditions would run with mingo's comparisons).
+  return { context: CONTEXT, jsonSchemaValidator, ...(match.collation ? { collation: match.collation as never } : {}) } as Options;
+}

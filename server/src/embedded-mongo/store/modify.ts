@@ -1,8 +1,10 @@
 import { ObjectId, Timestamp, type Document } from "bson";
-import { Aggregator, UPDATER_QUERY_OPTIONS } from "./matching.js";
-import { update as applyOperators } from "mingo/updater";
+import { Aggregator, updaterQueryOptions } from "./matching.js";
+import { updateOne } from "mingo/updater";
+import type { Collation } from "./collation.js";
 import { MongoCommandError } from "../errors.js";
-import { cloneDocument, idKey } from "./values.js";
+import { cloneDocument, getPath, idKey } from "./values.js";
+import { compileFilter } from "./compiled-query.js";
 
 const UPDATE_OPERATORS = new Set([
   "$set", "$unset", "$inc", "$mul", "$min", "$max", "$rename", "$currentDate",
@@ -14,6 +16,28 @@ export type UpdateSpec = Document | Document[];
 export interface UpdateOptions {
   filter: Document;
   arrayFilters?: Document[];
+  collation?: Collation | null;
+  /** `let` variables, for pipeline-style updates. */
+  variables?: Document;
+}
+
+/** Whether a path uses the positional `$` (the element the query matched), the only use of the filter here. */
+function usesPositional(operators: Document): boolean {
+  for (const fields of Object.values(operators)) {
+    if (!fields || typeof fields !== "object") continue;
+    for (const path of Object.keys(fields as Document)) if (path === "$" || path.endsWith(".$") || path.includes(".$.")) return true;
+  }
+  return false;
+}
+
+/** mingo's operator update on `doc` (in place); the paths it changed. */
+function applyOperators(doc: Document, operators: Document, options: UpdateOptions): string[] {
+  const split = splitPositional(operators);
+  if (split) return [...applyOperators(doc, split[0], options), ...applyOperators(doc, split[1], options)];
+  // The filter matters only to the positional `$`; mingo would compile it again for every document.
+  const condition = usesPositional(operators) ? options.filter : {};
+  const result = updateOne([doc], condition, operators, { arrayFilters: options.arrayFilters, cloneMode: "deep" }, updaterQueryOptions({ collation: options.collation }));
+  return result.modifiedFields ?? [];
 }
 
 function isOperatorUpdate(update: Document): boolean {
@@ -42,10 +66,108 @@ function assertSameId(before: Document, after: Document): void {
   }
 }
 
+function isPositional(segment: string): boolean {
+  return segment === "$" || segment.startsWith("$[") || /^\d+$/.test(segment);
+}
+
+/**
+ * mingo refuses `a.$.x` next to `a.$[].y` as a conflict; mongod applies both, refusing only paths
+ * that overlap once positions are ignored (`a.$` with `a.$[]`). Such updates are split in two: the
+ * paths with the positional `$`, then the others.
+ */
+function splitPositional(operators: Document): [Document, Document] | null {
+  const positional: Document = {};
+  const others: Document = {};
+  let arrayWide = false;
+  for (const [op, fields] of Object.entries(operators)) {
+    if (!fields || typeof fields !== "object") continue;
+    for (const [path, value] of Object.entries(fields as Document)) {
+      const segments = path.split(".");
+      if (segments.some((s) => s.startsWith("$["))) arrayWide = true;
+      const target = segments.includes("$") ? positional : others;
+      ((target[op] ??= {}) as Document)[path] = value;
+    }
+  }
+  if (!arrayWide || Object.keys(positional).length === 0) return null;
+  const paths = (ops: Document) => Object.values(ops).flatMap((fields) => Object.keys(fields as Document));
+  for (const a of paths(positional)) {
+    for (const b of paths(others)) {
+      const x = a.split(".");
+      const y = b.split(".");
+      const n = Math.min(x.length, y.length);
+      let i = 0;
+      while (i < n && (x[i] === y[i] || (isPositional(x[i]) && isPositional(y[i])))) i++;
+      if (i === n) throw new MongoCommandError("ConflictingUpdateOperators", `Updating the path '${b}' would create a conflict at '${x.slice(0, n).join(".")}'`);
+    }
+  }
+  return [positional, others];
+}
+
+/** The BSON type name mongod prints in its messages. */
+function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (typeof v === "number") return Number.isInteger(v) && Math.abs(v) <= 0x7fffffff ? "int" : "double";
+  if (typeof v === "string") return "string";
+  if (typeof v === "boolean") return "bool";
+  if (v instanceof Date) return "date";
+  if (v instanceof ObjectId) return "objectId";
+  if (v instanceof RegExp) return "regex";
+  const bsontype = (v as { _bsontype?: string })._bsontype;
+  if (bsontype === "Long") return "long";
+  if (bsontype === "Decimal128") return "decimal";
+  if (bsontype === "Binary") return "binData";
+  if (bsontype === "Timestamp") return "timestamp";
+  return "object";
+}
+
+/** `$push`, `$addToSet`, `$pull` and `$pullAll` need an array (or, to push, nothing) where they point. */
+function checkArrayTargets(doc: Document, operators: Document): void {
+  for (const op of ["$push", "$addToSet", "$pull", "$pullAll"]) {
+    const fields = operators[op] as Document | undefined;
+    if (!fields || typeof fields !== "object") continue;
+    for (const path of Object.keys(fields)) {
+      if (path.split(".").some((s) => s.startsWith("$"))) continue;
+      const value = getPath(doc, path);
+      if (value === undefined || Array.isArray(value)) continue;
+      if (op === "$pull" || op === "$pullAll") throw new MongoCommandError("BadValue", `Cannot apply ${op} to a non-array value`);
+      throw new MongoCommandError("BadValue", `The field '${path}' must be an array but is of type ${typeName(value)} in document {_id: ${shellId(doc._id)}}`);
+    }
+  }
+}
+
+function shellId(id: unknown): string {
+  if (id instanceof ObjectId) return `ObjectId('${id.toHexString()}')`;
+  return typeof id === "string" ? JSON.stringify(id) : String(id);
+}
+
+/**
+ * `$pull` with `$or`/`$and`/`$nor` conditions tests each element as a document against them (mingo
+ * leaves the array untouched): those are applied here, the others by mingo.
+ */
+function pullLogical(doc: Document, operators: Document): string[] {
+  const fields = operators.$pull as Document | undefined;
+  if (!fields || typeof fields !== "object") return [];
+  const changed: string[] = [];
+  for (const [path, cond] of Object.entries(fields)) {
+    if (!cond || typeof cond !== "object" || Array.isArray(cond) || path.includes("$")) continue;
+    if (!Object.keys(cond).some((k) => k === "$or" || k === "$and" || k === "$nor")) continue;
+    delete fields[path];
+    const arr = getPath(doc, path);
+    if (!Array.isArray(arr)) continue;
+    const query = compileFilter(cond as Document);
+    const kept = arr.filter((el) => !(el && typeof el === "object" && !Array.isArray(el) && query.test(el as Document)));
+    if (kept.length === arr.length) continue;
+    arr.splice(0, arr.length, ...kept);
+    changed.push(path);
+  }
+  if (Object.keys(fields).length === 0) delete operators.$pull;
+  return changed;
+}
+
 /** The document after `update`, or null when nothing changed. Never mutates `doc`. */
 export function applyUpdate(doc: Document, update: UpdateSpec, options: UpdateOptions, inserting = false): Document | null {
   if (Array.isArray(update)) {
-    const [result] = new Aggregator(update).run([cloneDocument(doc)]) as Document[];
+    const [result] = new Aggregator(update, options.variables ? { variables: options.variables } : undefined).run([cloneDocument(doc)]) as Document[];
     const next = { _id: doc._id, ...result };
     assertSameId(doc, next);
     return JSON.stringify(next) === JSON.stringify(doc) && !inserting ? null : next;
@@ -61,11 +183,14 @@ export function applyUpdate(doc: Document, update: UpdateSpec, options: UpdateOp
   const setId = takeIdFromSet(operators);
   if (setId.present) assertSameId(doc, { _id: setId.value });
   currentTimestamps(operators);
-  if (Object.keys(operators).length === 0) return inserting ? cloneDocument(doc) : null;
   const next = cloneDocument(doc);
+  checkArrayTargets(next, operators);
+  if (operators.$pull) operators.$pull = { ...(operators.$pull as Document) };
+  const pulled = pullLogical(next, operators);
+  if (Object.keys(operators).length === 0) return inserting || pulled.length ? next : null;
   let changed: string[];
   try {
-    changed = applyOperators(next, operators, options.arrayFilters, options.filter, { cloneMode: "deep", queryOptions: UPDATER_QUERY_OPTIONS });
+    changed = [...pulled, ...applyOperators(next, operators, options)];
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (/immutable field/.test(message)) throw new MongoCommandError("ImmutableField", message);
@@ -135,7 +260,7 @@ function equalityFields(filter: Document, out: Document = {}): Document {
 export function buildUpsert(update: UpdateSpec, options: UpdateOptions): Document {
   const seed: Document = {};
   const { _id: filterId, ...equalities } = equalityFields(options.filter);
-  if (Object.keys(equalities).length) applyOperators(seed, { $set: equalities });
+  if (Object.keys(equalities).length) applyOperators(seed, { $set: equalities }, { filter: {} });
   if (filterId !== undefined) seed._id = filterId;
   // Without an `_id` in the filter, one set by the update ($set / $setOnInsert) is the new document's.
   const updateId = Array.isArray(update) ? undefined : idSetBy(update);
@@ -152,9 +277,19 @@ export function buildUpsert(update: UpdateSpec, options: UpdateOptions): Documen
   return applyUpdate(base, update, { ...options, filter: {} }, true) ?? base;
 }
 
+/** mongod refuses `$`-prefixed field names anywhere inside an `_id`, which would read as operators. */
+export function checkIdValue(id: unknown): void {
+  if (!id || typeof id !== "object" || Array.isArray(id) || id instanceof Date || (id as { _bsontype?: string })._bsontype) return;
+  for (const [key, value] of Object.entries(id as Document)) {
+    if (key.startsWith("$")) throw new MongoCommandError("DollarPrefixedFieldName", `_id fields may not contain '$'-prefixed fields: ${key} is not valid for storage.`);
+    checkIdValue(value);
+  }
+}
+
 /** A document ready to store: an `_id` first, and not an array. */
 export function prepareInsert(doc: Document): Document {
   if (Array.isArray(doc._id)) throw new MongoCommandError("InvalidIdField", "can't use an array for _id");
+  checkIdValue(doc._id);
   // mongod stores _id as the first field whatever order the client sent.
   const { _id, ...rest } = doc;
   return { _id: _id === undefined ? new ObjectId() : _id, ...rest };

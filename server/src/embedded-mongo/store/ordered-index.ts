@@ -1,17 +1,19 @@
 import sortedBtree from "sorted-btree";
 import type { Document } from "bson";
-import { Query } from "./matching.js";
-import { Bound, MAX_BOUND, MIN_BOUND, compareValues, indexValuesOf, idKey } from "./values.js";
+import { compileFilter, type Matcher } from "./compiled-query.js";
+import { Bound, MAX_BOUND, MIN_BOUND, compareValues, indexValuesOf, idKey, type StringCompare } from "./values.js";
+import { collationCompare, collationKey, parseCollation } from "./collation.js";
 import type { IndexSpec } from "./index-spec.js";
 
 /** An index key: the indexed values in field order, then the document's id key (unique per entry). */
 export type IndexKey = unknown[];
 
 /** Orders keys field by field in each field's declared direction; the trailing id key ascends. */
-function keyComparator(directions: number[]): (a: IndexKey, b: IndexKey) => number {
+function keyComparator(directions: number[], strings?: StringCompare): (a: IndexKey, b: IndexKey) => number {
   return (a, b) => {
     for (let i = 0; i < a.length; i++) {
-      const c = compareValues(a[i], b[i]);
+      // The trailing id key is compared as binary text whatever the collation.
+      const c = compareValues(a[i], b[i], i < directions.length ? strings : undefined);
       if (c) return i < directions.length ? c * directions[i] : c;
     }
     return 0;
@@ -51,17 +53,23 @@ export class OrderedIndex {
    * clears; the planner must not intersect range bounds on such a field.
    */
   readonly multikey: boolean[];
+  /** The index's collation, as `collationKey` writes it ("" for binary). */
+  readonly collationKey: string;
   private readonly paths: string[][];
-  private readonly partial: Query | null;
+  private readonly partial: Matcher | null;
   private readonly tree: BTree<IndexKey, true>;
+  private readonly compare: (a: IndexKey, b: IndexKey) => number;
 
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.keys(spec.key);
     this.directions = this.fields.map((f) => (spec.key[f] === -1 ? -1 : 1));
     this.multikey = this.fields.map(() => false);
     this.paths = this.fields.map((f) => f.split("."));
-    this.partial = spec.partialFilterExpression ? new Query(spec.partialFilterExpression) : null;
-    this.tree = new BTree<IndexKey, true>(undefined, keyComparator(this.directions), 64);
+    this.partial = spec.partialFilterExpression ? compileFilter(spec.partialFilterExpression) : null;
+    const collation = parseCollation(spec.collation);
+    this.collationKey = collationKey(collation);
+    this.compare = keyComparator(this.directions, collation ? collationCompare(collation) : undefined);
+    this.tree = new BTree<IndexKey, true>(undefined, this.compare, 64);
   }
 
   get isUnique(): boolean {
@@ -147,7 +155,7 @@ export class OrderedIndex {
   /** Id keys in index order within one range (reversed: from its high end), each once. */
   *inOrder(range: KeyRange, reverse: boolean): Generator<string> {
     const seen = new Set<string>();
-    const compare = keyComparator(this.directions);
+    const compare = this.compare;
     const entries = reverse ? this.tree.entriesReversed(range.high) : this.tree.entries(range.low);
     for (const [key] of entries) {
       if (reverse ? compare(key, range.low) < 0 : compare(key, range.high) > 0) return;

@@ -66,8 +66,13 @@ function binaryBytes(v: unknown): { subtype: number; bytes: Uint8Array } {
   return { subtype: 0, bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength) };
 }
 
-/** Total order over BSON values as MongoDB orders index keys. */
-export function compareValues(a: unknown, b: unknown): number {
+/** How two strings compare: binary by default, or by a collation. */
+export type StringCompare = (a: string, b: string) => number;
+
+const binaryStrings: StringCompare = (a, b) => (a === b ? 0 : a < b ? -1 : 1);
+
+/** Total order over BSON values as MongoDB orders index keys (strings by `strings`, binary unless a collation applies). */
+export function compareValues(a: unknown, b: unknown, strings: StringCompare = binaryStrings): number {
   const ra = typeRank(a);
   const rb = typeRank(b);
   if (a instanceof Bound || b instanceof Bound) {
@@ -81,11 +86,11 @@ export function compareValues(a: unknown, b: unknown): number {
     case 3:
       return compareNumbers(a, b);
     case 4:
-      return a === b ? 0 : (a as string) < (b as string) ? -1 : 1;
+      return strings(a as string, b as string);
     case 5:
-      return compareObjects(a as Document, b as Document);
+      return compareObjects(a as Document, b as Document, strings);
     case 6:
-      return compareArrays(a as unknown[], b as unknown[]);
+      return compareArrays(a as unknown[], b as unknown[], strings);
     case 7: {
       const x = binaryBytes(a);
       const y = binaryBytes(b);
@@ -109,16 +114,16 @@ export function compareValues(a: unknown, b: unknown): number {
   }
 }
 
-function compareArrays(a: unknown[], b: unknown[]): number {
+function compareArrays(a: unknown[], b: unknown[], strings: StringCompare): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const c = compareValues(a[i], b[i]);
+    const c = compareValues(a[i], b[i], strings);
     if (c) return c;
   }
   return a.length - b.length;
 }
 
-function compareObjects(a: Document, b: Document): number {
+function compareObjects(a: Document, b: Document, strings: StringCompare): number {
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   const n = Math.min(ka.length, kb.length);
@@ -126,7 +131,7 @@ function compareObjects(a: Document, b: Document): number {
     const byType = typeRank(a[ka[i]]) - typeRank(b[kb[i]]);
     if (byType) return byType;
     if (ka[i] !== kb[i]) return ka[i] < kb[i] ? -1 : 1;
-    const c = compareValues(a[ka[i]], b[kb[i]]);
+    const c = compareValues(a[ka[i]], b[kb[i]], strings);
     if (c) return c;
   }
   return ka.length - kb.length;
