@@ -15,7 +15,8 @@ const SERVER_HOST_PERMISSIONS = ["http://localhost/*", "http://127.0.0.1/*", "ht
 export default defineConfig({
   srcDir: ".",
   outDir: ".output",
-  modules: [],
+  // One promise-based `browser` API in Chrome and Firefox alike (wxt/browser becomes webextension-polyfill).
+  modules: ["@wxt-dev/webextension-polyfill"],
   vite: () => ({ plugins: [preact()] }),
   manifestVersion: 3,
   manifest: ({ browser }) => ({

@@ -10,6 +10,8 @@
  *   POST /api/plugin/tasks/{task_id}/heartbeat   HeartbeatBody → HeartbeatResponse (409 = lease lost: stop working)
  *   POST /api/plugin/tasks/{task_id}/result      TaskResultBody → TaskResultResponse (409 = stale lease or duplicate: final;
  *                                                the identical body resent with the same lease_token — its answer was lost — is a 200 again)
+ *   POST /api/plugin/tasks/{task_id}/release     ReleaseTaskBody → ReleaseTaskResponse (hand the task back, no attempt counted;
+ *                                                409 = lease lost; a server without it answers 404/405 and the lease just lapses)
  *   POST /api/plugin/tasks                       CreatePluginTaskBody → 201 PluginTaskView
  *   GET  /api/plugin/tasks/recent?limit=N        → RecentPluginTasksResponse
  *   GET  /api/plugin/tasks/{task_id}             → PluginTaskView
@@ -299,6 +301,36 @@ export const TaskResultBodySchema = z.object({
 export type TaskResultBody = z.infer<typeof TaskResultBodySchema>;
 
 /**
+ * Conditions of the seller's Vinted account, not of the task: the task could not run now and is
+ * handed back instead of failing (the extension waits for the seller, then claims it again).
+ */
+export const HAND_BACK_ERROR_CODES = ["VINTED_LOGGED_OUT", "CAPTCHA_REQUIRED", "RATE_LIMITED"] as const satisfies readonly PluginErrorCode[];
+export const HandBackErrorCodeSchema = z.enum(HAND_BACK_ERROR_CODES);
+export type HandBackErrorCode = z.infer<typeof HandBackErrorCodeSchema>;
+
+export function isHandBackErrorCode(code: string): code is HandBackErrorCode {
+  return (HAND_BACK_ERROR_CODES as readonly string[]).includes(code);
+}
+
+/**
+ * POST /api/plugin/tasks/{task_id}/release: the lease holder gives the task back unfinished because
+ * of its Vinted account (logged out, challenge, rate limit). Fenced like a result (running, this
+ * token, lease not ended). The task becomes pending again with retry_count and attempt unchanged
+ * (the next claim's attempt is this one's again: nothing was written), error_message = reason and
+ * error_details.error_code = reason_code, so its views say why it waits. `retry_after_ms` (when
+ * given) delays it: scheduled_for = now + retry_after_ms. Answer 200 ReleaseTaskResponse; 409
+ * LEASE_EXPIRED when the token is not the current lease; 404 TASK_NOT_FOUND.
+ */
+export const ReleaseTaskBodySchema = z.object({
+  lease_token: z.string().min(1),
+  reason_code: HandBackErrorCodeSchema,
+  reason: z.string().max(2000),
+  retry_after_ms: z.number().int().min(0).max(24 * 3600_000).optional(),
+});
+export type ReleaseTaskBody = z.infer<typeof ReleaseTaskBodySchema>;
+export const ReleaseTaskResponseSchema = z.object({ status: z.literal("released"), message: z.string() });
+
+/**
  * 200 once per task: for the current lease's first result, and again for an identical resend of it
  * (same lease_token, same body). A late, stale-token or different result is a 409 (LEASE_EXPIRED or
  * RESULT_ALREADY_RECEIVED) and never replaces the stored one.
@@ -357,6 +389,11 @@ export type DeleteProductResult = z.infer<typeof DeleteProductResultSchema>;
 export const PriceUpdateOutcomeSchema = z.object({
   item_id: z.number().int(),
   success: z.boolean(),
+  /**
+   * On success, the listing as Vinted has it after the change (the PUT's answer, or the edit form's
+   * item when it already had the price): lets the server record listings it has not synced yet.
+   */
+  item: z.looseObject({ id: z.number().int() }).optional(),
   error: z.string().optional(),
   error_code: z.string().optional(),
 });

@@ -9,7 +9,7 @@ import { injectIntoOpenVintedTabs } from "../lib/background/vinted-tabs";
 import { isToBackgroundMessage, onMessages, type ToBackgroundMessage, type ToBackgroundResponses, type UiResponse } from "../lib/messages";
 import { AuthManager } from "../lib/server/auth";
 import { PluginApi } from "../lib/server/plugin-api";
-import { patchConnection } from "../lib/storage";
+import { noteServerReachable, patchConnection } from "../lib/storage";
 import { isVintedUrl } from "../lib/vinted/domains";
 
 /** Restarts the poller if the worker was stopped; 0.5 min is the shortest period Chrome allows. */
@@ -55,6 +55,7 @@ export default defineBackground(() => {
         return { ok: true };
       case "auth/login":
         return auth.login(message.serverUrl, message.email, message.password).then((): UiResponse => {
+          void noteServerReachable();
           poller.ensureRunning();
           return { ok: true };
         }, failure);

@@ -79,7 +79,8 @@ export interface ConnectionSnapshot {
 export interface LocalTaskRecord {
   taskId: string;
   action: PluginAction;
-  status: "completed" | "failed" | "abandoned";
+  /** handed_back: the Vinted account could not run it now; the server queues it again. */
+  status: "completed" | "failed" | "abandoned" | "handed_back";
   error: string | null;
   errorCode: string | null;
   finishedAt: number;
@@ -117,6 +118,13 @@ export const connectionItem = storage.defineItem<ConnectionSnapshot>("local:conn
 export async function patchConnection(patch: Partial<ConnectionSnapshot>): Promise<void> {
   const current = await connectionItem.getValue();
   await connectionItem.setValue({ ...current, ...patch, updatedAt: Date.now() });
+}
+
+/** A server answer arrived: say so at once (written only when it changes, heartbeats are frequent). */
+export async function noteServerReachable(): Promise<void> {
+  const current = await connectionItem.getValue();
+  if (current.server === "reachable" && current.serverError === null) return;
+  await connectionItem.setValue({ ...current, server: "reachable", serverError: null, updatedAt: Date.now() });
 }
 
 export function effectivePollIntervalMs(settings: Settings): number {

@@ -142,7 +142,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     mkdirSync(artifactsDir, { recursive: true });
     await page.screenshot({ path: join(artifactsDir, `popup-running-task-${kind}.png`) });
     // Still running after the shot: the picture shows a task in progress.
-    expect(await page.$eval("[data-testid=current-task]", (el) => el.textContent)).toMatch(/get_all_products.*page \d+\/17/);
+    expect(await page.$eval("[data-testid=current-task]", (el) => el.textContent)).toMatch(/Sync wardrobe.*page \d+\/17/);
     expect((await hub.seller.task(sync!.task_id)).status).toBe("executing");
     vinted.clearFaults();
 
@@ -192,9 +192,9 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     const done = await runTask({ action: "update_prices", params: { updates: [{ item_id: a.id, price: "9.00" }, { item_id: 123, price: "5.00" }, { item_id: b.id, price: "31.00" }] } });
     expect(done).toMatchObject({ status: "completed", result: { updated: 2, failed: 1, total: 3 } });
     expect((done.result as { results: unknown[] }).results).toEqual([
-      { item_id: a.id, success: true },
+      { item_id: a.id, success: true, item: expect.objectContaining({ id: a.id, price: "9.00" }) },
       expect.objectContaining({ item_id: 123, success: false, error_code: "ITEM_NOT_FOUND" }),
-      { item_id: b.id, success: true },
+      { item_id: b.id, success: true, item: expect.objectContaining({ id: b.id, price: "31.00" }) },
     ]);
     expect([vinted.state.findItem(a.id)?.price, vinted.state.findItem(b.id)?.price]).toEqual(["9.00", "31.00"]);
     expect(vintedRequestsSince(mark).filter((r) => r.method === "PUT").map((r) => r.path)).toEqual([`/api/v2/item_upload/items/${a.id}`, `/api/v2/item_upload/items/${b.id}`]);
@@ -257,16 +257,22 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     expect(await hub.seller.productCount("gone")).toBe(1);
   });
 
-  it("a captcha fails the task with CAPTCHA_REQUIRED and pauses the queue until the seller resumes from the popup", { timeout: 90_000 }, async () => {
+  it("a captcha hands the task back (not failed) and pauses the queue until the seller resumes from the popup", { timeout: 90_000 }, async () => {
     vinted.inject({ kind: "captcha" });
-    const blocked = await runTask({ action: "get_user_data", params: {} });
-    expect(blocked).toMatchObject({ status: "failed", error_code: "CAPTCHA_REQUIRED", attempt: 1 });
-    expect(await ext.getStorage("pause")).toMatchObject({ reason: "captcha" });
+    const blockedTask = await hub.seller.createTask({ action: "get_user_data", params: {} });
+    await waitUntil("the captcha pause", async () => ((await ext.getStorage("pause")) as { reason?: string } | undefined)?.reason === "captcha", 45_000, 200);
+    const local = await waitUntil("the task handed back", async () =>
+      ((await ext.getStorage("localHistory")) as Array<{ taskId: string; status: string; errorCode: string | null }>).find((r) => r.taskId === blockedTask.task_id && r.status === "handed_back"));
+    expect(local.errorCode).toBe("CAPTCHA_REQUIRED");
+    expect(resultPosts(blockedTask.task_id)).toEqual([]);
+    expect((await hub.seller.task(blockedTask.task_id)).status).not.toBe("failed");
 
     const page = await extensionPage("popup.html");
     await page.waitForSelector("[data-testid=resume]");
     expect(await page.$eval("[data-testid=poller-state]", (el) => el.className)).toContain("error");
-    await page.waitForSelector("[data-testid=recent-tasks] .badge.failed");
+    // Time passes: its lease lapses and it is queued again (a server with the release call does it at once).
+    await expireLease(hub.server, blockedTask.task_id);
+    await hub.seller.waitForTask(blockedTask.task_id, 30_000, ["pending"]);
 
     const next = await hub.seller.createTask({ action: "get_user_data", params: {} });
     const polls = hub.served("GET", "/api/plugin/tasks").length;
@@ -277,6 +283,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     vinted.clearFaults();
     await page.locator("[data-testid=resume]").click();
     expect(await hub.seller.waitForTask(next.task_id)).toMatchObject({ status: "completed", attempt: 1 });
+    expect(await hub.seller.waitForTask(blockedTask.task_id)).toMatchObject({ status: "completed" });
     expect(await ext.getStorage("pause")).toBeFalsy();
   });
 

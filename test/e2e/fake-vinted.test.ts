@@ -159,6 +159,43 @@ describe("fake Vinted: fault injection", () => {
     expect((await client.send("POST", "/web/api/auth/refresh")).status).toBe(401);
   });
 
+  it("ends the session silently after a number of API requests, until the seller logs in again", async () => {
+    vinted.inject({ kind: "silentLogout", afterRequests: 2 });
+    expect((await client.send("GET", "/api/v2/users/current")).status).toBe(200);
+    expect((await client.send("GET", "/api/v2/users/current")).status).toBe(200);
+    expect((await client.send("GET", "/api/v2/users/current")).status).toBe(401);
+    expect((await client.send("POST", "/web/api/auth/refresh")).status).toBe(401);
+    // The same cookie works again once the seller has logged in.
+    vinted.clearFaults();
+    expect((await client.send("GET", "/api/v2/users/current")).status).toBe(200);
+  });
+
+  it("serves the challenge from a given API request on", async () => {
+    vinted.inject({ kind: "captcha", afterRequests: 1 });
+    expect((await client.send("GET", "/api/v2/users/current")).status).toBe(200);
+    expect((await client.send("GET", "/api/v2/users/current")).status).toBe(403);
+    expect((await client.send("GET", "/")).status).toBe(403);
+  });
+
+  it("sells a listing right after a wardrobe page is served: later pages shift and total_entries drops", async () => {
+    const path = (page: number) => `/api/v2/wardrobe/${vinted.state.user.id}/items?page=${page}&per_page=96`;
+    const firstOfPage2 = vinted.state.items[96]!;
+    const sold = vinted.state.items[10]!;
+    vinted.inject({ kind: "sellDuringSync", afterPage: 1, itemIndex: 10 });
+    const page1 = JSON.parse((await client.send("GET", path(1))).text) as WardrobeAnswer;
+    const page2 = JSON.parse((await client.send("GET", path(2))).text) as WardrobeAnswer;
+    expect(page1.pagination.total_entries).toBe(1595);
+    expect(page1.items.map((i) => i.id)).toContain(sold.id);
+    expect(page2.pagination.total_entries).toBe(1594);
+    // The listing that opened page 2 moved to page 1, which was already read: a one-pass walk misses it.
+    expect([...page1.items, ...page2.items].map((i) => i.id)).not.toContain(firstOfPage2.id);
+    expect(vinted.state.sold.map((i) => i.id)).toEqual([sold.id]);
+    // Once only.
+    const again = JSON.parse((await client.send("GET", path(1))).text) as WardrobeAnswer;
+    expect(again.pagination.total_entries).toBe(1594);
+    expect(again.items.map((i) => i.id)).toContain(firstOfPage2.id);
+  });
+
   it("expires the CSRF token: the stale one is refused, a freshly loaded page's one works", async () => {
     vinted.inject({ kind: "csrfExpired" });
     expect((await client.sendJson("POST", "/api/v2/item_upload/items", { item: NEW_ITEM }, writeHeaders())).status).toBe(401);

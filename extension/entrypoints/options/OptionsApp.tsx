@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { browser } from "wxt/browser";
 import { t } from "../../lib/i18n";
 import { sendToBackground } from "../../lib/messages";
-import { MIN_POLL_INTERVAL_SECONDS, sessionItem, settingsItem, type Settings } from "../../lib/storage";
+import { MIN_POLL_INTERVAL_SECONDS, connectionItem, sessionItem, settingsItem, type ConnectionSnapshot, type Settings } from "../../lib/storage";
 import { useStorageItem } from "../../lib/ui/use-storage-item";
 
 type Notice = { text: string; tone: "ok" | "error" } | null;
@@ -80,8 +80,20 @@ function PollingForm(props: { settings: Settings }) {
   );
 }
 
+/** After login the seller is not done yet: say what comes next, and when it is all set. */
+function NextStep(props: { vinted: ConnectionSnapshot["vinted"] | undefined }) {
+  if (props.vinted?.state === "logged_in") return <p class="ok" data-testid="next-step">{t("nextStepReady", props.vinted.login ?? "?")}</p>;
+  return (
+    <p data-testid="next-step">
+      {t("nextStepVinted")}{" "}
+      <a href="https://www.vinted.fr/" target="_blank" rel="noreferrer">{t("openVinted")}</a>
+    </p>
+  );
+}
+
 export function OptionsApp() {
   const session = useStorageItem(sessionItem);
+  const connection = useStorageItem(connectionItem);
   const [settings, setSettings] = useState<Settings | null>(null);
   useEffect(() => void settingsItem.getValue().then(setSettings), []);
   if (!settings || session === undefined) return null;
@@ -89,10 +101,13 @@ export function OptionsApp() {
     <main>
       <h1>{t("optionsTitle")}</h1>
       {session ? (
-        <p data-testid="session">
-          {t("loginDone", session.user?.email ?? "")} · {new URL(session.serverUrl).host}{" "}
-          <button onClick={() => void sendToBackground({ type: "auth/logout" })} data-testid="logout">{t("logOut")}</button>
-        </p>
+        <>
+          <p data-testid="session">
+            {t("loginDone", session.user?.email ?? "")} · {new URL(session.serverUrl).host}{" "}
+            <button onClick={() => void sendToBackground({ type: "auth/logout" })} data-testid="logout">{t("logOut")}</button>
+          </p>
+          <NextStep vinted={connection?.vinted} />
+        </>
       ) : (
         <LoginForm settings={settings} />
       )}

@@ -68,7 +68,7 @@ export function App() {
       <CurrentTaskCard current={current} progress={progress} />
       {outbox.length > 0 && <p class="warn" data-testid="pending-results">{t("pendingResults", outbox.length)}</p>}
       <h2>{t("recentTasks")}</h2>
-      <RecentTasks server={serverRecent} local={history} />
+      <RecentTasks server={serverRecent} local={history} connection={connection} pause={pause} busy={current !== null} />
       <div class="actions">
         {pause ? (
           <button class="primary" disabled={busy} onClick={() => act(() => sendToBackground({ type: "ui/resume" }))} data-testid="resume">{t("resume")}</button>

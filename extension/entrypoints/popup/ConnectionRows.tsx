@@ -13,7 +13,12 @@ const POLLER_TEXT: Record<PollerState, MessageKey> = {
   rate_limited_by_server: "pollerRateLimited",
 };
 
-function vintedText(vinted: ConnectionSnapshot["vinted"]): { text: string; tone: string } {
+type Line = { text: string; tone: string };
+
+function vintedText(vinted: ConnectionSnapshot["vinted"], pause: PauseState | null): Line {
+  // The tab's last status may predate the challenge: while paused for it, the account is not usable.
+  if (pause?.reason === "captcha") return { text: t("vintedBlocked"), tone: "error" };
+  if (pause?.reason === "rate_limited") return { text: t("vintedRateLimited"), tone: "warn" };
   switch (vinted.state) {
     case "logged_in":
       return { text: t("vintedLoggedIn", vinted.login ?? "?", vinted.origin ? new URL(vinted.origin).hostname : "?"), tone: "ok" };
@@ -28,24 +33,32 @@ function vintedText(vinted: ConnectionSnapshot["vinted"]): { text: string; tone:
   }
 }
 
-function pollerText(connection: ConnectionSnapshot, pause: PauseState | null): { text: string; tone: string } {
-  if (pause) {
-    if (pause.until === null) return { text: t("pausedByUser"), tone: "warn" };
-    return { text: t("pausedUntil", new Date(pause.until).toLocaleTimeString(), pause.message), tone: pause.reason === "captcha" ? "error" : "warn" };
-  }
+function pauseText(pause: PauseState): Line {
+  if (pause.until === null) return { text: t("pausedByUser"), tone: "warn" };
+  const at = new Date(pause.until).toLocaleTimeString();
+  if (pause.reason === "captcha") return { text: t("pausedCaptcha", at, Math.round((pause.until - pause.since) / 60_000)), tone: "error" };
+  if (pause.reason === "rate_limited") return { text: t("pausedRateLimited", at), tone: "warn" };
+  return { text: t("pausedUntil", at, pause.message), tone: "warn" };
+}
+
+function pollerText(connection: ConnectionSnapshot, pause: PauseState | null): Line {
+  if (pause) return pauseText(pause);
   const tone = connection.poller === "idle" || connection.poller === "executing" || connection.poller === "polling" ? "ok" : "warn";
   return { text: t(POLLER_TEXT[connection.poller]), tone };
 }
 
+function serverText(connection: ConnectionSnapshot): Line {
+  if (connection.server === "reachable") return { text: t("serverReachable"), tone: "ok" };
+  if (connection.server === "unreachable") return { text: t("serverUnreachable", connection.serverError ?? ""), tone: "error" };
+  // A first poll is on its way (a long-poll may be held for 20 s): that is not "never contacted".
+  const contacting = connection.poller === "polling" || connection.poller === "starting" || connection.poller === "idle" || connection.poller === "executing";
+  return { text: t(contacting ? "serverContacting" : "serverUnknown"), tone: "muted" };
+}
+
 export function ConnectionRows(props: { connection: ConnectionSnapshot; session: AuthSession | null; pause: PauseState | null }) {
   const { connection, session, pause } = props;
-  const server =
-    connection.server === "reachable"
-      ? { text: t("serverReachable"), tone: "ok" }
-      : connection.server === "unreachable"
-        ? { text: t("serverUnreachable", connection.serverError ?? ""), tone: "error" }
-        : { text: t("serverUnknown"), tone: "muted" };
-  const vinted = vintedText(connection.vinted);
+  const server = serverText(connection);
+  const vinted = vintedText(connection.vinted, pause);
   const poller = pollerText(connection, pause);
   return (
     <dl class="rows" data-testid="connection">

@@ -1,6 +1,7 @@
-import type { CurrentTask, LocalTaskRecord, TaskProgressSnapshot } from "../../lib/storage";
+import type { ConnectionSnapshot, CurrentTask, LocalTaskRecord, PauseState, TaskProgressSnapshot } from "../../lib/storage";
 import type { PluginTaskView } from "../../../shared/plugin";
 import { t, type MessageKey } from "../../lib/i18n";
+import { actionName } from "../../lib/ui/action-names";
 
 export function CurrentTaskCard(props: { current: CurrentTask | null; progress: TaskProgressSnapshot | null }) {
   const { current, progress } = props;
@@ -9,7 +10,7 @@ export function CurrentTaskCard(props: { current: CurrentTask | null; progress: 
   const percent = mine && mine.total > 0 ? Math.min(100, Math.round((mine.current / mine.total) * 100)) : 0;
   return (
     <div class="task" data-testid="current-task">
-      <strong>{current.task.action}</strong> <span class="muted">#{current.task.task_id.slice(0, 8)}</span>
+      <strong>{actionName(current.task.action)}</strong> <span class="muted">#{current.task.task_id.slice(0, 8)}</span>
       <div class="progress" role="progressbar" aria-valuenow={percent} aria-valuemin={0} aria-valuemax={100}>
         <div style={{ width: `${percent}%` }} />
       </div>
@@ -25,6 +26,7 @@ const STATUS_TEXT: Record<string, MessageKey> = {
   failed: "statusFailed",
   cancelled: "statusCancelled",
   abandoned: "statusAbandoned",
+  handed_back: "statusHandedBack",
 };
 
 interface Row {
@@ -43,7 +45,30 @@ function fromLocal(record: LocalTaskRecord): Row {
   return { id: record.taskId, action: record.action, status: record.status, error: record.error, when: new Date(record.finishedAt).toISOString() };
 }
 
-export function RecentTasks(props: { server: PluginTaskView[] | null; local: LocalTaskRecord[] }) {
+/** Why a queued task has not started: what the task itself says (handed back because …), else what holds the extension. */
+function pendingReason(row: Row, connection: ConnectionSnapshot, pause: PauseState | null, busy: boolean): string {
+  if (row.error) return row.error;
+  if (pause) return t("pendingBecausePaused");
+  if (busy) return t("pendingBecauseBusy");
+  switch (connection.poller) {
+    case "logged_out":
+      return t("pendingBecauseLoggedOut");
+    case "waiting_for_vinted":
+      return t("pendingBecauseNoVinted");
+    case "server_unreachable":
+      return t("pendingBecauseServer");
+    default:
+      return t("pendingNext");
+  }
+}
+
+export function RecentTasks(props: {
+  server: PluginTaskView[] | null;
+  local: LocalTaskRecord[];
+  connection: ConnectionSnapshot;
+  pause: PauseState | null;
+  busy: boolean;
+}) {
   const rows = props.server ? props.server.map(fromServer) : props.local.map(fromLocal);
   if (rows.length === 0) return <p class="muted">{t("noRecentTasks")}</p>;
   return (
@@ -51,11 +76,15 @@ export function RecentTasks(props: { server: PluginTaskView[] | null; local: Loc
       {!props.server && <p class="muted">{t("recentFromThisBrowser")}</p>}
       <ul class="recent" data-testid="recent-tasks">
         {rows.map((row) => (
-          <li key={row.id}>
+          <li key={row.id} data-task-id={row.id}>
             <span>
-              {row.action}
+              {actionName(row.action)}
               {row.when && <span class="muted"> · {new Date(row.when).toLocaleTimeString()}</span>}
-              {row.error && <span class="err error">{row.error}</span>}
+              {row.status === "pending" ? (
+                <span class="reason muted" data-testid="pending-reason">{t("pendingWaiting", pendingReason(row, props.connection, props.pause, props.busy))}</span>
+              ) : (
+                row.error && <span class="err error">{row.error}</span>
+              )}
             </span>
             <span class={`badge ${row.status}`}>{STATUS_TEXT[row.status] ? t(STATUS_TEXT[row.status] as MessageKey) : row.status}</span>
           </li>

@@ -1,5 +1,5 @@
 import { browser } from "wxt/browser";
-import type { HeartbeatProgress, TaskResultBody } from "../../../shared/plugin";
+import { isHandBackErrorCode, type HandBackErrorCode, type HeartbeatProgress, type TaskResultBody } from "../../../shared/plugin";
 import { sendToTab } from "../messages";
 import type { PluginApi } from "../server/plugin-api";
 import { currentTaskItem, progressItem, type CurrentTask } from "../storage";
@@ -12,6 +12,8 @@ import { findVintedTab } from "./vinted-tabs";
 
 const DEFAULT_RATE_LIMIT_PAUSE_MS = 15 * 60_000;
 const HEARTBEAT_DRAIN_MS = 10_000;
+
+type Failure = Extract<ActionOutcome, { success: false }>;
 
 type RunEnd = { kind: "outcome"; outcome: ActionOutcome } | { kind: "lease_lost" } | { kind: "tab_lost"; error: string };
 
@@ -91,6 +93,10 @@ export class TaskExecutor {
     if (end.kind === "tab_lost") return this.abandon(current, `The Vinted tab went away during the task (${end.error}); the server will hand it out again`);
 
     const { outcome } = end;
+    if (!outcome.success && isHandBackErrorCode(outcome.error_code)) {
+      await this.applyAccountConsequences(outcome);
+      return this.handBack(current, outcome, outcome.error_code);
+    }
     // Outbox first, then forget the task: a crash in between resumes the task, and the content
     // script answers from its memory of the finished run; the outbox keeps one result per task.
     await this.outbox.add(task.task_id, task.action, resultBody(current, outcome));
@@ -111,6 +117,28 @@ export class TaskExecutor {
     if (outcome.success) return clearCaptchaStrikes();
     if (outcome.error_code === "CAPTCHA_REQUIRED") await pauseForCaptcha(outcome.error);
     if (outcome.error_code === "RATE_LIMITED") await pauseForRateLimit(outcome.retry_after_ms ?? DEFAULT_RATE_LIMIT_PAUSE_MS, outcome.error);
+  }
+
+  /**
+   * The seller's Vinted account cannot run the task now (logged out, a challenge, a rate limit): not
+   * a failure of the task. It goes back to the server's queue with no attempt counted, and this
+   * extension takes it again once the seller has logged in or resumed. A server without the release
+   * call gets no result either: the lease lapses and the task comes back by itself (one attempt).
+   */
+  private async handBack(current: CurrentTask, outcome: Failure, code: HandBackErrorCode): Promise<void> {
+    const { task } = current;
+    const answer = await this.api.release(task.task_id, {
+      lease_token: task.lease_token,
+      reason_code: code,
+      reason: outcome.error.slice(0, 2000),
+      ...(outcome.retry_after_ms !== undefined ? { retry_after_ms: Math.min(24 * 3600_000, Math.round(outcome.retry_after_ms)) } : {}),
+    });
+    if (answer.kind === "failed" || answer.kind === "unsupported") {
+      console.warn(`[MarketHub] task ${task.task_id} not released (${answer.kind === "failed" ? answer.error : "server without release"}): its lease will lapse`);
+    }
+    await currentTaskItem.setValue(null);
+    await progressItem.setValue(null);
+    await recordLocally({ taskId: task.task_id, action: task.action, status: "handed_back", error: outcome.error, errorCode: code, delivered: true });
   }
 
   /** Drop the task without a result: its lease lapses and the server re-issues it (attempt + 1). */

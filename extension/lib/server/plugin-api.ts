@@ -4,18 +4,23 @@ import {
   HeartbeatResponseSchema,
   PollResponseSchema,
   RecentPluginTasksResponseSchema,
+  ReleaseTaskResponseSchema,
   SyncVintedResponseSchema,
   TaskResultResponseSchema,
   type ClaimedTask,
   type HeartbeatBody,
   type PluginTaskView,
+  type ReleaseTaskBody,
   type TaskResultBody,
 } from "../../../shared/plugin";
 import type { AuthManager } from "./auth";
+import { noteServerReachable } from "../storage";
 import { ServerError, joinUrl, requestServerJson } from "./http";
 
 export type PollOutcome = { kind: "task"; task: ClaimedTask } | { kind: "none" } | { kind: "invalid_task"; taskId: string; error: string };
 export type HeartbeatOutcome = { kind: "ok"; leaseExpiresAt: string } | { kind: "lease_lost" } | { kind: "failed"; error: string };
+/** `unsupported`: a server without the release call; the lease then lapses by itself. */
+export type ReleaseOutcome = { kind: "released" } | { kind: "lease_lost" } | { kind: "unsupported" } | { kind: "failed"; error: string };
 export type DeliveryOutcome = { kind: "acknowledged" } | { kind: "rejected"; reason: string } | { kind: "retry"; error: string; retryAfterMs?: number };
 
 const LONG_POLL_GRACE_MS = 10_000;
@@ -25,6 +30,13 @@ export class PluginApi {
   constructor(private readonly auth: AuthManager) {}
 
   private async call<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown, timeoutMs?: number): Promise<T> {
+    const answer = await this.authenticatedCall(method, path, schema, body, timeoutMs);
+    // Any answer proves the server reachable: the popup need not wait for a held long-poll to say so.
+    void noteServerReachable();
+    return answer;
+  }
+
+  private async authenticatedCall<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown, timeoutMs?: number): Promise<T> {
     let session = await this.auth.session();
     try {
       return await requestServerJson(joinUrl(session.serverUrl, path), { method, body, token: session.accessToken, timeoutMs }, schema);
@@ -65,6 +77,20 @@ export class PluginApi {
       if (error.isTransient || error.status === 401) return { kind: "retry", error: error.message, retryAfterMs: error.retryAfterMs };
       // 409 (stale lease, duplicate) and other 4xx: the server has decided; resending cannot change it.
       return { kind: "rejected", reason: `${error.status} ${error.body?.error_code ?? ""} ${error.message}`.trim() };
+    }
+  }
+
+  /** Hands a claimed task back unfinished (its Vinted account cannot run it now); no attempt is counted. */
+  async release(taskId: string, body: ReleaseTaskBody): Promise<ReleaseOutcome> {
+    try {
+      await this.call("POST", `/api/plugin/tasks/${encodeURIComponent(taskId)}/release`, ReleaseTaskResponseSchema, body);
+      return { kind: "released" };
+    } catch (error) {
+      if (error instanceof ServerError) {
+        if (error.status === 409 || (error.status === 404 && error.body?.error_code === "TASK_NOT_FOUND")) return { kind: "lease_lost" };
+        if (error.status === 404 || error.status === 405) return { kind: "unsupported" };
+      }
+      return { kind: "failed", error: error instanceof Error ? error.message : String(error) };
     }
   }
 

@@ -1,4 +1,4 @@
-import { parsePluginCommand, type HeartbeatProgress } from "../../../shared/plugin";
+import { isHandBackErrorCode, parsePluginCommand, type HeartbeatProgress } from "../../../shared/plugin";
 import type { RunActionRequest, VintedTabStatus } from "../messages";
 import { VINTED_PATHS, VintedApi, type CurrentUser } from "./api";
 import { runVintedAction, type ActionOutcome, type PhotoSource } from "./actions";
@@ -70,7 +70,13 @@ export class VintedPageAgent {
     const controller = new AbortController();
     const outcome = this.execute(request, controller.signal);
     this.runs.set(request.taskId, { outcome, controller });
-    void outcome.finally(() => setTimeout(() => this.runs.delete(request.taskId), FINISHED_RUN_MEMORY_MS));
+    const forgetLater = () => setTimeout(() => this.runs.delete(request.taskId), FINISHED_RUN_MEMORY_MS);
+    void outcome.then((result) => {
+      // A task handed back (logged out, challenge, rate limit) did not finish: when it is claimed
+      // again it must run again, not be answered from this memory.
+      if (!result.success && isHandBackErrorCode(result.error_code)) this.runs.delete(request.taskId);
+      else forgetLater();
+    }, forgetLater);
     return outcome;
   }
 

@@ -20,7 +20,11 @@ export class PriceBatchStopped extends VintedError {
   }
 }
 
-/** One GET + PUT per item (Vinted has no bulk price call); an item already at its price is not written. */
+/**
+ * One GET + PUT per item (Vinted has no bulk price call); an item already at its price is not written.
+ * Each success carries the listing as Vinted has it, so a listing the server has never synced is
+ * recorded with its new price too.
+ */
 export async function updatePrices(params: UpdatePricesParams, ctx: ActionContext): Promise<UpdatePricesResult> {
   const results: Outcome[] = [];
   const total = params.updates.length;
@@ -28,10 +32,11 @@ export async function updatePrices(params: UpdatePricesParams, ctx: ActionContex
     ctx.report({ current: index, total, message: `price ${index + 1}/${total}: item ${item_id}` });
     try {
       const current = await ctx.api.itemForEditing(item_id, { signal: ctx.signal });
-      if (!samePrice(current.price, price)) {
-        await ctx.api.updateItem(item_id, buildUpdateBody(current, { price }, ctx.currency), { signal: ctx.signal });
-      }
-      results.push({ item_id, success: true });
+      const item = samePrice(current.price, price)
+        ? current
+        : await ctx.api.updateItem(item_id, buildUpdateBody(current, { price }, ctx.currency), { signal: ctx.signal });
+      // The listing itself goes with the outcome: the server may not have synced it yet.
+      results.push({ item_id, success: true, item });
     } catch (error) {
       const { code, message } = describeVintedError(error);
       if (error instanceof VintedError && ACCOUNT_LEVEL_CODES.includes(code)) {
