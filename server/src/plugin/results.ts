@@ -5,7 +5,7 @@
  * nothing; the refusal says why (409).
  */
 import { createHash } from "node:crypto";
-import type { HeartbeatBody, TaskResultBody } from "../../../shared/plugin.js";
+import type { HeartbeatBody, ReleaseTaskBody, TaskResultBody } from "../../../shared/plugin.js";
 import { allBrands } from "../brands/scope.js";
 import { AppError } from "../http/errors.js";
 import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
@@ -136,5 +136,25 @@ export class ExtensionResults {
       throw await this.refusal(now, body.lease_token);
     }
     return { status: "received", message: applied.warning ? `Task result saved; its data was not applied: ${applied.warning}` : "Task result saved successfully" };
+  }
+
+  /**
+   * POST /api/plugin/tasks/{task_id}/release: the lease holder hands the task back unfinished (its
+   * Vinted account cannot run it now). Pending again, no attempt counted, its views say why; fenced
+   * like a result, so a stale or ended lease changes nothing (409).
+   */
+  async release(userId: number, taskId: string, body: ReleaseTaskBody): Promise<{ status: "released"; message: string }> {
+    const task = await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId);
+    const now = new Date();
+    const set: Json = {
+      error_message: body.reason,
+      error_details: { error_code: body.reason_code },
+      progress_message: null,
+      scheduled_for: body.retry_after_ms ? new Date(now.getTime() + body.retry_after_ms) : null,
+    };
+    const released = await this.deps.lifecycle.release({ _id: task._id, brand: task.brand, run_token: body.lease_token }, set, { aliveAt: now });
+    if (!released) throw await this.refusal(await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId), body.lease_token);
+    const when = body.retry_after_ms ? ` (not before ${new Date(now.getTime() + body.retry_after_ms).toISOString()})` : "";
+    return { status: "released", message: `Task handed back: queued again${when}, no attempt counted` };
   }
 }

@@ -8,6 +8,8 @@ import {
   PollQuerySchema,
   PollResponseSchema,
   RecentPluginTasksResponseSchema,
+  ReleaseTaskBodySchema,
+  ReleaseTaskResponseSchema,
   SyncVintedResponseSchema,
   TaskResultBodySchema,
   TaskResultResponseSchema,
@@ -144,6 +146,19 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results 
     response: TaskResultResponseSchema,
     errors: leaseErrors,
     handler: ({ principal, params, body }) => results.result(principal.userId, params.task_id, body),
+  });
+
+  defineRoute(api, {
+    method: "post",
+    path: "/api/plugin/tasks/:task_id/release",
+    summary: "Hand your lease back unfinished (Vinted logged out, a challenge, a rate limit): queued again, no attempt counted",
+    description: "`retry_after_ms` delays the next claim. 409 LEASE_EXPIRED when the token is not the current, live lease.",
+    tags,
+    auth: "user",
+    request: { params: TaskIdParams, body: ReleaseTaskBodySchema },
+    response: ReleaseTaskResponseSchema,
+    errors: { 404: "No such task of yours", 409: "LEASE_EXPIRED (the token is not the current lease, or the lease ended)" },
+    handler: ({ principal, params, body }) => results.release(principal.userId, params.task_id, body),
   });
 
   defineRoute(api, {
