@@ -3,7 +3,6 @@
  * browser (poll, long-poll), leases and the lease sweeper, and the results the extension sends.
  * Routes under /api/plugin and /api/sync. Built by the composition root (server/src/compose.ts).
  */
-import express, { type RequestHandler } from "express";
 import type { Logger } from "pino";
 import type { PluginConfig } from "../config.js";
 import type { Principal } from "../http/context.js";
@@ -16,6 +15,7 @@ import { ExtensionLeases } from "./leases.js";
 import { ExtensionResults } from "./results.js";
 import { registerPluginRoutes } from "./routes.js";
 import { PluginService } from "./service.js";
+import { SellerUploadGate } from "./upload-gate.js";
 
 export const DEFAULT_PLUGIN_CONFIG: PluginConfig = {
   pollIntervalMs: 5_000,
@@ -23,6 +23,7 @@ export const DEFAULT_PLUGIN_CONFIG: PluginConfig = {
   longPollRecheckMs: 1_000,
   leaseSweepMs: 1_000,
   bodyLimit: "25mb",
+  uploadsPerSeller: 2,
 };
 
 export interface PluginModule {
@@ -31,6 +32,8 @@ export interface PluginModule {
   delivery: ExtensionDelivery;
   leases: ExtensionLeases;
   results: ExtensionResults;
+  /** Large uploads (results, heartbeats) being read, per seller. */
+  uploads: SellerUploadGate;
   registerRoutes(api: ApiRouter): void;
   /** The lease sweeper and the long-poll waiters; stopping it also answers every held long-poll. */
   service: BackgroundService;
@@ -57,12 +60,14 @@ export function createPluginModule(lifecycle: TaskLifecycle, applier: VintedResu
   });
   const results = new ExtensionResults({ lifecycle, leases, applier });
   const tasks = new PluginService(lifecycle);
+  const uploads = new SellerUploadGate(config.uploadsPerSeller);
   return {
     tasks,
     delivery,
     leases,
     results,
-    registerRoutes: (api) => registerPluginRoutes(api, { tasks, delivery, results }),
+    uploads,
+    registerRoutes: (api) => registerPluginRoutes(api, { tasks, delivery, results, largeBodyLimit: config.bodyLimit, uploads }),
     service: {
       name: "plugin-leases",
       start: async () => {
@@ -75,12 +80,4 @@ export function createPluginModule(lifecycle: TaskLifecycle, applier: VintedResu
       },
     },
   };
-}
-
-/**
- * JSON bodies of /api/plugin/* up to PLUGIN_BODY_LIMIT (a complete sync result carries every
- * listing); mounted before the app's own parser, which then leaves these requests alone.
- */
-export function pluginBodyParser(limit: string): RequestHandler {
-  return express.json({ limit });
 }

@@ -20,11 +20,15 @@ import { permissionDenied } from "../http/errors.js";
 import type { ExtensionDelivery } from "./delivery.js";
 import type { ExtensionResults } from "./results.js";
 import type { PluginService } from "./service.js";
+import type { SellerUploadGate } from "./upload-gate.js";
 
 export interface PluginRouteServices {
   tasks: PluginService;
   delivery: ExtensionDelivery;
   results: ExtensionResults;
+  /** PLUGIN_BODY_LIMIT: only results and heartbeats (which carry wardrobe pages) may be that large. */
+  largeBodyLimit: string;
+  uploads: SellerUploadGate;
 }
 
 const tags = ["plugin"];
@@ -49,7 +53,8 @@ const leaseErrors = {
 };
 
 /** The extension's API (shared/plugin.ts): poll/claim, heartbeat, result, create, views, sync. */
-export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results }: PluginRouteServices): void {
+export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results, largeBodyLimit, uploads }: PluginRouteServices): void {
+  const largeBody = { bodyLimit: largeBodyLimit, beforeBody: [uploads.middleware] };
   defineRoute(api, {
     method: "get",
     path: "/api/plugin/tasks",
@@ -131,6 +136,7 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results 
     tags,
     auth: "user",
     request: { params: TaskIdParams, body: HeartbeatBodySchema },
+    ...largeBody,
     response: HeartbeatResponseSchema,
     errors: leaseErrors,
     handler: ({ principal, params, body }) => results.heartbeat(principal.userId, params.task_id, body),
@@ -143,6 +149,7 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results 
     tags,
     auth: "user",
     request: { params: TaskIdParams, body: TaskResultBodySchema },
+    ...largeBody,
     response: TaskResultResponseSchema,
     errors: leaseErrors,
     handler: ({ principal, params, body }) => results.result(principal.userId, params.task_id, body),
