@@ -44,12 +44,15 @@ export interface PluginModuleOptions {
   /** Shutdown has begun: held long-polls are answered at once. */
   isDraining?: () => boolean;
   isSessionOpen?: (principal: Principal) => Promise<boolean>;
+  /** The brands a seller is a member of now: a removed member is handed none of that brand's tasks and posts nothing into it. */
+  memberBrandIds?: (userId: number) => Promise<number[]>;
 }
 
 export function createPluginModule(lifecycle: TaskLifecycle, applier: VintedResultApplier, logger: Logger, options: PluginModuleOptions = {}): PluginModule {
   const config = options.config ?? DEFAULT_PLUGIN_CONFIG;
   const log = logger.child({ module: "plugin" });
-  const leases = new ExtensionLeases(lifecycle, { sweepMs: config.leaseSweepMs }, log);
+  const memberBrandIds = options.memberBrandIds ?? null;
+  const leases = new ExtensionLeases(lifecycle, { sweepMs: config.leaseSweepMs }, log, memberBrandIds);
   const delivery = new ExtensionDelivery({
     tasks: lifecycle.tasks,
     leases,
@@ -58,7 +61,7 @@ export function createPluginModule(lifecycle: TaskLifecycle, applier: VintedResu
     isDraining: options.isDraining ?? (() => false),
     isSessionOpen: options.isSessionOpen ?? (async () => true),
   });
-  const results = new ExtensionResults({ lifecycle, leases, applier });
+  const results = new ExtensionResults({ lifecycle, leases, applier, memberBrandIds });
   const tasks = new PluginService(lifecycle);
   const uploads = new SellerUploadGate(config.uploadsPerSeller);
   return {

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import type { HeartbeatBody, ReleaseTaskBody, TaskResultBody } from "../../../shared/plugin.js";
 import { allBrands } from "../brands/scope.js";
-import { AppError } from "../http/errors.js";
+import { AppError, permissionDenied } from "../http/errors.js";
 import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
 import type { Task, TaskModel } from "../tasks/model.js";
 import { taskNotFound } from "../tasks/service.js";
@@ -46,10 +46,18 @@ export interface ResultDeps {
   lifecycle: TaskLifecycle;
   leases: ExtensionLeases;
   applier: VintedResultApplier;
+  memberBrandIds?: ((userId: number) => Promise<number[]>) | null;
 }
 
 export class ExtensionResults {
   constructor(private readonly deps: ResultDeps) {}
+
+  /** A seller removed from the task's brand writes nothing into it (403). */
+  private async assertMember(userId: number, task: Task): Promise<void> {
+    if (!this.deps.memberBrandIds) return;
+    if ((await this.deps.memberBrandIds(userId)).includes(task.brand)) return;
+    throw permissionDenied("You are no longer a member of this task's brand: its results are not accepted from you.");
+  }
 
   /** Why a lease-holder's write was refused (409), after expiring the lease if that is the reason. */
   private async refusal(task: Task, token: string): Promise<AppError> {
@@ -68,6 +76,7 @@ export class ExtensionResults {
   /** POST /api/plugin/tasks/{task_id}/heartbeat: extends the lease, records progress and sync pages. */
   async heartbeat(userId: number, taskId: string, body: HeartbeatBody): Promise<{ status: "ok"; lease_expires_at: string }> {
     const task = await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId);
+    await this.assertMember(userId, task);
     const now = new Date();
     const set: Json = {};
     const progress = body.progress;
@@ -96,6 +105,7 @@ export class ExtensionResults {
    */
   async result(userId: number, taskId: string, body: TaskResultBody): Promise<{ status: "received"; message: string }> {
     const task = await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId);
+    await this.assertMember(userId, task);
     const digest = digestOf(body);
     if (task.status !== "running" || task.run_token !== body.lease_token || !task.lease_expires_at || task.lease_expires_at.getTime() < Date.now()) {
       if (isResend(task, body.lease_token, digest)) return { status: "received", message: "Task result already received" };

@@ -129,15 +129,15 @@ export class TaskLifecycle {
 
   /**
    * The seller's extension claims its best due task: leased for the task's timeout with `token`
-   * (highest priority, then the oldest).
+   * (highest priority, then the oldest), among `brands` when given (those the seller is a member of).
    */
-  async claimLease(ownerUserId: number, token: string, defaultTimeoutSeconds: number): Promise<Task | null> {
+  async claimLease(ownerUserId: number, token: string, defaultTimeoutSeconds: number, brands: readonly number[] | null = null): Promise<Task | null> {
     const now = new Date();
     return this.change(
       "claim",
       "pending",
       "running",
-      { owner_user_id: ownerUserId, executor: "extension", ...dueBy(now) },
+      { owner_user_id: ownerUserId, executor: "extension", ...(brands ? { brand: { $in: [...brands] } } : {}), ...dueBy(now) },
       [
         {
           $set: {
