@@ -449,6 +449,7 @@ export const PLUGIN_ROUTES = {
   task: "/api/plugin/tasks/:task_id",
   heartbeat: "/api/plugin/tasks/:task_id/heartbeat",
   result: "/api/plugin/tasks/:task_id/result",
+  release: "/api/plugin/tasks/:task_id/release",
   syncVinted: "/api/sync/vinted",
 } as const;
 

@@ -16,7 +16,6 @@ import { errorHandler, unknownRoute } from "./http/error-handler.js";
 import { createOpenApiRegistry, docsMiddleware, generateOpenApiDocument, type OpenApiDocument } from "./http/openapi.js";
 import { requestLogging } from "./http/request-logging.js";
 import { authRateLimit, corsMiddleware, securityHeaders } from "./http/security.js";
-import { pluginBodyParser } from "./plugin/index.js";
 import { DatabaseRateLimitStore, throttleModel } from "./auth/throttle.js";
 import { registerSystemRoutes } from "./system/routes.js";
 import type { BackgroundService } from "./lifecycle/services.js";
@@ -72,6 +71,7 @@ export async function createApp(deps: AppDeps): Promise<BuiltApp> {
   const api = new ApiRouter({
     registry,
     validateResponses: !config.isProduction,
+    bodyLimit: config.bodyLimit,
     guards: {
       authenticate: (required) => authenticate(auth, required),
       resolveBrand: (options) => resolveBrand(brands, options),
@@ -93,9 +93,8 @@ export async function createApp(deps: AppDeps): Promise<BuiltApp> {
   app.use(requestLogging(logger));
   app.use(securityHeaders());
   app.use(corsMiddleware(config.corsOrigins));
-  // Plugin results (a complete wardrobe sync) may exceed the general body limit.
-  app.use("/api/plugin", pluginBodyParser(config.plugin.bodyLimit));
-  app.use(express.json({ limit: config.bodyLimit }));
+  // No app-wide body parser: each route reads its body after authentication, within its own limit
+  // (define-route.ts); only plugin results and heartbeats accept PLUGIN_BODY_LIMIT.
   app.use(docsMiddleware());
   app.use(finishRouter(api));
   app.use(unknownRoute);

@@ -103,6 +103,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     config: config.plugin,
     isDraining,
     isSessionOpen: (principal) => auth.isSessionOpen(principal),
+    memberBrandIds: (userId) => brands.brandIdsOf(userId),
   });
   tasks.useExternalTaskTypes(plugin.tasks);
 

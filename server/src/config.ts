@@ -130,6 +130,8 @@ const EnvSchema = z.object({
     .string()
     .default("25mb")
     .refine((text) => /^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i.test(text.trim()), { message: "expected a size such as 100kb or 25mb" }),
+  /** Large plugin bodies (results, heartbeats with pages) one seller may have read at the same time; more get 429. */
+  PLUGIN_UPLOADS_PER_SELLER: integerInRange(2, 1, 100),
 });
 
 type Env = z.infer<typeof EnvSchema>;
@@ -172,6 +174,7 @@ export interface PluginConfig {
   longPollRecheckMs: number;
   leaseSweepMs: number;
   bodyLimit: string;
+  uploadsPerSeller: number;
 }
 
 export interface TaskExecutionConfig {
@@ -257,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
         longPollRecheckMs: e.PLUGIN_LONG_POLL_RECHECK_MS,
         leaseSweepMs: e.PLUGIN_LEASE_SWEEP_MS,
         bodyLimit: e.PLUGIN_BODY_LIMIT.trim(),
+        uploadsPerSeller: e.PLUGIN_UPLOADS_PER_SELLER,
       },
     },
   };

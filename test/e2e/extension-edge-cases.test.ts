@@ -5,14 +5,13 @@
  * pages), a bulk price change of a listing the server has never synced, and what the popup and the
  * options page tell the seller meanwhile.
  *
- * The server answers the extension's release call with 404 for now, so a handed-back task comes back
- * when its lease lapses; the tests make that time pass (expireLease) instead of waiting for it.
+ * A handed-back task is released on the server at once (POST …/release): pending again, no attempt
+ * counted.
  */
 import type { Page } from "puppeteer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PluginTaskView } from "../../shared/plugin.js";
 import { startFakeVinted, type FakeVinted, type RecordedRequest } from "../fixtures/fake-vinted/index.js";
-import { expireLease } from "../plugin/helpers.js";
 import { launchBrowser, openExtensionPage, type BrowserKind, type ExtensionBrowser } from "./harness/browsers.js";
 import { ensureExtensionBuilt } from "./harness/extension-build.js";
 import { ExtensionDriver } from "./harness/extension-driver.js";
@@ -153,14 +152,13 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension edge cases in %s"
     expect((await hub.seller.task(taskId)).status).not.toBe("failed");
     // Its result was never sent: nothing on the server says it failed for good.
     expect(hub.served("POST", `/api/plugin/tasks/${taskId}/result`)).toEqual([]);
-    expect(hub.served("POST", `/api/plugin/tasks/${taskId}/release`).map((r) => r.status)).toEqual([404]);
+    expect(hub.served("POST", `/api/plugin/tasks/${taskId}/release`).map((r) => r.status)).toEqual([200]);
 
     const page = await extensionPage("popup.html");
     await page.waitForFunction(`document.querySelector("[data-testid=vinted-state]")?.textContent.includes("logged out of Vinted")`, { timeout: 45_000, polling: 200 });
     expect(await className(page, "vinted-state")).toBe("warn");
     const polls = hub.served("GET", "/api/plugin/tasks").length;
-    // The lease lapses (time passes): the task is queued again, and nothing claims it while logged out.
-    await expireLease(hub.server, taskId);
+    // Released: the task is queued again, and nothing claims it while logged out.
     await hub.seller.waitForTask(taskId, 30_000, ["pending"]);
     expect((await ext.waitForPollerTicks(2)).poller).toBe("waiting_for_vinted");
     expect(hub.served("GET", "/api/plugin/tasks")).toHaveLength(polls);
@@ -175,7 +173,8 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension edge cases in %s"
     const done = await hub.seller.waitForTask(taskId, 60_000);
     // The listing sold in the previous test is gone now: this sync is complete and never saw it.
     expectCompleteSync(done, 1);
-    expect(done.attempt).toBe(2);
+    // The handed-back lease was not an attempt.
+    expect(done.attempt).toBe(1);
     expect(await hub.seller.product(vinted.state.sold[0]!.id)).toMatchObject({ status: "gone", gone_reason: "missing_from_complete_sync" });
   });
 
@@ -202,7 +201,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension edge cases in %s"
     expect(poller).toMatch(/Solve it in the Vinted tab, then press Resume\. Otherwise the extension tries again by itself at .+ \(30 min after the check/);
     expect(await className(page, "poller-state")).toBe("error");
 
-    await expireLease(hub.server, taskId);
+    expect(hub.served("POST", `/api/plugin/tasks/${taskId}/release`).map((r) => r.status)).toEqual([200]);
     await hub.seller.waitForTask(taskId, 30_000, ["pending"]);
     vinted.clearFaults();
     await page.locator("[data-testid=resume]").click();

@@ -85,7 +85,7 @@ export class PluginApi {
   /** Hands a claimed task back unfinished (its Vinted account cannot run it now); no attempt is counted. */
   async release(taskId: string, body: ReleaseTaskBody): Promise<ReleaseOutcome> {
     try {
-      await this.call("POST", `/api/plugin/tasks/${encodeURIComponent(taskId)}/release`, ReleaseTaskResponseSchema, body);
+      await this.call("POST", routePath(PLUGIN_ROUTES.release, { task_id: taskId }), ReleaseTaskResponseSchema, body);
       return { kind: "released" };
     } catch (error) {
       if (error instanceof ServerError) {

@@ -71,6 +71,12 @@ export class BrandService {
     return toPage(req, query, count, await this.brandsOf(memberships));
   }
 
+  /** The ids of the brands a user is a member of now (extension claims and results are held to them). */
+  async brandIdsOf(userId: number): Promise<number[]> {
+    const memberships = await this.models.BrandMember.find({ user_id: userId }, { brand_id: 1 }).lean();
+    return memberships.map((m) => m.brand_id);
+  }
+
   /** Every brand of a user, for /auth/me (a user belongs to a handful of brands). */
   async allForUser(userId: number): Promise<Brand[]> {
     const memberships = await this.models.BrandMember.find({ user_id: userId }).sort({ brand_id: 1 }).lean();

@@ -50,6 +50,10 @@ export interface RouteSpec<A extends AuthMode, P, Q, B, R extends z.ZodType | nu
   /** Runs before authentication, so floods are refused before any work. */
   rateLimit?: RequestHandler;
   request?: { params?: P; query?: Q; body?: B };
+  /** Largest JSON body this route reads (default: the router's BODY_LIMIT). */
+  bodyLimit?: string;
+  /** Run after authentication and before the body is read (e.g. a per-seller limit on large uploads). */
+  beforeBody?: RequestHandler[];
   /** Success status; 204 answers with no body (response: null). */
   status?: 200 | 201 | 202 | 204;
   response: R;
@@ -78,6 +82,8 @@ export interface ApiRouterOptions {
   guards: AccessGuards;
   /** Check every answer against its schema (development and tests): a mismatch is a 500 there. */
   validateResponses: boolean;
+  /** Default largest JSON body (BODY_LIMIT); a route may raise its own. */
+  bodyLimit?: string;
 }
 
 export class ApiRouter {
@@ -86,6 +92,8 @@ export class ApiRouter {
 
   constructor(readonly options: ApiRouterOptions) {}
 }
+
+const DEFAULT_BODY_LIMIT = "1mb";
 
 const PATH_PARAM = /:([A-Za-z_][A-Za-z0-9_]*)/g;
 
@@ -101,6 +109,11 @@ export function defineRoute<
   if (spec.rateLimit) handlers.push(spec.rateLimit);
   if (spec.auth !== "none") handlers.push(api.options.guards.authenticate(spec.auth !== "optional"));
   if (spec.auth === "brand") handlers.push(api.options.guards.resolveBrand({ param: spec.brandParam, role: spec.brandRole }));
+  // The body is read only once the caller is known: an anonymous flood is refused before any byte is buffered.
+  if (spec.request?.body !== undefined) {
+    handlers.push(...(spec.beforeBody ?? []));
+    handlers.push(express.json({ limit: spec.bodyLimit ?? api.options.bodyLimit ?? DEFAULT_BODY_LIMIT }));
+  }
   handlers.push(runHandler(spec, api.options.validateResponses));
   api.router[spec.method](spec.path, ...handlers);
   api.routes.push({

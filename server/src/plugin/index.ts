@@ -3,7 +3,6 @@
  * browser (poll, long-poll), leases and the lease sweeper, and the results the extension sends.
  * Routes under /api/plugin and /api/sync. Built by the composition root (server/src/compose.ts).
  */
-import express, { type RequestHandler } from "express";
 import type { Logger } from "pino";
 import type { PluginConfig } from "../config.js";
 import type { Principal } from "../http/context.js";
@@ -16,6 +15,7 @@ import { ExtensionLeases } from "./leases.js";
 import { ExtensionResults } from "./results.js";
 import { registerPluginRoutes } from "./routes.js";
 import { PluginService } from "./service.js";
+import { SellerUploadGate } from "./upload-gate.js";
 
 export const DEFAULT_PLUGIN_CONFIG: PluginConfig = {
   pollIntervalMs: 5_000,
@@ -23,6 +23,7 @@ export const DEFAULT_PLUGIN_CONFIG: PluginConfig = {
   longPollRecheckMs: 1_000,
   leaseSweepMs: 1_000,
   bodyLimit: "25mb",
+  uploadsPerSeller: 2,
 };
 
 export interface PluginModule {
@@ -31,6 +32,8 @@ export interface PluginModule {
   delivery: ExtensionDelivery;
   leases: ExtensionLeases;
   results: ExtensionResults;
+  /** Large uploads (results, heartbeats) being read, per seller. */
+  uploads: SellerUploadGate;
   registerRoutes(api: ApiRouter): void;
   /** The lease sweeper and the long-poll waiters; stopping it also answers every held long-poll. */
   service: BackgroundService;
@@ -41,12 +44,15 @@ export interface PluginModuleOptions {
   /** Shutdown has begun: held long-polls are answered at once. */
   isDraining?: () => boolean;
   isSessionOpen?: (principal: Principal) => Promise<boolean>;
+  /** The brands a seller is a member of now: a removed member is handed none of that brand's tasks and posts nothing into it. */
+  memberBrandIds?: (userId: number) => Promise<number[]>;
 }
 
 export function createPluginModule(lifecycle: TaskLifecycle, applier: VintedResultApplier, logger: Logger, options: PluginModuleOptions = {}): PluginModule {
   const config = options.config ?? DEFAULT_PLUGIN_CONFIG;
   const log = logger.child({ module: "plugin" });
-  const leases = new ExtensionLeases(lifecycle, { sweepMs: config.leaseSweepMs }, log);
+  const memberBrandIds = options.memberBrandIds ?? null;
+  const leases = new ExtensionLeases(lifecycle, { sweepMs: config.leaseSweepMs }, log, memberBrandIds);
   const delivery = new ExtensionDelivery({
     tasks: lifecycle.tasks,
     leases,
@@ -55,14 +61,16 @@ export function createPluginModule(lifecycle: TaskLifecycle, applier: VintedResu
     isDraining: options.isDraining ?? (() => false),
     isSessionOpen: options.isSessionOpen ?? (async () => true),
   });
-  const results = new ExtensionResults({ lifecycle, leases, applier });
+  const results = new ExtensionResults({ lifecycle, leases, applier, memberBrandIds });
   const tasks = new PluginService(lifecycle);
+  const uploads = new SellerUploadGate(config.uploadsPerSeller);
   return {
     tasks,
     delivery,
     leases,
     results,
-    registerRoutes: (api) => registerPluginRoutes(api, { tasks, delivery, results }),
+    uploads,
+    registerRoutes: (api) => registerPluginRoutes(api, { tasks, delivery, results, largeBodyLimit: config.bodyLimit, uploads }),
     service: {
       name: "plugin-leases",
       start: async () => {
@@ -75,12 +83,4 @@ export function createPluginModule(lifecycle: TaskLifecycle, applier: VintedResu
       },
     },
   };
-}
-
-/**
- * JSON bodies of /api/plugin/* up to PLUGIN_BODY_LIMIT (a complete sync result carries every
- * listing); mounted before the app's own parser, which then leaves these requests alone.
- */
-export function pluginBodyParser(limit: string): RequestHandler {
-  return express.json({ limit });
 }

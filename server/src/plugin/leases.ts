@@ -36,6 +36,7 @@ export class ExtensionLeases {
     private readonly lifecycle: TaskLifecycle,
     private readonly options: LeaseOptions,
     private readonly logger: Logger,
+    private readonly memberBrandIds: ((userId: number) => Promise<number[]>) | null = null,
   ) {}
 
   start(): void {
@@ -84,11 +85,14 @@ export class ExtensionLeases {
    * leases found on the way are put back first).
    */
   async claim(userId: number): Promise<Task | null> {
-    const due = await allBrands(this.lifecycle.tasks.find({ owner_user_id: userId, ...claimableFilter(new Date()) }).limit(50).lean<Task[]>());
+    // Only tasks of brands the seller is still a member of: a removed member is handed none of that brand's.
+    const brands = this.memberBrandIds ? await this.memberBrandIds(userId) : null;
+    const inBrands = brands ? { brand: { $in: brands } } : {};
+    const due = await allBrands(this.lifecycle.tasks.find({ owner_user_id: userId, ...inBrands, ...claimableFilter(new Date()) }).limit(50).lean<Task[]>());
     if (due.length === 0) return null;
     let requeued = false;
     for (const task of due) if (task.status === "running" && (await this.expire(task))?.outcome === "retried") requeued = true;
     if (!requeued && !due.some((task) => task.status === "pending")) return null;
-    return this.lifecycle.claimLease(userId, randomUUID(), DEFAULT_TIMEOUT_SECONDS);
+    return this.lifecycle.claimLease(userId, randomUUID(), DEFAULT_TIMEOUT_SECONDS, brands);
   }
 }

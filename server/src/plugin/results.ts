@@ -5,9 +5,9 @@
  * nothing; the refusal says why (409).
  */
 import { createHash } from "node:crypto";
-import type { HeartbeatBody, TaskResultBody } from "../../../shared/plugin.js";
+import type { HeartbeatBody, ReleaseTaskBody, TaskResultBody } from "../../../shared/plugin.js";
 import { allBrands } from "../brands/scope.js";
-import { AppError } from "../http/errors.js";
+import { AppError, permissionDenied } from "../http/errors.js";
 import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
 import type { Task, TaskModel } from "../tasks/model.js";
 import { taskNotFound } from "../tasks/service.js";
@@ -46,10 +46,18 @@ export interface ResultDeps {
   lifecycle: TaskLifecycle;
   leases: ExtensionLeases;
   applier: VintedResultApplier;
+  memberBrandIds?: ((userId: number) => Promise<number[]>) | null;
 }
 
 export class ExtensionResults {
   constructor(private readonly deps: ResultDeps) {}
+
+  /** A seller removed from the task's brand writes nothing into it (403). */
+  private async assertMember(userId: number, task: Task): Promise<void> {
+    if (!this.deps.memberBrandIds) return;
+    if ((await this.deps.memberBrandIds(userId)).includes(task.brand)) return;
+    throw permissionDenied("You are no longer a member of this task's brand: its results are not accepted from you.");
+  }
 
   /** Why a lease-holder's write was refused (409), after expiring the lease if that is the reason. */
   private async refusal(task: Task, token: string): Promise<AppError> {
@@ -68,6 +76,7 @@ export class ExtensionResults {
   /** POST /api/plugin/tasks/{task_id}/heartbeat: extends the lease, records progress and sync pages. */
   async heartbeat(userId: number, taskId: string, body: HeartbeatBody): Promise<{ status: "ok"; lease_expires_at: string }> {
     const task = await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId);
+    await this.assertMember(userId, task);
     const now = new Date();
     const set: Json = {};
     const progress = body.progress;
@@ -96,6 +105,7 @@ export class ExtensionResults {
    */
   async result(userId: number, taskId: string, body: TaskResultBody): Promise<{ status: "received"; message: string }> {
     const task = await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId);
+    await this.assertMember(userId, task);
     const digest = digestOf(body);
     if (task.status !== "running" || task.run_token !== body.lease_token || !task.lease_expires_at || task.lease_expires_at.getTime() < Date.now()) {
       if (isResend(task, body.lease_token, digest)) return { status: "received", message: "Task result already received" };
@@ -136,5 +146,25 @@ export class ExtensionResults {
       throw await this.refusal(now, body.lease_token);
     }
     return { status: "received", message: applied.warning ? `Task result saved; its data was not applied: ${applied.warning}` : "Task result saved successfully" };
+  }
+
+  /**
+   * POST /api/plugin/tasks/{task_id}/release: the lease holder hands the task back unfinished (its
+   * Vinted account cannot run it now). Pending again, no attempt counted, its views say why; fenced
+   * like a result, so a stale or ended lease changes nothing (409).
+   */
+  async release(userId: number, taskId: string, body: ReleaseTaskBody): Promise<{ status: "released"; message: string }> {
+    const task = await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId);
+    const now = new Date();
+    const set: Json = {
+      error_message: body.reason,
+      error_details: { error_code: body.reason_code },
+      progress_message: null,
+      scheduled_for: body.retry_after_ms ? new Date(now.getTime() + body.retry_after_ms) : null,
+    };
+    const released = await this.deps.lifecycle.release({ _id: task._id, brand: task.brand, run_token: body.lease_token }, set, { aliveAt: now });
+    if (!released) throw await this.refusal(await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId), body.lease_token);
+    const when = body.retry_after_ms ? ` (not before ${new Date(now.getTime() + body.retry_after_ms).toISOString()})` : "";
+    return { status: "released", message: `Task handed back: queued again${when}, no attempt counted` };
   }
 }

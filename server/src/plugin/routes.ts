@@ -11,6 +11,8 @@ import {
   RecentPluginTasksQuerySchema,
   RecentPluginTasksResponseSchema,
   SyncVintedBodySchema,
+  ReleaseTaskBodySchema,
+  ReleaseTaskResponseSchema,
   SyncVintedResponseSchema,
   TaskResultBodySchema,
   TaskResultResponseSchema,
@@ -21,11 +23,15 @@ import { permissionDenied } from "../http/errors.js";
 import type { ExtensionDelivery } from "./delivery.js";
 import type { ExtensionResults } from "./results.js";
 import type { PluginService } from "./service.js";
+import type { SellerUploadGate } from "./upload-gate.js";
 
 export interface PluginRouteServices {
   tasks: PluginService;
   delivery: ExtensionDelivery;
   results: ExtensionResults;
+  /** PLUGIN_BODY_LIMIT: only results and heartbeats (which carry wardrobe pages) may be that large. */
+  largeBodyLimit: string;
+  uploads: SellerUploadGate;
 }
 
 const tags = ["plugin"];
@@ -43,7 +49,8 @@ const leaseErrors = {
 };
 
 /** The extension's API (shared/plugin.ts): poll/claim, heartbeat, result, create, views, sync. */
-export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results }: PluginRouteServices): void {
+export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results, largeBodyLimit, uploads }: PluginRouteServices): void {
+  const largeBody = { bodyLimit: largeBodyLimit, beforeBody: [uploads.middleware] };
   defineRoute(api, {
     method: "get",
     path: PLUGIN_ROUTES.tasks,
@@ -125,6 +132,7 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results 
     tags,
     auth: "user",
     request: { params: PluginTaskIdParamsSchema, body: HeartbeatBodySchema },
+    ...largeBody,
     response: HeartbeatResponseSchema,
     errors: leaseErrors,
     handler: ({ principal, params, body }) => results.heartbeat(principal.userId, params.task_id, body),
@@ -137,9 +145,23 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results 
     tags,
     auth: "user",
     request: { params: PluginTaskIdParamsSchema, body: TaskResultBodySchema },
+    ...largeBody,
     response: TaskResultResponseSchema,
     errors: leaseErrors,
     handler: ({ principal, params, body }) => results.result(principal.userId, params.task_id, body),
+  });
+
+  defineRoute(api, {
+    method: "post",
+    path: PLUGIN_ROUTES.release,
+    summary: "Hand your lease back unfinished (Vinted logged out, a challenge, a rate limit): queued again, no attempt counted",
+    description: "`retry_after_ms` delays the next claim. 409 LEASE_EXPIRED when the token is not the current, live lease.",
+    tags,
+    auth: "user",
+    request: { params: PluginTaskIdParamsSchema, body: ReleaseTaskBodySchema },
+    response: ReleaseTaskResponseSchema,
+    errors: { 404: "No such task of yours", 409: "LEASE_EXPIRED (the token is not the current lease, or the lease ended)" },
+    handler: ({ principal, params, body }) => results.release(principal.userId, params.task_id, body),
   });
 
   defineRoute(api, {

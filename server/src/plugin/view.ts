@@ -53,6 +53,7 @@ export function defaultPluginState(priority: number, timeoutSeconds: number): Pl
     executed_at: null,
     result_digest: null,
     sync_total_entries: null,
+    handed_back: false,
   };
 }
 

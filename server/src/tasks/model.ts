@@ -42,6 +42,8 @@ export interface PluginTaskState {
   result_digest: string | null;
   /** get_all_products: the largest `total_entries` a partial page reported during the current lease. */
   sync_total_entries: number | null;
+  /** The last lease was handed back unfinished (release): the next claim is the same attempt again. */
+  handed_back: boolean;
 }
 
 export interface Task {
@@ -106,6 +108,7 @@ const pluginStateSchema = new Schema<PluginTaskState>(
     executed_at: { type: Date, default: null },
     result_digest: { type: String, default: null },
     sync_total_entries: { type: Number, default: null },
+    handed_back: { type: Boolean, default: false },
   },
   { _id: false },
 );

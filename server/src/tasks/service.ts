@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import { randomBytes } from "node:crypto";
 import type { Request } from "express";
 import type { Connection } from "mongoose";
@@ -21,6 +22,8 @@ import { brandFilter } from "../brands/scope.js";
 import type { BrandAccess, Principal } from "../http/context.js";
 import { AppError, invalidOperation } from "../http/errors.js";
 import { skipOf, toPage } from "../http/pagination.js";
+import { fieldErrorsOf } from "../http/validation.js";
+import { NON_FIELD_ERRORS } from "../../../shared/errors.js";
 import { checkpointModel } from "./executor/checkpoint-model.js";
 import { taskListFilter, taskSort } from "./filters.js";
 import type { TaskLifecycle } from "./lifecycle/index.js";
@@ -39,6 +42,8 @@ export interface TaskQueue {
 export interface TaskTypeCatalog {
   names(): string[];
   has(taskType: string): boolean;
+  /** The type's context_data schema, when it declares one. */
+  get?(taskType: string): { params?: z.ZodType } | undefined;
 }
 
 /** Task types run outside this server (vinted.* in the seller's extension), created by their own service. */
@@ -115,6 +120,7 @@ export class TaskService {
         extra: { known_task_types: known },
       });
     }
+    this.checkParams(body.task_type, body.context_data);
     // Queued by the lifecycle's listeners once stored.
     const task = await this.lifecycle.create({
       task_id: newTaskId(),
@@ -147,6 +153,16 @@ export class TaskService {
     });
   }
 
+  /** A type's context_data is refused at creation (400, fields under context_data.*) rather than failing its run. */
+  private checkParams(taskType: string, contextData: unknown): void {
+    const schema = this.catalog.get?.(taskType)?.params;
+    if (!schema) return;
+    const result = schema.safeParse(contextData ?? {});
+    if (result.success) return;
+    const fieldErrors = Object.fromEntries(Object.entries(fieldErrorsOf(result.error)).map(([field, messages]) => [field === NON_FIELD_ERRORS ? "context_data" : `context_data.${field}`, messages]));
+    throw new AppError(400, "VALIDATION_ERROR", "Validation failed", { field_errors: fieldErrors });
+  }
+
   /** PATCH (partial) or PUT (the modifiable fields); execution fields can change only while pending. */
   async update(brand: BrandAccess, id: string, body: UpdateTaskBody): Promise<TaskView> {
     const task = await this.find(brand, id);
@@ -157,6 +173,7 @@ export class TaskService {
         allowed_statuses: ["pending"],
       });
     }
+    if (body.context_data !== undefined) this.checkParams(task.task_type, body.context_data);
     const set: Record<string, unknown> = { ...body };
     if (body.priority) set.priority_rank = PRIORITY_RANK[body.priority];
     if (body.scheduled_for !== undefined) set.scheduled_for = body.scheduled_for ? new Date(body.scheduled_for) : null;

@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import type { Logger } from "pino";
 import type { Task } from "../model.js";
 
@@ -24,6 +25,8 @@ export type TaskHandler = (ctx: TaskContext) => Promise<Record<string, unknown> 
 export interface TaskTypeDefinition {
   handler: TaskHandler;
   description: string;
+  /** context_data this type accepts: checked when a task is created or changed (400), not only when it runs. */
+  params?: z.ZodType;
 }
 
 /** A failure that retrying cannot fix: the task fails at once, whatever `max_retries` says. */

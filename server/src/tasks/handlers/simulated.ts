@@ -3,19 +3,27 @@ import { z } from "zod";
 import { PermanentTaskError, type TaskHandler } from "../executor/registry.js";
 
 /** `simulated`: configurable work for tests and demos (steps, delays, failures, cost, checkpoints). */
-export const SimulatedParamsSchema = z.object({
-  steps: z.number().int().min(0).max(10_000).default(5),
-  step_ms: z.number().int().min(0).max(600_000).default(100),
-  /** Fail the first N attempts (then succeed): exercises retries and backoff. */
-  fail_times: z.number().int().min(0).default(0),
-  fail_permanently: z.boolean().default(false),
-  fail_message: z.string().default("simulated failure"),
-  cost_per_step: z.number().min(0).default(0),
-  /** Save a checkpoint every N steps (0: never), so a crashed run can resume. */
-  checkpoint_every: z.number().int().min(0).default(1),
-  /** Ignore cancellation and timeouts (to show that the runner still stops waiting for it). */
-  ignore_abort: z.boolean().default(false),
-});
+/** The longest simulated run (steps × step_ms): a demo task never holds a worker slot for days. */
+export const SIMULATED_MAX_RUN_MS = 6 * 3600_000;
+
+export const SimulatedParamsSchema = z
+  .object({
+    steps: z.number().int().min(0).max(10_000).default(5),
+    step_ms: z.number().int().min(0).max(600_000).default(100),
+    /** Fail the first N attempts (then succeed): exercises retries and backoff. */
+    fail_times: z.number().int().min(0).max(100).default(0),
+    fail_permanently: z.boolean().default(false),
+    fail_message: z.string().max(1000).default("simulated failure"),
+    cost_per_step: z.number().min(0).max(1000).default(0),
+    /** Save a checkpoint every N steps (0: never), so a crashed run can resume. */
+    checkpoint_every: z.number().int().min(0).max(10_000).default(1),
+    /** Ignore cancellation and timeouts (to show that the runner still stops waiting for it). */
+    ignore_abort: z.boolean().default(false),
+  })
+  .refine((p) => p.steps * p.step_ms <= SIMULATED_MAX_RUN_MS, {
+    message: `steps × step_ms must be at most ${SIMULATED_MAX_RUN_MS} ms (${SIMULATED_MAX_RUN_MS / 3600_000} h)`,
+    path: ["step_ms"],
+  });
 
 export const simulatedHandler: TaskHandler = async (ctx) => {
   const params = SimulatedParamsSchema.parse(ctx.task.context_data ?? {});

@@ -129,15 +129,15 @@ export class TaskLifecycle {
 
   /**
    * The seller's extension claims its best due task: leased for the task's timeout with `token`
-   * (highest priority, then the oldest).
+   * (highest priority, then the oldest), among `brands` when given (those the seller is a member of).
    */
-  async claimLease(ownerUserId: number, token: string, defaultTimeoutSeconds: number): Promise<Task | null> {
+  async claimLease(ownerUserId: number, token: string, defaultTimeoutSeconds: number, brands: readonly number[] | null = null): Promise<Task | null> {
     const now = new Date();
     return this.change(
       "claim",
       "pending",
       "running",
-      { owner_user_id: ownerUserId, executor: "extension", ...dueBy(now) },
+      { owner_user_id: ownerUserId, executor: "extension", ...(brands ? { brand: { $in: [...brands] } } : {}), ...dueBy(now) },
       [
         {
           $set: {
@@ -145,7 +145,9 @@ export class TaskLifecycle {
             updated_at: now,
             run_token: token,
             lease_expires_at: leaseEnd(now, defaultTimeoutSeconds),
-            attempt: { $add: [{ $ifNull: ["$attempt", 0] }, 1] },
+            // A lease handed back (release) was not an attempt: the next claim is that attempt again.
+            attempt: { $add: [{ $ifNull: ["$attempt", 0] }, { $cond: [{ $eq: ["$plugin.handed_back", true] }, 0, 1] }] },
+            "plugin.handed_back": false,
             progress_message: null,
             "plugin.progress_current": null,
             "plugin.progress_total": null,
@@ -236,6 +238,16 @@ export class TaskLifecycle {
     return this.change("requeue", "running", "pending", fenceFilter(fence), {
       $set: { ...set, run_token: null, worker_id: null, lease_expires_at: null },
       ...(inc ? { $inc: inc } : {}),
+    });
+  }
+
+  /**
+   * The lease holder gives the task back unfinished (release): pending again, retry_count and attempt
+   * unchanged, fenced on the lease (running, this token, not ended); `set` says why it waits.
+   */
+  async release(fence: RunFence, set: Fields, lease: LeaseCondition): Promise<Task | null> {
+    return this.change("release", "running", "pending", { ...fenceFilter(fence), ...leaseFilter(lease) }, {
+      $set: { ...set, run_token: null, worker_id: null, lease_expires_at: null, "plugin.handed_back": true },
     });
   }
 

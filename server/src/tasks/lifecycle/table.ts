@@ -21,6 +21,8 @@ export const TRANSITIONS = {
   fail: { from: ["running"], to: ["failed"] },
   /** The run stopped without failing (graceful shutdown, interrupted job resuming by itself): queued again, no attempt counted. */
   requeue: { from: ["running"], to: ["pending"] },
+  /** The extension hands its lease back unfinished (its Vinted account cannot run it now): queued again, no attempt counted. */
+  release: { from: ["running"], to: ["pending"] },
   /** An extension lease ended without a result: the retry policy decides, as for a failed run. */
   expireLease: { from: ["running"], to: ["pending", "failed"] },
   cancel: { from: CANCELLABLE_STATUSES, to: ["cancelled"] },
