@@ -21,6 +21,8 @@ import { authRateLimit, corsMiddleware, securityHeaders } from "./http/security.
 import { pluginBodyParser } from "./plugin/index.js";
 import { registerSystemRoutes } from "./system/routes.js";
 import { createTaskHub, type TaskHub } from "./tasks/hub.js";
+import { createSecretBox } from "./secrets/index.js";
+import { createProductsModule, type ProductsModule } from "./products/index.js";
 
 export type AppConfig = Pick<
   Config,
@@ -35,6 +37,12 @@ export type AppConfig = Pick<
   | "trustProxy"
   | "tasks"
   | "plugin"
+  | "dataDir"
+  | "credentialsKey"
+  | "catalog"
+  | "marketplaces"
+  | "enhancer"
+  | "webhooks"
 >;
 
 export interface AppDeps {
@@ -51,6 +59,7 @@ export interface AppServices {
   brands: BrandService;
   /** Task hub; its execution is started by main.ts (or a test), never by createApp. */
   hub: TaskHub;
+  products: ProductsModule;
 }
 
 export interface AppDescription {
@@ -85,8 +94,10 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     isDraining,
     isSessionOpen: (principal) => auth.isSessionOpen(principal),
   });
+  const secrets = createSecretBox(config, logger);
+  const products = createProductsModule(connection, config.catalog, secrets);
   // Unique indexes must exist before the first request can race on them.
-  await Promise.all([auth.init(), brands.init(), hub.init()]);
+  await Promise.all([auth.init(), brands.init(), hub.init(), products.init()]);
 
   const registry = createOpenApiRegistry();
   const api = new ApiRouter({
@@ -104,6 +115,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   registerAuthRoutes(api, auth, authRateLimit({ limit: config.authRateLimit, windowSeconds: config.authRateWindowSeconds }));
   registerBrandRoutes(api, brands);
   hub.registerRoutes(api);
+  products.registerRoutes(api);
 
   const app = express();
   // Express 5's default, pinned: `?a[$ne]=x` stays the literal key "a[$ne]", never a nested object.
@@ -120,6 +132,6 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.use(unknownRoute);
   app.use(errorHandler);
 
-  descriptions.set(app, { routes: api.routes, services: { auth, brands, hub }, openApiDocument });
+  descriptions.set(app, { routes: api.routes, services: { auth, brands, hub, products }, openApiDocument });
   return app;
 }
