@@ -23,6 +23,7 @@ import { registerSystemRoutes } from "./system/routes.js";
 import { createTaskHub, type TaskHub } from "./tasks/hub.js";
 import { createSecretBox } from "./secrets/index.js";
 import { createProductsModule, type ProductsModule } from "./products/index.js";
+import { createMarketplacesModule, type MarketplacesModule } from "./marketplaces/index.js";
 
 export type AppConfig = Pick<
   Config,
@@ -60,6 +61,7 @@ export interface AppServices {
   /** Task hub; its execution is started by main.ts (or a test), never by createApp. */
   hub: TaskHub;
   products: ProductsModule;
+  marketplaces: MarketplacesModule;
 }
 
 export interface AppDescription {
@@ -96,8 +98,9 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   });
   const secrets = createSecretBox(config, logger);
   const products = createProductsModule(connection, config.catalog, secrets);
+  const marketplaces = createMarketplacesModule(connection, config.marketplaces, secrets);
   // Unique indexes must exist before the first request can race on them.
-  await Promise.all([auth.init(), brands.init(), hub.init(), products.init()]);
+  await Promise.all([auth.init(), brands.init(), hub.init(), products.init(), marketplaces.init()]);
 
   const registry = createOpenApiRegistry();
   const api = new ApiRouter({
@@ -116,6 +119,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   registerBrandRoutes(api, brands);
   hub.registerRoutes(api);
   products.registerRoutes(api);
+  marketplaces.registerRoutes(api);
 
   const app = express();
   // Express 5's default, pinned: `?a[$ne]=x` stays the literal key "a[$ne]", never a nested object.
@@ -132,6 +136,6 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.use(unknownRoute);
   app.use(errorHandler);
 
-  descriptions.set(app, { routes: api.routes, services: { auth, brands, hub, products }, openApiDocument });
+  descriptions.set(app, { routes: api.routes, services: { auth, brands, hub, products, marketplaces }, openApiDocument });
   return app;
 }
