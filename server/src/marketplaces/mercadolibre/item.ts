@@ -3,9 +3,13 @@
  * would refuse anyway (no category), so such a product fails at once with a clear reason.
  */
 import type { ProductCondition } from "../../../../shared/products.js";
+import { fitTitle as fitToLimit } from "../../enhancement/text.js";
 import { finalError, type PublicationError, type PublishRequest } from "../connector.js";
 
 export const MERCADOLIBRE_TITLE_MAX = 60;
+
+/** A title within MercadoLibre's 60 characters, cut at a word boundary. */
+export const fitTitle = (title: string) => fitToLimit(title, MERCADOLIBRE_TITLE_MAX);
 
 const CATEGORY_ID = /^M[A-Z]{2}\d+$/;
 const CONDITIONS: Record<ProductCondition, "new" | "used"> = {
@@ -15,15 +19,6 @@ const CONDITIONS: Record<ProductCondition, "new" | "used"> = {
   good: "used",
   satisfactory: "used",
 };
-
-/** Cut at a word boundary within the limit (never mid-word when a boundary exists). */
-export function fitTitle(title: string, max = MERCADOLIBRE_TITLE_MAX): string {
-  const clean = title.replace(/\s+/g, " ").trim();
-  if (clean.length <= max) return clean;
-  const cut = clean.slice(0, max + 1);
-  const lastSpace = cut.lastIndexOf(" ");
-  return (lastSpace > max / 2 ? cut.slice(0, lastSpace) : clean.slice(0, max)).trim();
-}
 
 const str = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? v.trim() : null);
 
