@@ -24,6 +24,8 @@ import { createTaskHub, type TaskHub } from "./tasks/hub.js";
 import { createSecretBox } from "./secrets/index.js";
 import { createProductsModule, type ProductsModule } from "./products/index.js";
 import { createMarketplacesModule, type MarketplacesModule } from "./marketplaces/index.js";
+import { createWebhooksModule, type WebhooksModule } from "./webhooks/index.js";
+import { createEnhancer, type Enhancer } from "./enhancement/index.js";
 
 export type AppConfig = Pick<
   Config,
@@ -62,6 +64,9 @@ export interface AppServices {
   hub: TaskHub;
   products: ProductsModule;
   marketplaces: MarketplacesModule;
+  webhooks: WebhooksModule;
+  /** Listing copy for publication (ENHANCER_URL: chat-completions provider, else built-in). */
+  enhancer: Enhancer;
 }
 
 export interface AppDescription {
@@ -99,8 +104,10 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const secrets = createSecretBox(config, logger);
   const products = createProductsModule(connection, config.catalog, secrets);
   const marketplaces = createMarketplacesModule(connection, config.marketplaces, secrets);
+  const webhooks = createWebhooksModule(connection, config.webhooks, secrets);
+  const enhancer = createEnhancer(config.enhancer);
   // Unique indexes must exist before the first request can race on them.
-  await Promise.all([auth.init(), brands.init(), hub.init(), products.init(), marketplaces.init()]);
+  await Promise.all([auth.init(), brands.init(), hub.init(), products.init(), marketplaces.init(), webhooks.init()]);
 
   const registry = createOpenApiRegistry();
   const api = new ApiRouter({
@@ -120,6 +127,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   hub.registerRoutes(api);
   products.registerRoutes(api);
   marketplaces.registerRoutes(api);
+  webhooks.registerRoutes(api);
 
   const app = express();
   // Express 5's default, pinned: `?a[$ne]=x` stays the literal key "a[$ne]", never a nested object.
@@ -136,6 +144,6 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.use(unknownRoute);
   app.use(errorHandler);
 
-  descriptions.set(app, { routes: api.routes, services: { auth, brands, hub, products, marketplaces }, openApiDocument });
+  descriptions.set(app, { routes: api.routes, services: { auth, brands, hub, products, marketplaces, webhooks, enhancer }, openApiDocument });
   return app;
 }
