@@ -8,11 +8,9 @@
  * retry resumes at the step that failed.
  */
 
-export const PIPELINE_STEPS = ["enhancement", "publication", "webhook"] as const;
-export type PipelineStep = (typeof PIPELINE_STEPS)[number];
+import { PIPELINE_STEPS, type PipelineStep, type PublicationStatus } from "../../../shared/publications.js";
 
-export const PUBLICATION_STATUSES = ["pending", "enhancing", "enhanced", "publishing", "published", "webhook_sent", "completed", "failed"] as const;
-export type PublicationStatus = (typeof PUBLICATION_STATUSES)[number];
+export { PIPELINE_STEPS, type PipelineStep, type PublicationStatus };
 
 /** The three steps plus the completion itself, as spec/product-tasks-endpoint.md counts them. */
 export const TOTAL_STEPS = 4;
