@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   "TASK_NOT_FOUND",
   "METHOD_NOT_ALLOWED",
   "EMAIL_TAKEN",
+  /** Catalog (409): the brand already has a product with this SKU. */
+  "SKU_TAKEN",
   "ALREADY_MEMBER",
   /** A business rule refuses the operation in the resource's current state. */
   "INVALID_OPERATION",

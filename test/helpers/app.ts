@@ -68,6 +68,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
     NODE_ENV: "test",
     LOG_LEVEL: "silent",
     JWT_SECRET: randomBytes(32).toString("hex"),
+    CREDENTIALS_KEY: randomBytes(32).toString("hex"),
     AUTH_RATE_LIMIT: "100000",
     // Task execution at test speed: fast polls, short backoff, quick detection of dead workers.
     TASK_POLL_MS: "100",
