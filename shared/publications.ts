@@ -94,3 +94,16 @@ export const ProductTasksResponseSchema = z
   })
   .meta({ id: "ProductTasks" });
 export type ProductTasksResponse = z.infer<typeof ProductTasksResponseSchema>;
+
+/** One created publication task in the publish answer. */
+export const PublishedTaskSchema = z.object({
+  task_id: z.string(),
+  marketplace: z.number().int(),
+  marketplace_name: z.string(),
+  status: PublicationStatusSchema,
+});
+
+export const PublishResponseSchema = z
+  .object({ product_id: z.number().int(), tasks: z.array(PublishedTaskSchema) })
+  .meta({ id: "PublishResponse" });
+export type PublishResponse = z.infer<typeof PublishResponseSchema>;

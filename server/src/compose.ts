@@ -30,6 +30,7 @@ import { createMarketplacesModule, type MarketplacesModule } from "./marketplace
 import { createProductsModule, type ProductsModule } from "./products/index.js";
 import { createSecretBox } from "./secrets/index.js";
 import { createWebhooksModule, type WebhooksModule } from "./webhooks/index.js";
+import { createPublicationModule, type PublicationModule } from "./publication/index.js";
 
 export interface ComposeDeps {
   config: AppConfig;
@@ -64,6 +65,8 @@ export interface Services {
   webhooks: WebhooksModule;
   /** Listing copy for publication (ENHANCER_URL: chat-completions provider, else built-in). */
   enhancer: Enhancer;
+  /** Publishing products to marketplaces, and the product-tasks view. */
+  publication: PublicationModule;
 }
 
 export interface Composition {
@@ -116,6 +119,13 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   const marketplaces = createMarketplacesModule(connection, config.marketplaces, secrets);
   const webhooks = createWebhooksModule(connection, config.webhooks, secrets);
   const enhancer = createEnhancer(config.enhancer);
+  const publication = createPublicationModule(lifecycle, registry, {
+    products: products.products,
+    marketplaces: marketplaces.service,
+    webhooks: webhooks.service,
+    enhancer,
+    policy: { maxRetries: 3, baseDelayMs: taskConfig.retryBaseMs, maxDelayMs: taskConfig.retryMaxMs },
+  });
 
   // A task that becomes claimable goes to whoever runs it: an Agenda run for server tasks, a
   // wake-up of the seller's held long-poll for extension tasks.
@@ -125,7 +135,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   lifecycle.events.on("task.status_changed", ({ task }) => plugin.delivery.wakeSeller(task));
 
   return {
-    services: { auth, brands, lifecycle, execution, tasks, persistence, monitoring, scheduling, plugin, vinted, products, marketplaces, webhooks, enhancer },
+    services: { auth, brands, lifecycle, execution, tasks, persistence, monitoring, scheduling, plugin, vinted, products, marketplaces, webhooks, enhancer, publication },
     init: async () => {
       await Promise.all([auth.init(), brands.init()]);
       await tasks.init();
@@ -144,6 +154,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
       products.registerRoutes(api);
       marketplaces.registerRoutes(api);
       webhooks.registerRoutes(api);
+      publication.registerRoutes(api);
     },
     background: [
       { name: "task-execution", start: () => execution.start(), stop: () => execution.stop() },

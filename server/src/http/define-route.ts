@@ -78,6 +78,8 @@ export interface RouteSpec<A extends AuthMode, P, Q, B, R extends z.ZodType | Bi
   brandRole?: BrandRole;
   /** Runs before authentication, so floods are refused before any work. */
   rateLimit?: RequestHandler;
+  /** Runs before authentication too: a route whose contract answers missing credentials its own way. */
+  beforeAuth?: RequestHandler;
   request?: { params?: P; query?: Q; body?: B };
   /** Success status; 204 answers with no body (response: null). */
   status?: 200 | 201 | 202 | 204;
@@ -128,6 +130,7 @@ export function defineRoute<
   assertParamsDeclared(spec);
   const handlers: RequestHandler[] = [];
   if (spec.rateLimit) handlers.push(spec.rateLimit);
+  if (spec.beforeAuth) handlers.push(spec.beforeAuth);
   if (spec.auth !== "none") handlers.push(api.options.guards.authenticate(spec.auth !== "optional"));
   if (spec.auth === "brand") handlers.push(api.options.guards.resolveBrand({ param: spec.brandParam, role: spec.brandRole }));
   // Binary bodies are read only once the caller is known to be allowed to send them.
