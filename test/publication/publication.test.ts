@@ -157,6 +157,31 @@ describe("publication pipeline", () => {
     expect(ml.state.listingsWith(taskId)).toHaveLength(1);
   });
 
+  it("a listing created whose answer was lost is found by its reference, never published twice", async () => {
+    const productId = await newProduct(alice);
+    ml.inject({ kind: "dropAfterCreate", count: 1 });
+    const taskId = await publish(alice, productId);
+    const task = await untilSettled(alice, productId, taskId);
+    const listings = ml.state.listingsWith(taskId);
+    expect(listings).toHaveLength(1);
+    expect(ml.state.itemPosts().filter((r) => JSON.stringify(r).includes(taskId))).toHaveLength(1);
+    expect(task).toMatchObject({ status: "completed", publication_retries: 1, publication_result: { marketplace_id: listings[0].id } });
+  });
+
+  it("gives up after its retry budget of transient failures, with the last answer and the retries made", async () => {
+    const productId = await newProduct(alice);
+    ml.inject({ kind: "serverError", count: 10, status: 502 });
+    const taskId = await publish(alice, productId);
+    const task = await untilSettled(alice, productId, taskId);
+    expect(task).toMatchObject({
+      status: "failed",
+      current_step: "Failed during publication",
+      publication_retries: 3,
+      error_details: { step: "publication", retries: 3, marketplace_response: expect.any(Object) },
+    });
+    expect(ml.state.listingsWith(taskId)).toHaveLength(0);
+  });
+
   it("a failed publication retried resumes at the failed step and never publishes twice", async () => {
     const productId = await newProduct(alice);
     receiver.answer({ status: 400, body: "bad request" });
