@@ -54,6 +54,7 @@ async function serveMarketHub(): Promise<number> {
     NODE_ENV: "production",
     LOG_LEVEL: "silent",
     JWT_SECRET,
+    CREDENTIALS_KEY: "0123456789abcdef".repeat(4),
     ACCESS_TOKEN_TTL: "1h",
     PLUGIN_POLL_INTERVAL_MS: "0",
   });

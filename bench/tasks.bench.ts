@@ -84,7 +84,7 @@ async function createToRunningMs(api: Client): Promise<Latencies> {
 export async function runTasksBench(): Promise<void> {
   console.log("\nTask hub (app in this process, engine in its own process with its journal; production settings)");
   const engine = await startEngineProcess();
-  const result = loadConfig({ NODE_ENV: "production", LOG_LEVEL: "silent", JWT_SECRET: randomBytes(32).toString("hex"), AUTH_RATE_LIMIT: "1000" });
+  const result = loadConfig({ NODE_ENV: "production", LOG_LEVEL: "silent", JWT_SECRET: randomBytes(32).toString("hex"), CREDENTIALS_KEY: randomBytes(32).toString("hex"), AUTH_RATE_LIMIT: "1000" });
   if (!result.ok) throw new Error(result.problems.join("; "));
   const config = result.config;
   const db = await connectDatabase({ mongodbUri: `${engine.uri}/bench_tasks`, dataDir: null });

@@ -23,6 +23,10 @@ export const ERROR_CODES = [
   "TASK_NOT_FOUND",
   "METHOD_NOT_ALLOWED",
   "EMAIL_TAKEN",
+  /** Catalog (409): the brand already has a product with this SKU. */
+  "SKU_TAKEN",
+  /** Publication (409): the product is already live, or being published, on that marketplace. */
+  "ALREADY_PUBLISHED",
   "ALREADY_MEMBER",
   /** A business rule refuses the operation in the resource's current state. */
   "INVALID_OPERATION",

@@ -35,6 +35,12 @@ export type AppConfig = Pick<
   | "trustProxy"
   | "tasks"
   | "plugin"
+  | "dataDir"
+  | "credentialsKey"
+  | "catalog"
+  | "marketplaces"
+  | "enhancer"
+  | "webhooks"
 >;
 
 export interface AppDeps {

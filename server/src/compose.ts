@@ -26,6 +26,12 @@ import { TaskService } from "./tasks/service.js";
 import { VintedResultApplier } from "./vinted/apply-results.js";
 import { registerVintedRoutes } from "./vinted/routes.js";
 import { VintedService } from "./vinted/service.js";
+import { createEnhancer, type Enhancer } from "./enhancement/index.js";
+import { createMarketplacesModule, type MarketplacesModule } from "./marketplaces/index.js";
+import { createProductsModule, type ProductsModule } from "./products/index.js";
+import { createSecretBox } from "./secrets/index.js";
+import { createWebhooksModule, type WebhooksModule } from "./webhooks/index.js";
+import { createPublicationModule, type PublicationModule } from "./publication/index.js";
 
 export interface ComposeDeps {
   config: AppConfig;
@@ -52,6 +58,16 @@ export interface Services {
   plugin: PluginModule;
   /** The seller's Vinted data that extension results fill. */
   vinted: VintedService;
+  /** The brand's catalog and its photos. */
+  products: ProductsModule;
+  /** Marketplaces a brand publishes to, their connections and connectors. */
+  marketplaces: MarketplacesModule;
+  /** Brand webhook endpoints and signed deliveries. */
+  webhooks: WebhooksModule;
+  /** Listing copy for publication (ENHANCER_URL: chat-completions provider, else built-in). */
+  enhancer: Enhancer;
+  /** Publishing products to marketplaces, and the product-tasks view. */
+  publication: PublicationModule;
 }
 
 export interface Composition {
@@ -106,6 +122,18 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     memberBrandIds: (userId) => brands.brandIdsOf(userId),
   });
   tasks.useExternalTaskTypes(plugin.tasks);
+  const secrets = createSecretBox(config, logger);
+  const products = createProductsModule(connection, config.catalog, secrets);
+  const marketplaces = createMarketplacesModule(connection, config.marketplaces, secrets);
+  const webhooks = createWebhooksModule(connection, config.webhooks, secrets);
+  const enhancer = createEnhancer(config.enhancer);
+  const publication = createPublicationModule(lifecycle, registry, {
+    products: products.products,
+    marketplaces: marketplaces.service,
+    webhooks: webhooks.service,
+    enhancer,
+    policy: { maxRetries: 3, baseDelayMs: taskConfig.retryBaseMs, maxDelayMs: taskConfig.retryMaxMs },
+  });
 
   // A task that becomes claimable goes to whoever runs it: an Agenda run for server tasks, a
   // wake-up of the seller's held long-poll for extension tasks.
@@ -115,13 +143,14 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   lifecycle.events.on("task.status_changed", ({ task }) => plugin.delivery.wakeSeller(task));
 
   return {
-    services: { auth, brands, lifecycle, execution, tasks, persistence, monitoring, scheduling, plugin, vinted },
+    services: { auth, brands, lifecycle, execution, tasks, persistence, monitoring, scheduling, plugin, vinted, products, marketplaces, webhooks, enhancer, publication },
     init: async () => {
       await Promise.all([auth.init(), brands.init()]);
       await tasks.init();
       await monitoring.init();
       await scheduling.init();
       await vinted.init();
+      await Promise.all([products.init(), marketplaces.init(), webhooks.init()]);
     },
     registerRoutes(api) {
       registerTaskRoutes(api, tasks);
@@ -130,6 +159,10 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
       registerMonitoringRoutes(api, monitoring);
       plugin.registerRoutes(api);
       registerVintedRoutes(api, vinted);
+      products.registerRoutes(api);
+      marketplaces.registerRoutes(api);
+      webhooks.registerRoutes(api);
+      publication.registerRoutes(api);
     },
     background: [
       { name: "task-execution", start: () => execution.start(), stop: () => execution.stop() },

@@ -69,6 +69,44 @@ const trustProxy = z
     return /^\d+$/.test(t) ? Number(t) : t;
   });
 
+const BYTE_UNITS = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 } as const;
+
+/** "100kb", "10mb", "1048576" → bytes. */
+export function parseByteSize(text: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(text.trim());
+  if (!match) return null;
+  return Math.floor(Number(match[1]) * BYTE_UNITS[(match[2] ?? "b").toLowerCase() as keyof typeof BYTE_UNITS]);
+}
+
+const byteSize = (fallback: string, maxBytes: number) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const bytes = parseByteSize(text);
+      if (bytes === null || bytes < 1 || bytes > maxBytes) {
+        ctx.addIssue({ code: "custom", message: `expected a size such as 500kb or 10mb, at most ${Math.floor(maxBytes / 1024 ** 2)}mb (got "${text}")` });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
+/** An http(s) URL, without its trailing slashes. */
+const httpUrl = () =>
+  z
+    .string()
+    .trim()
+    .refine((text) => /^https?:$/.test(safeUrl(text)?.protocol ?? ""), { message: "expected an http(s) URL" })
+    .transform((text) => text.replace(/\/+$/, ""));
+
+function safeUrl(text: string): URL | null {
+  try {
+    return new URL(text);
+  } catch {
+    return null;
+  }
+}
+
 const booleanFlag = (fallback: boolean) =>
   z
     .enum(["true", "false", "1", "0"], { error: () => "expected true or false" })
@@ -132,7 +170,38 @@ const EnvSchema = z.object({
     .refine((text) => /^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i.test(text.trim()), { message: "expected a size such as 100kb or 25mb" }),
   /** Large plugin bodies (results, heartbeats with pages) one seller may have read at the same time; more get 429. */
   PLUGIN_UPLOADS_PER_SELLER: integerInRange(2, 1, 100),
+  /** Base URL the outside world reaches this server at (signed photo links given to marketplaces). */
+  PUBLIC_URL: httpUrl().optional(),
+  /** Largest photo kept for a product (stored in the database: at most 15mb, below MongoDB's document limit). */
+  PHOTO_MAX_BYTES: byteSize("10mb", 15 * 1024 ** 2),
+  /** Largest photo upload request (several photos in one multipart body). */
+  PHOTO_UPLOAD_LIMIT: byteSize("40mb", 512 * 1024 ** 2),
+  /** AES-256-GCM key for marketplace credentials and webhook secrets: 32 bytes as 64 hex or base64. */
+  CREDENTIALS_KEY: z
+    .string()
+    .trim()
+    .refine((text) => decodeCredentialsKey(text) !== null, { message: "expected 32 random bytes as 64 hex characters or base64" })
+    .optional(),
+  MERCADOLIBRE_API_URL: httpUrl().default("https://api.mercadolibre.com"),
+  MERCADOLIBRE_TIMEOUT_MS: integerInRange(15_000, 100, 600_000),
+  /** OpenAI-compatible chat-completions API root (…/v1); unset: the built-in enhancer. */
+  ENHANCER_URL: httpUrl().optional(),
+  ENHANCER_API_KEY: z.string().min(1).optional(),
+  ENHANCER_MODEL: z.string().min(1).default("gpt-4o-mini"),
+  ENHANCER_TIMEOUT_MS: integerInRange(30_000, 100, 600_000),
+  /** Webhook deliveries to private, loopback and link-local addresses are refused unless true. */
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanFlag(false),
+  WEBHOOK_TIMEOUT_MS: integerInRange(10_000, 100, 120_000),
+  WEBHOOK_MAX_ATTEMPTS: integerInRange(5, 1, 20),
+  WEBHOOK_RETRY_BASE_MS: integerInRange(1_000, 1, 3_600_000),
 });
+
+/** The credentials key as 32 bytes, from 64 hex characters or base64(url); null if it is not that. */
+export function decodeCredentialsKey(text: string): Buffer | null {
+  const t = text.trim();
+  const bytes = /^[0-9a-f]{64}$/i.test(t) ? Buffer.from(t, "hex") : /^[A-Za-z0-9+/_-]{43}=?$/.test(t) ? Buffer.from(t, "base64url") : null;
+  return bytes?.length === 32 ? bytes : null;
+}
 
 type Env = z.infer<typeof EnvSchema>;
 
@@ -164,6 +233,40 @@ export interface Config {
   trustProxy: boolean | number | string;
   tasks: TaskExecutionConfig;
   plugin: PluginConfig;
+  catalog: CatalogConfig;
+  /** CREDENTIALS_KEY as given; unset outside production, a key is kept in DATA_DIR (credentials-key.ts). */
+  credentialsKey: string | undefined;
+  marketplaces: MarketplacesConfig;
+  enhancer: EnhancerConfig;
+  webhooks: WebhooksConfig;
+}
+
+/** Products and their photos (server/src/products). */
+export interface CatalogConfig {
+  /** Base URL of signed photo links; default http://localhost:PORT. */
+  publicUrl: string;
+  photoMaxBytes: number;
+  photoUploadLimitBytes: number;
+}
+
+export interface MarketplacesConfig {
+  mercadolibreApiUrl: string;
+  mercadolibreTimeoutMs: number;
+}
+
+/** ENHANCER_URL unset: the built-in enhancer (no network). */
+export interface EnhancerConfig {
+  url: string | undefined;
+  apiKey: string | undefined;
+  model: string;
+  timeoutMs: number;
+}
+
+export interface WebhooksConfig {
+  allowPrivateNetworks: boolean;
+  timeoutMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
 }
 
 /** Delivery of extension tasks (server/src/plugin). */
@@ -204,6 +307,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
   }
   if (parsed.success && parsed.data.AUTH_SCRYPT_COST < OWASP_SCRYPT_COST && parsed.data.NODE_ENV !== "test") {
     problems.push(`AUTH_SCRYPT_COST: below ${OWASP_SCRYPT_COST} (OWASP's minimum) is only for NODE_ENV=test`);
+  }
+  if (env.NODE_ENV === "production" && !env.CREDENTIALS_KEY) {
+    problems.push("CREDENTIALS_KEY: required in production (32 random bytes as 64 hex characters, e.g. `openssl rand -hex 32`)");
   }
   if (!parsed.success || problems.length > 0) return { ok: false, problems };
 
@@ -261,6 +367,20 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
         leaseSweepMs: e.PLUGIN_LEASE_SWEEP_MS,
         bodyLimit: e.PLUGIN_BODY_LIMIT.trim(),
         uploadsPerSeller: e.PLUGIN_UPLOADS_PER_SELLER,
+      },
+      catalog: {
+        publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+        photoMaxBytes: e.PHOTO_MAX_BYTES,
+        photoUploadLimitBytes: e.PHOTO_UPLOAD_LIMIT,
+      },
+      credentialsKey: e.CREDENTIALS_KEY,
+      marketplaces: { mercadolibreApiUrl: e.MERCADOLIBRE_API_URL, mercadolibreTimeoutMs: e.MERCADOLIBRE_TIMEOUT_MS },
+      enhancer: { url: e.ENHANCER_URL, apiKey: e.ENHANCER_API_KEY, model: e.ENHANCER_MODEL, timeoutMs: e.ENHANCER_TIMEOUT_MS },
+      webhooks: {
+        allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+        timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+        maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+        retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
       },
     },
   };

@@ -70,6 +70,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
     NODE_ENV: "test",
     LOG_LEVEL: "silent",
     JWT_SECRET: randomBytes(32).toString("hex"),
+    CREDENTIALS_KEY: randomBytes(32).toString("hex"),
     AUTH_RATE_LIMIT: "100000",
     // Test-only: scrypt at 2^12 instead of OWASP's 2^17 keeps suites that register many users fast.
     AUTH_SCRYPT_COST: "12",

@@ -47,6 +47,9 @@ it("finds the routes by walking the router", () => {
   expect(routes).toContainEqual({ method: "delete", path: "/api/v1/brands/:id/members/:userId" });
 });
 
+/** spec/product-tasks-endpoint.md answers a request without credentials with 403 (its contract), not 401. */
+const ANSWERS_403_WITHOUT_CREDENTIALS = new Set(["/api/v1/marketplaces/listings/product-tasks/:product_id/"]);
+
 describe.each(routes)("$method $path", (route) => {
   const info = infoOf(route);
   const needsToken = info.auth !== "none";
@@ -55,6 +58,11 @@ describe.each(routes)("$method $path", (route) => {
     const res = await call(route, fill(route.path, alice), {});
     if (!needsToken) {
       expect(res.status).not.toBe(401);
+      return;
+    }
+    if (ANSWERS_403_WITHOUT_CREDENTIALS.has(route.path)) {
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual({ detail: "Authentication credentials were not provided.", error_code: "NOT_AUTHENTICATED" });
       return;
     }
     expect(res.status).toBe(401);

@@ -78,10 +78,13 @@ describe("loadConfig", () => {
     expect(result.problems.join("\n")).not.toContain("too-short");
   });
 
-  it("in production, requires JWT_SECRET", () => {
+  it("in production, requires JWT_SECRET and CREDENTIALS_KEY", () => {
     const result = loadConfig({ NODE_ENV: "production" });
     expect(result.ok).toBe(false);
-    expect(!result.ok && result.problems).toEqual([expect.stringMatching(/^JWT_SECRET: required in production/)]);
+    expect(!result.ok && result.problems).toEqual([
+      expect.stringMatching(/^JWT_SECRET: required in production/),
+      expect.stringMatching(/^CREDENTIALS_KEY: required in production/),
+    ]);
   });
 
   it("outside production, generates a secret once, keeps it 0600 in DATA_DIR, never logs it", () => {

@@ -6,7 +6,7 @@
  * finds every route (test/server/openapi.test.ts relies on it).
  */
 import express, { type Request, type RequestHandler, type Response, type Router } from "express";
-import type { OpenAPIRegistry, RouteConfig } from "@asteasolutions/zod-to-openapi";
+import type { OpenAPIRegistry, RouteConfig, ZodContentObject } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
 import { BRAND_ID_HEADER, type BrandRole } from "../../../shared/brands.js";
 import { ErrorResponseSchema } from "../../../shared/errors.js";
@@ -23,7 +23,36 @@ export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
 export type AuthMode = "none" | "optional" | "user" | "brand";
 
 type ObjectSchema = z.ZodObject;
-type Infer<S, Fallback> = S extends z.ZodType ? z.output<S> : Fallback;
+type Infer<S, Fallback> = S extends z.ZodType ? z.output<S> : S extends BinaryContent ? RawUpload : Fallback;
+
+/**
+ * A request body or an answer made of bytes rather than JSON (photo uploads and downloads).
+ * `content` maps each accepted media type (wildcards allowed: "image/*") to its OpenAPI schema.
+ */
+export class BinaryContent {
+  readonly mediaTypes: string[];
+
+  constructor(
+    readonly content: ZodContentObject,
+    /** Largest accepted request body, e.g. "25mb" (request bodies only). */
+    readonly limit = "1mb",
+  ) {
+    this.mediaTypes = Object.keys(content);
+  }
+}
+
+/** A binary request body as the handler receives it. */
+export interface RawUpload {
+  contentType: string;
+  bytes: Buffer;
+}
+
+/** A binary answer: the handler returns the bytes and their type (and e.g. an ETag). */
+export interface BinaryReply {
+  contentType: string;
+  bytes: Buffer;
+  headers?: Record<string, string>;
+}
 
 export interface RouteContext<A extends AuthMode, P, Q, B> {
   params: Infer<P, Record<string, never>>;
@@ -35,7 +64,7 @@ export interface RouteContext<A extends AuthMode, P, Q, B> {
   res: Response;
 }
 
-export interface RouteSpec<A extends AuthMode, P, Q, B, R extends z.ZodType | null> {
+export interface RouteSpec<A extends AuthMode, P, Q, B, R extends z.ZodType | BinaryContent | null> {
   method: HttpMethod;
   /** Full Express path, e.g. "/api/v1/brands/:id/members". */
   path: string;
@@ -49,6 +78,8 @@ export interface RouteSpec<A extends AuthMode, P, Q, B, R extends z.ZodType | nu
   brandRole?: BrandRole;
   /** Runs before authentication, so floods are refused before any work. */
   rateLimit?: RequestHandler;
+  /** Runs before authentication too: a route whose contract answers missing credentials its own way. */
+  beforeAuth?: RequestHandler;
   request?: { params?: P; query?: Q; body?: B };
   /** Largest JSON body this route reads (default: the router's BODY_LIMIT). */
   bodyLimit?: string;
@@ -59,7 +90,7 @@ export interface RouteSpec<A extends AuthMode, P, Q, B, R extends z.ZodType | nu
   response: R;
   /** Further documented error statuses, e.g. {404: "Brand not found"}. */
   errors?: Record<number, string>;
-  handler: (ctx: RouteContext<A, P, Q, B>) => Promise<R extends z.ZodType ? z.input<R> : void>;
+  handler: (ctx: RouteContext<A, P, Q, B>) => Promise<R extends z.ZodType ? z.input<R> : R extends BinaryContent ? BinaryReply : void>;
 }
 
 export interface AccessGuards {
@@ -99,18 +130,21 @@ const PATH_PARAM = /:([A-Za-z_][A-Za-z0-9_]*)/g;
 
 export function defineRoute<
   A extends AuthMode,
-  R extends z.ZodType | null,
+  R extends z.ZodType | BinaryContent | null,
   P extends ObjectSchema | undefined = undefined,
   Q extends ObjectSchema | undefined = undefined,
-  B extends z.ZodType | undefined = undefined,
+  B extends z.ZodType | BinaryContent | undefined = undefined,
 >(api: ApiRouter, spec: RouteSpec<A, P, Q, B, R>): void {
   assertParamsDeclared(spec);
   const handlers: RequestHandler[] = [];
   if (spec.rateLimit) handlers.push(spec.rateLimit);
+  if (spec.beforeAuth) handlers.push(spec.beforeAuth);
   if (spec.auth !== "none") handlers.push(api.options.guards.authenticate(spec.auth !== "optional"));
   if (spec.auth === "brand") handlers.push(api.options.guards.resolveBrand({ param: spec.brandParam, role: spec.brandRole }));
   // The body is read only once the caller is known: an anonymous flood is refused before any byte is buffered.
-  if (spec.request?.body !== undefined) {
+  const body = spec.request?.body;
+  if (body instanceof BinaryContent) handlers.push(express.raw({ type: body.mediaTypes, limit: body.limit }));
+  else if (body !== undefined) {
     handlers.push(...(spec.beforeBody ?? []));
     handlers.push(express.json({ limit: spec.bodyLimit ?? api.options.bodyLimit ?? DEFAULT_BODY_LIMIT }));
   }
@@ -127,7 +161,9 @@ export function defineRoute<
   api.options.registry.registerPath(openApiRoute(spec));
 }
 
-function assertParamsDeclared(spec: RouteSpec<AuthMode, unknown, unknown, unknown, z.ZodType | null>): void {
+type AnyRouteSpec = RouteSpec<AuthMode, unknown, unknown, unknown, z.ZodType | BinaryContent | null>;
+
+function assertParamsDeclared(spec: AnyRouteSpec): void {
   const inPath = [...spec.path.matchAll(PATH_PARAM)].map((m) => m[1]).sort();
   const schema = spec.request?.params;
   const declared = schema instanceof z.ZodObject ? Object.keys(schema.shape).sort() : [];
@@ -136,7 +172,7 @@ function assertParamsDeclared(spec: RouteSpec<AuthMode, unknown, unknown, unknow
   }
 }
 
-function runHandler<A extends AuthMode, P, Q, B, R extends z.ZodType | null>(
+function runHandler<A extends AuthMode, P, Q, B, R extends z.ZodType | BinaryContent | null>(
   spec: RouteSpec<A, P, Q, B, R>,
   validateResponses: boolean,
 ): RequestHandler {
@@ -155,6 +191,10 @@ function runHandler<A extends AuthMode, P, Q, B, R extends z.ZodType | null>(
       res.status(spec.status ?? 204).end();
       return;
     }
+    if (spec.response instanceof BinaryContent) {
+      sendBinary(res, spec.status ?? 200, output as BinaryReply);
+      return;
+    }
     if (validateResponses) assertResponseMatches(spec, output);
     res.status(spec.status ?? 200).json(output);
   };
@@ -164,7 +204,22 @@ function parseInput(schema: unknown, value: unknown): unknown {
   return schema instanceof z.ZodType ? parseOrThrow(schema, value) : {};
 }
 
+function sendBinary(res: Response, status: number, reply: BinaryReply): void {
+  for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+  // res.send answers 304 by itself when the request's If-None-Match matches the ETag.
+  res.status(status).type(reply.contentType).send(reply.bytes);
+}
+
+function parseRawBody(content: BinaryContent, req: Request): RawUpload {
+  if (!Buffer.isBuffer(req.body) || req.is(content.mediaTypes) === false) {
+    throw new AppError(415, "UNSUPPORTED_MEDIA_TYPE", `This body must be one of: ${content.mediaTypes.join(", ")}.`);
+  }
+  if (req.body.length === 0) throw new AppError(400, "VALIDATION_ERROR", "The request body is empty.", { field_errors: { body: ["This field is required."] } });
+  return { contentType: req.get("content-type") ?? "", bytes: req.body };
+}
+
 function parseBody(schema: unknown, req: Request): unknown {
+  if (schema instanceof BinaryContent) return parseRawBody(schema, req);
   if (!(schema instanceof z.ZodType)) return undefined;
   if (carriesContent(req) && req.is("json") === false) {
     throw new AppError(415, "UNSUPPORTED_MEDIA_TYPE", "Request bodies must be JSON (Content-Type: application/json).");
@@ -181,8 +236,8 @@ function carriesContent(req: Request): boolean {
   return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
 }
 
-function assertResponseMatches(spec: RouteSpec<AuthMode, unknown, unknown, unknown, z.ZodType | null>, output: unknown): void {
-  const result = spec.response?.safeParse(output);
+function assertResponseMatches(spec: AnyRouteSpec, output: unknown): void {
+  const result = spec.response instanceof z.ZodType ? spec.response.safeParse(output) : null;
   if (result && !result.success) {
     throw new Error(`${spec.method.toUpperCase()} ${spec.path} answered outside its response schema: ${z.prettifyError(result.error)}`);
   }
@@ -194,6 +249,7 @@ export function toOpenApiPath(expressPath: string): string {
 }
 
 const jsonContent = (schema: z.ZodType) => ({ "application/json": { schema } });
+const successContent = (response: z.ZodType | BinaryContent) => (response instanceof BinaryContent ? response.content : jsonContent(response));
 const errorResponse = (description: string) => ({ description, content: jsonContent(ErrorResponseSchema) });
 
 const BrandHeaderSchema = z.object({
@@ -203,7 +259,7 @@ const BrandHeaderSchema = z.object({
   }),
 });
 
-function openApiRoute(spec: RouteSpec<AuthMode, unknown, unknown, unknown, z.ZodType | null>): RouteConfig {
+function openApiRoute(spec: AnyRouteSpec): RouteConfig {
   const request: NonNullable<RouteConfig["request"]> = {};
   const params = spec.request?.params;
   const query = spec.request?.query;
@@ -211,17 +267,22 @@ function openApiRoute(spec: RouteSpec<AuthMode, unknown, unknown, unknown, z.Zod
   if (params instanceof z.ZodObject) request.params = params;
   if (query instanceof z.ZodObject) request.query = query;
   if (body instanceof z.ZodType) request.body = { required: true, content: jsonContent(body) };
+  if (body instanceof BinaryContent) request.body = { required: true, content: body.content };
   const headerBrand = spec.auth === "brand" && !spec.brandParam;
   if (headerBrand) request.headers = BrandHeaderSchema;
 
   const status = spec.status ?? (spec.response === null ? 204 : 200);
   const responses: RouteConfig["responses"] = {
-    [status]: spec.response === null ? { description: "Done" } : { description: "Success", content: jsonContent(spec.response) },
+    [status]: spec.response === null ? { description: "Done" } : { description: "Success", content: successContent(spec.response) },
   };
   if (params || query || body || headerBrand) responses[400] = errorResponse("Invalid input (VALIDATION_ERROR with field_errors)");
   if (spec.auth !== "none") responses[401] = errorResponse("Missing, malformed, expired or revoked token");
   if (spec.auth === "brand") responses[403] = errorResponse("Not a member of this brand, or not in the needed role");
   if (spec.rateLimit) responses[429] = errorResponse("Too many requests (see Retry-After)");
+  if (body instanceof BinaryContent) {
+    responses[413] = errorResponse(`Body larger than ${body.limit}`);
+    responses[415] = errorResponse(`Body not one of ${body.mediaTypes.join(", ")}`);
+  }
   for (const [code, description] of Object.entries(spec.errors ?? {})) responses[code] = errorResponse(description);
 
   return {

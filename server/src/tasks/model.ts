@@ -64,6 +64,8 @@ export interface Task {
   result_data: Record<string, unknown> | null;
   error_message: string | null;
   error_details: Record<string, unknown> | null;
+  /** marketplace_publication: the pipeline's step state (server/src/publication/steps.ts); null for other types. */
+  publication: Record<string, unknown> | null;
   retry_count: number;
   max_retries: number;
   scheduled_for: Date | null;
@@ -149,6 +151,7 @@ export const taskSchema = new Schema<Task>(
     result_data: { type: Schema.Types.Mixed, default: null },
     error_message: { type: String, default: null },
     error_details: { type: Schema.Types.Mixed, default: null },
+    publication: { type: Schema.Types.Mixed, default: null },
     retry_count: { type: Number, default: 0 },
     max_retries: { type: Number, default: 3 },
     scheduled_for: { type: Date, default: null },

@@ -82,6 +82,10 @@ export function createTaskContext(run: RunState, resumeFrom: Record<string, unkn
     reportCost(usd) {
       if (Number.isFinite(usd) && usd > 0) run.costUsd += usd;
     },
+    async record(fields) {
+      if ("status" in fields) throw new Error("a run never writes its task's status: the lifecycle does");
+      return deps.lifecycle.recordRunning(fence, fields);
+    },
     throwIfStopped() {
       run.controller.signal.throwIfAborted();
     },

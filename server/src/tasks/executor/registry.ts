@@ -16,6 +16,8 @@ export interface TaskContext {
   checkpoint(state: Record<string, unknown>, progressPercentage?: number): Promise<void>;
   /** Adds to the task's cost (USD), e.g. a paid API call. */
   reportCost(usd: number): void;
+  /** Writes fields of the task (never its status) while this run owns it; false when it no longer does. */
+  record(fields: Record<string, unknown>): Promise<boolean>;
   /** Throws if the task was cancelled or timed out. */
   throwIfStopped(): void;
 }
