@@ -150,6 +150,23 @@ describe("writes and reads", () => {
     expect(byId(await products(seller))[42]).toMatchObject({ status: "gone", gone_reason: "deleted" });
   });
 
+  it("update_prices records a listing the server never synced when Vinted's answer carries it", async () => {
+    const seller = await newSeller(server);
+    const task = await seller.create("update_prices", { updates: [{ item_id: 77, price: "12.00" }, { item_id: 78, price: "5.00" }] });
+    const claimed = await seller.claim();
+    const res = await seller.result(task.task_id, resultBody(claimed.lease_token, true, {
+      updated: 1, failed: 1, total: 2,
+      results: [
+        { item_id: 77, success: true, item: { id: 77, title: "Veste en jean", price: { amount: "12.0", currency_code: "EUR" } } },
+        { item_id: 78, success: false, error: "refused", error_code: "VINTED_VALIDATION_ERROR" },
+      ],
+    }));
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const stored = byId(await products(seller));
+    expect(stored[77]).toMatchObject({ title: "Veste en jean", price: "12.00", status: "active" });
+    expect(stored[78]).toBeUndefined();
+  });
+
   it("get_user_data stores the Vinted account (never a CSRF token)", async () => {
     const seller = await newSeller(server);
     expect((await seller.request("GET", "/api/v1/vinted/account")).status).toBe(404);

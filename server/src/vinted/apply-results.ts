@@ -102,11 +102,20 @@ export class VintedResultApplier {
     await this.vinted.upsertListings(owner, items, taskId);
   }
 
-  private async applyPrices(owner: number, params: Json, outcomes: Array<{ item_id: number; success: boolean }>, taskId: string): Promise<void> {
+  private async applyPrices(
+    owner: number,
+    params: Json,
+    outcomes: Array<{ item_id: number; success: boolean; item?: Json }>,
+    taskId: string,
+  ): Promise<void> {
     const requested = PLUGIN_PARAMS_SCHEMAS.update_prices.safeParse(params);
     if (!requested.success) return;
     const priceOf = new Map(requested.data.updates.map((u) => [u.item_id, u.price]));
-    const accepted = outcomes.filter((o) => o.success && priceOf.has(o.item_id)).map((o) => ({ item_id: o.item_id, price: priceOf.get(o.item_id)! }));
-    await this.vinted.applyPrices(owner, accepted, taskId);
+    const accepted = outcomes.filter((o) => o.success && priceOf.has(o.item_id));
+    // A listing the server has not synced yet is recorded whole when Vinted's answer came with it.
+    for (const outcome of accepted) {
+      if (outcome.item) await this.vinted.applyItem(owner, outcome.item, taskId, { price: priceOf.get(outcome.item_id)! });
+    }
+    await this.vinted.applyPrices(owner, accepted.map((o) => ({ item_id: o.item_id, price: priceOf.get(o.item_id)! })), taskId);
   }
 }
