@@ -7,6 +7,7 @@ import type { Connection } from "mongoose";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { authenticate } from "./auth/middleware.js";
+import { createBatchesModule, type BatchesModule } from "./batches/index.js";
 import { authModels } from "./auth/model.js";
 import { registerAuthRoutes } from "./auth/routes.js";
 import { AuthService } from "./auth/service.js";
@@ -51,6 +52,8 @@ export interface AppServices {
   brands: BrandService;
   /** Task hub; its execution is started by main.ts (or a test), never by createApp. */
   hub: TaskHub;
+  /** Selling accounts, batches, dashboard. */
+  batches: BatchesModule;
 }
 
 export interface AppDescription {
@@ -85,8 +88,9 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     isDraining,
     isSessionOpen: (principal) => auth.isSessionOpen(principal),
   });
+  const batches = createBatchesModule(connection, hub, logger);
   // Unique indexes must exist before the first request can race on them.
-  await Promise.all([auth.init(), brands.init(), hub.init()]);
+  await Promise.all([auth.init(), brands.init(), hub.init(), batches.init()]);
 
   const registry = createOpenApiRegistry();
   const api = new ApiRouter({
@@ -104,6 +108,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   registerAuthRoutes(api, auth, authRateLimit({ limit: config.authRateLimit, windowSeconds: config.authRateWindowSeconds }));
   registerBrandRoutes(api, brands);
   hub.registerRoutes(api);
+  batches.registerRoutes(api);
 
   const app = express();
   // Express 5's default, pinned: `?a[$ne]=x` stays the literal key "a[$ne]", never a nested object.
@@ -120,6 +125,6 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.use(unknownRoute);
   app.use(errorHandler);
 
-  descriptions.set(app, { routes: api.routes, services: { auth, brands, hub }, openApiDocument });
+  descriptions.set(app, { routes: api.routes, services: { auth, brands, hub, batches }, openApiDocument });
   return app;
 }

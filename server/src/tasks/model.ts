@@ -74,6 +74,8 @@ export interface Task {
   is_periodic: boolean;
   periodic_task: number | null;
   batch_id: string | null;
+  /** Batch jobs: the selling account they work for (billing, dashboard). */
+  account_id: string | null;
   attempt: number;
   run_token: string | null;
   worker_id: string | null;
@@ -156,6 +158,7 @@ export const taskSchema = new Schema<Task>(
     is_periodic: { type: Boolean, default: false },
     periodic_task: { type: Number, default: null },
     batch_id: { type: String, default: null },
+    account_id: { type: String, default: null },
     attempt: { type: Number, default: 0 },
     run_token: { type: String, default: null },
     worker_id: { type: String, default: null },
@@ -178,7 +181,9 @@ taskSchema.plugin(statusWritesThroughLifecycle);
 taskSchema.index({ brand: 1, created_at: -1 });
 taskSchema.index({ brand: 1, status: 1 });
 taskSchema.index({ status: 1, worker_id: 1 });
-taskSchema.index({ batch_id: 1 });
+taskSchema.index({ batch_id: 1, status: 1 });
+// Dashboards: an account's jobs by status and by day.
+taskSchema.index({ brand: 1, account_id: 1, created_at: -1 });
 // Extension delivery: a seller's claims and sweeps, and the lease sweeper.
 taskSchema.index({ owner_user_id: 1, status: 1 });
 taskSchema.index({ executor: 1, status: 1, lease_expires_at: 1 });
