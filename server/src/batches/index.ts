@@ -9,6 +9,8 @@ import { AccountService } from "../accounts/service.js";
 import type { ApiRouter } from "../http/define-route.js";
 import { builtInTaskTypes } from "../tasks/handlers/index.js";
 import type { TaskHub } from "../tasks/hub.js";
+import { registerDashboardRoutes } from "../dashboard/routes.js";
+import { DashboardService } from "../dashboard/service.js";
 import { registerBatchRoutes } from "./routes.js";
 import { BatchService } from "./service.js";
 
@@ -35,6 +37,7 @@ export function createBatchesModule(connection: Connection, hub: TaskHub, logger
     logger.child({ module: "batches" }),
   );
   batches.listen();
+  const dashboard = new DashboardService(batches.batches, hub.lifecycle.tasks, accounts);
   return {
     accounts,
     batches,
@@ -44,6 +47,7 @@ export function createBatchesModule(connection: Connection, hub: TaskHub, logger
     registerRoutes(api) {
       registerAccountRoutes(api, accounts);
       registerBatchRoutes(api, batches);
+      registerDashboardRoutes(api, dashboard);
     },
   };
 }
