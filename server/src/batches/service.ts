@@ -299,7 +299,11 @@ export class BatchService {
     if (batch.state === "paused") return { verdict: "suspend" };
     if (batch.cost_per_job > 0) {
       const account = await this.accounts.accounts.findOne({ brand, account_id: batch.account_id }, { status: 1, billing_type: 1, balance: 1 }).lean();
-      if (account && !this.accounts.canRunMore(account, batch.cost_per_job)) return { verdict: "suspend" };
+      if (account && !this.accounts.canRunMore(account, batch.cost_per_job)) {
+        // Every pending job of the account waits for a top-up, not just the one being claimed.
+        await this.holdForAccount(brand, batch.account_id);
+        return { verdict: "suspend" };
+      }
     }
     if (batch.concurrency === null) return { verdict: "claim" };
     const reserved = await this.batches.updateOne(
