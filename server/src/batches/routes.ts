@@ -6,6 +6,7 @@ import {
   BatchStatusSchema,
   CancelBatchQuerySchema,
   CancelBatchResponseSchema,
+  BatchSummarySchema,
   CreateBatchBodySchema,
   PauseBatchResponseSchema,
   ResumeBatchResponseSchema,
@@ -74,6 +75,18 @@ export function registerBatchRoutes(api: ApiRouter, batches: BatchService, optio
       res.setHeader("Cache-Control", "private, no-cache");
       return batches.status(brand, params.batch_id);
     },
+  });
+
+  defineRoute(api, {
+    method: "get",
+    path: "/api/v1/batches/:batch_id/summary",
+    summary: "Everything about one batch: counts, durations (avg, p50, p95), cost, throughput, ETA, top errors",
+    tags,
+    auth: "brand",
+    request: { params: BatchParamsSchema },
+    response: BatchSummarySchema,
+    errors: notFound,
+    handler: ({ brand, params }) => batches.summary(brand, params.batch_id),
   });
 
   defineRoute(api, {

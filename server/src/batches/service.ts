@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Request } from "express";
 import type { Logger } from "pino";
 import type { z } from "zod";
-import type { BatchListQuery, BatchStatus, BatchView, CreateBatchBody } from "../../../shared/batches.js";
+import type { BatchListQuery, BatchStatus, BatchSummary, BatchView, CreateBatchBody } from "../../../shared/batches.js";
 import type { Page } from "../../../shared/common.js";
 import type { FieldErrors } from "../../../shared/errors.js";
 import { PLUGIN_PARAMS_SCHEMAS } from "../../../shared/plugin.js";
@@ -18,6 +18,7 @@ import type { ClaimAdmission, NewTask, TaskLifecycle, TaskStatusChanged, TasksBu
 import type { Task } from "../tasks/model.js";
 import { applyCounterChange, changeOfBulk, changeOfCreated, changeOfDeleted, changeOfEvent, type CounterChange } from "./counters.js";
 import { batchModel, type Batch, type BatchModel } from "./model.js";
+import { summarize } from "./summary.js";
 import { toBatchStatus, toBatchView } from "./view.js";
 import type { Connection } from "mongoose";
 
@@ -106,6 +107,10 @@ export class BatchService {
   /** One document read by its unique id: the same cost for 10 jobs or 100,000. */
   async status(brand: BrandAccess, batchId: string): Promise<BatchStatus> {
     return toBatchStatus(await this.find(brand, batchId));
+  }
+
+  async summary(brand: BrandAccess, batchId: string): Promise<BatchSummary> {
+    return summarize(this.lifecycle.tasks, await this.find(brand, batchId));
   }
 
   async list(req: Request, brand: BrandAccess, query: BatchListQuery): Promise<Page<BatchView>> {
