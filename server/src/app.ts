@@ -33,6 +33,7 @@ export type AppConfig = Pick<
   | "bodyLimit"
   | "authRateLimit"
   | "authRateWindowSeconds"
+  | "pollRateLimit"
   | "trustProxy"
   | "tasks"
   | "plugin"
@@ -88,7 +89,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     isDraining,
     isSessionOpen: (principal) => auth.isSessionOpen(principal),
   });
-  const batches = createBatchesModule(connection, hub, logger);
+  const batches = createBatchesModule(connection, hub, logger, { pollRateLimit: config.pollRateLimit });
   // Unique indexes must exist before the first request can race on them.
   await Promise.all([auth.init(), brands.init(), hub.init(), batches.init()]);
 

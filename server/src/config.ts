@@ -95,6 +95,8 @@ const EnvSchema = z.object({
     .refine((text) => /^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i.test(text.trim()), { message: "expected a size such as 100kb or 1mb" }),
   AUTH_RATE_LIMIT: integerInRange(30, 1, 1_000_000),
   AUTH_RATE_WINDOW: durationSeconds("15m"),
+  /** Dashboard polling (batch status, overview): requests per minute per caller and URL. */
+  POLL_RATE_LIMIT: integerInRange(60, 1, 1_000_000),
   SHUTDOWN_TIMEOUT: durationSeconds("10s"),
   TRUST_PROXY: trustProxy,
   TASK_CONCURRENCY: integerInRange(5, 1, 100),
@@ -141,6 +143,8 @@ export interface Config {
   bodyLimit: string;
   authRateLimit: number;
   authRateWindowSeconds: number;
+  /** Requests per minute one caller may make to one polled URL (batch status, dashboard). */
+  pollRateLimit: number;
   /** How long a shutdown waits for requests in flight before cutting their connections. */
   shutdownTimeoutSeconds: number;
   trustProxy: boolean | number | string;
@@ -216,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       bodyLimit: e.BODY_LIMIT.trim(),
       authRateLimit: e.AUTH_RATE_LIMIT,
       authRateWindowSeconds: e.AUTH_RATE_WINDOW,
+      pollRateLimit: e.POLL_RATE_LIMIT,
       shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT,
       trustProxy: e.TRUST_PROXY,
       tasks: {

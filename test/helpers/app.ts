@@ -68,6 +68,8 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
     LOG_LEVEL: "silent",
     JWT_SECRET: randomBytes(32).toString("hex"),
     AUTH_RATE_LIMIT: "100000",
+    // Tests poll status endpoints far faster than a dashboard would.
+    POLL_RATE_LIMIT: "100000",
     // Task execution at test speed: fast polls, short backoff, quick detection of dead workers.
     TASK_POLL_MS: "100",
     TASK_RETRY_BASE_MS: "100",

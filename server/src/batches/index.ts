@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import { registerAccountRoutes } from "../accounts/routes.js";
 import { AccountService } from "../accounts/service.js";
 import type { ApiRouter } from "../http/define-route.js";
+import { pollRateLimit } from "../http/security.js";
 import { builtInTaskTypes } from "../tasks/handlers/index.js";
 import type { TaskHub } from "../tasks/hub.js";
 import { registerDashboardRoutes } from "../dashboard/routes.js";
@@ -21,7 +22,12 @@ export interface BatchesModule {
   registerRoutes(api: ApiRouter): void;
 }
 
-export function createBatchesModule(connection: Connection, hub: TaskHub, logger: Logger): BatchesModule {
+export interface BatchesOptions {
+  /** Requests per minute per caller and URL on polled endpoints (status, overview, timeseries). */
+  pollRateLimit: number;
+}
+
+export function createBatchesModule(connection: Connection, hub: TaskHub, logger: Logger, options: BatchesOptions): BatchesModule {
   const accounts = new AccountService(connection);
   const serverTypes = builtInTaskTypes(connection);
   const batches = new BatchService(
@@ -46,8 +52,8 @@ export function createBatchesModule(connection: Connection, hub: TaskHub, logger
     },
     registerRoutes(api) {
       registerAccountRoutes(api, accounts);
-      registerBatchRoutes(api, batches);
-      registerDashboardRoutes(api, dashboard);
+      registerBatchRoutes(api, batches, { statusRateLimit: pollRateLimit({ perMinute: options.pollRateLimit }) });
+      registerDashboardRoutes(api, dashboard, { pollRateLimit: pollRateLimit({ perMinute: options.pollRateLimit }) });
     },
   };
 }
