@@ -76,6 +76,9 @@ export interface LifecycleOptions {
   retry?: RetryPolicyOptions;
 }
 
+/** Tasks per write of a bulk transition. */
+const BULK_SLICE = 10_000;
+
 /** Claim order of an extension's queue: the hub's priority word, then the 0–10 number, then the oldest. */
 const LEASE_ORDER = { priority_rank: -1, "plugin.priority": -1, created_at: 1, id: 1 } as const;
 
@@ -362,15 +365,28 @@ export class TaskLifecycle {
     }
     const counts: Partial<Record<TaskStatus, number>> = {};
     for (const state of from) {
-      const result = await lifecycleWrite(
-        this.tasks.updateMany({ brand: scope.brand, batch_id: scope.batch_id, status: state }, { $set: { ...set, status: to } }),
-      );
-      if (result.modifiedCount > 0) counts[state] = result.modifiedCount;
+      const moved = await this.updateManyInSlices({ brand: scope.brand, batch_id: scope.batch_id, status: state }, { ...set, status: to });
+      if (moved > 0) counts[state] = moved;
     }
     if (Object.keys(counts).length > 0) {
       await this.events.emit("tasks.bulk_status_changed", { transition: name, to, brand: scope.brand, batch_id: scope.batch_id, counts, at: new Date() });
     }
     return counts;
+  }
+
+  /**
+   * One conditional updateMany per slice of BULK_SLICE tasks (ids read first, the condition on the
+   * status kept): a single write over 100,000 documents is more than the engine takes at once.
+   */
+  private async updateManyInSlices(filter: Fields, set: Fields): Promise<number> {
+    let moved = 0;
+    for (;;) {
+      const ids = (await this.tasks.find(filter, { _id: 1 }).limit(BULK_SLICE).lean<Array<{ _id: Types.ObjectId }>>()).map((t) => t._id);
+      if (ids.length === 0) return moved;
+      const result = await lifecycleWrite(this.tasks.updateMany({ ...filter, _id: { $in: ids } }, { $set: set }));
+      moved += result.modifiedCount;
+      if (ids.length < BULK_SLICE) return moved;
+    }
   }
 
   /** Applies one transition to every task matching `filter` (a batch's jobs), one conditional update each. */
