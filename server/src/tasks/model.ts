@@ -181,9 +181,7 @@ taskSchema.plugin(statusWritesThroughLifecycle);
 taskSchema.index({ brand: 1, created_at: -1 });
 taskSchema.index({ brand: 1, status: 1 });
 taskSchema.index({ status: 1, worker_id: 1 });
-taskSchema.index({ batch_id: 1, status: 1 });
-// Dashboards: an account's jobs by status and by day.
-taskSchema.index({ brand: 1, account_id: 1, created_at: -1 });
+taskSchema.index({ batch_id: 1 });
 // Extension delivery: a seller's claims and sweeps, and the lease sweeper.
 taskSchema.index({ owner_user_id: 1, status: 1 });
 taskSchema.index({ executor: 1, status: 1, lease_expires_at: 1 });
