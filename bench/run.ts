@@ -1,3 +1,4 @@
+import { runBatchesBench } from "./batches.bench.js";
 import { runEngineBench } from "./engine.bench.js";
 import { runPluginBench } from "./plugin.bench.js";
 import { runTasksBench } from "./tasks.bench.js";
@@ -7,6 +8,7 @@ const benches: Record<string, () => Promise<void>> = {
   engine: runEngineBench,
   plugin: runPluginBench,
   tasks: runTasksBench,
+  batches: runBatchesBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -30,6 +30,8 @@ export const ERROR_CODES = [
   "ALREADY_MEMBER",
   /** A business rule refuses the operation in the resource's current state. */
   "INVALID_OPERATION",
+  /** 409: the action makes no sense in the resource's state (pause a finished batch…), or the id is taken. */
+  "CONFLICT",
   /** Plugin delivery (409): the lease token is not the task's current one (expired, re-queued, cancelled). */
   "LEASE_EXPIRED",
   /** Plugin delivery (409): the task already has its result; a different or later one never replaces it. */

@@ -163,6 +163,8 @@ export const TaskSchema = z
     is_periodic: z.boolean(),
     periodic_task: z.number().int().nullable(),
     batch_id: z.string().nullable(),
+    /** The selling account a batch job works for (accounts/). */
+    account_id: z.string().nullable(),
     metrics: TaskMetricsSchema.nullable(),
     persistent_job: PersistentJobSummarySchema.nullable(),
   })
@@ -281,6 +283,7 @@ export const TaskListQuerySchema = PageQuerySchema.extend({
   execution_time__gte: z.coerce.number().min(0).optional(),
   ordering: OrderingSchema.optional(),
   batch_id: z.string().max(100).optional(),
+  account_id: z.string().max(100).optional(),
 });
 export type TaskListQuery = z.infer<typeof TaskListQuerySchema>;
 

@@ -32,6 +32,7 @@ export type AppConfig = Pick<
   | "authRateWindowSeconds"
   | "authLockout"
   | "authScryptCost"
+  | "pollRateLimit"
   | "trustProxy"
   | "tasks"
   | "plugin"

@@ -32,6 +32,7 @@ import { createProductsModule, type ProductsModule } from "./products/index.js";
 import { createSecretBox } from "./secrets/index.js";
 import { createWebhooksModule, type WebhooksModule } from "./webhooks/index.js";
 import { createPublicationModule, type PublicationModule } from "./publication/index.js";
+import { createBatchesModule, type BatchesModule } from "./batches/index.js";
 
 export interface ComposeDeps {
   config: AppConfig;
@@ -68,6 +69,8 @@ export interface Services {
   enhancer: Enhancer;
   /** Publishing products to marketplaces, and the product-tasks view. */
   publication: PublicationModule;
+  /** Selling accounts, batches of jobs and the dashboard. */
+  batches: BatchesModule;
 }
 
 export interface Composition {
@@ -134,6 +137,12 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     enhancer,
     policy: { maxRetries: 3, baseDelayMs: taskConfig.retryBaseMs, maxDelayMs: taskConfig.retryMaxMs },
   });
+  const batches = createBatchesModule(
+    connection,
+    { lifecycle, enqueue: (task) => execution.enqueue(task), wakeSeller: (task) => plugin.delivery.wakeSeller(task), serverTypes: registry },
+    logger,
+    { pollRateLimit: config.pollRateLimit },
+  );
 
   // A task that becomes claimable goes to whoever runs it: an Agenda run for server tasks, a
   // wake-up of the seller's held long-poll for extension tasks.
@@ -143,14 +152,14 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   lifecycle.events.on("task.status_changed", ({ task }) => plugin.delivery.wakeSeller(task));
 
   return {
-    services: { auth, brands, lifecycle, execution, tasks, persistence, monitoring, scheduling, plugin, vinted, products, marketplaces, webhooks, enhancer, publication },
+    services: { auth, brands, lifecycle, execution, tasks, persistence, monitoring, scheduling, plugin, vinted, products, marketplaces, webhooks, enhancer, publication, batches },
     init: async () => {
       await Promise.all([auth.init(), brands.init()]);
       await tasks.init();
       await monitoring.init();
       await scheduling.init();
       await vinted.init();
-      await Promise.all([products.init(), marketplaces.init(), webhooks.init()]);
+      await Promise.all([products.init(), marketplaces.init(), webhooks.init(), batches.init()]);
     },
     registerRoutes(api) {
       registerTaskRoutes(api, tasks);
@@ -163,6 +172,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
       marketplaces.registerRoutes(api);
       webhooks.registerRoutes(api);
       publication.registerRoutes(api);
+      batches.registerRoutes(api);
     },
     background: [
       { name: "task-execution", start: () => execution.start(), stop: () => execution.stop() },

@@ -142,6 +142,8 @@ const EnvSchema = z.object({
   AUTH_LOCKOUT_DURATION: durationSeconds("15m"),
   /** scrypt's N as a power of two. OWASP's minimum (17) is enforced unless NODE_ENV=test (fast test suites). */
   AUTH_SCRYPT_COST: integerInRange(OWASP_SCRYPT_COST, 10, 20),
+  /** Dashboard polling (batch status, overview): requests per minute per caller and URL. */
+  POLL_RATE_LIMIT: integerInRange(60, 1, 1_000_000),
   SHUTDOWN_TIMEOUT: durationSeconds("10s"),
   TRUST_PROXY: trustProxy,
   TASK_CONCURRENCY: integerInRange(5, 1, 100),
@@ -228,6 +230,8 @@ export interface Config {
   authLockout: { attempts: number; windowSeconds: number; durationSeconds: number };
   /** Password hashing: scrypt N = 2^authScryptCost, r=8, p=1. */
   authScryptCost: number;
+  /** Requests per minute one caller may make to one polled URL (batch status, dashboard). */
+  pollRateLimit: number;
   /** How long a shutdown waits for requests in flight before cutting their connections. */
   shutdownTimeoutSeconds: number;
   trustProxy: boolean | number | string;
@@ -347,6 +351,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       authRateWindowSeconds: e.AUTH_RATE_WINDOW,
       authLockout: { attempts: e.AUTH_LOCKOUT_ATTEMPTS, windowSeconds: e.AUTH_LOCKOUT_WINDOW, durationSeconds: e.AUTH_LOCKOUT_DURATION },
       authScryptCost: e.AUTH_SCRYPT_COST,
+      pollRateLimit: e.POLL_RATE_LIMIT,
       shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT,
       trustProxy: e.TRUST_PROXY,
       tasks: {

@@ -74,6 +74,8 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
     AUTH_RATE_LIMIT: "100000",
     // Test-only: scrypt at 2^12 instead of OWASP's 2^17 keeps suites that register many users fast.
     AUTH_SCRYPT_COST: "12",
+    // Tests poll status endpoints far faster than a dashboard would.
+    POLL_RATE_LIMIT: "100000",
     // Task execution at test speed: fast polls, short backoff, quick detection of dead workers.
     TASK_POLL_MS: "100",
     TASK_RETRY_BASE_MS: "100",

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TASK_STATUSES, type TaskStatus } from "../../shared/tasks.js";
 import { allBrands } from "../../server/src/brands/scope.js";
 import { connectDatabase, type Database } from "../../server/src/db/connect.js";
-import { ALLOWED_STATUS_CHANGES, TaskLifecycle, type TaskStatusChanged } from "../../server/src/tasks/lifecycle/index.js";
+import { ALLOWED_STATUS_CHANGES, TaskLifecycle, type TaskStatusChanged, type TasksBulkStatusChanged } from "../../server/src/tasks/lifecycle/index.js";
 import { StatusWriteOutsideLifecycleError } from "../../server/src/tasks/lifecycle/guard.js";
 import type { Task } from "../../server/src/tasks/model.js";
 import { startTestDatabase, type TestDatabase } from "../helpers/mongo.js";
@@ -230,5 +230,61 @@ describe("the task state machine", () => {
     expect(events.map((e) => e.to)).toEqual(["suspended", "suspended"]);
     expect(await lifecycle.forEachMatching({ batch_id: batch, status: "suspended" }, (t) => lifecycle.resume(t))).toBe(2);
     expect((await current(tasks[2]))?.status).toBe("running");
+  });
+
+  it("bulk transitions over a batch: one write per from-state, one event with exact counts per from-state", async () => {
+    const batch = `batch_${randomBytes(4).toString("hex")}`;
+    const seeded = [
+      await seed("pending", {}),
+      await seed("pending", {}),
+      await seed("suspended", {}),
+      await seed("running", {}),
+      await seed("completed", {}),
+      await seed("failed", {}),
+    ];
+    for (const t of seeded) await lifecycle.tasks.collection.updateOne({ _id: t._id }, { $set: { batch_id: batch } });
+    const outsider = await seed("pending", {});
+    const bulk: TasksBulkStatusChanged[] = [];
+    const off = lifecycle.events.on("tasks.bulk_status_changed", (e) => void bulk.push(e));
+    events.length = 0;
+    const scope = { brand: 1, batch_id: batch };
+    expect(await lifecycle.transitionMany("suspend", scope, ["pending"], "suspended")).toEqual({ pending: 2 });
+    expect(await lifecycle.transitionMany("resume", scope, ["suspended"], "pending")).toEqual({ suspended: 3 });
+    expect(await lifecycle.transitionMany("cancel", scope, ["pending", "suspended", "running"], "cancelled")).toEqual({ pending: 3, running: 1 });
+    // Nothing left to move: no event.
+    expect(await lifecycle.transitionMany("cancel", scope, ["pending", "suspended", "running"], "cancelled")).toEqual({});
+    await expect(lifecycle.transitionMany("cancel", scope, ["completed"], "cancelled")).rejects.toThrow(/cannot take a task from completed/);
+    await expect(lifecycle.transitionMany("suspend", scope, ["running"], "suspended")).rejects.toThrow(/cannot take a task from running/);
+    off();
+    expect(bulk.map((e) => [e.transition, e.to, e.counts])).toEqual([
+      ["suspend", "suspended", { pending: 2 }],
+      ["resume", "pending", { suspended: 3 }],
+      ["cancel", "cancelled", { pending: 3, running: 1 }],
+    ]);
+    expect(events).toEqual([]);
+    const statuses = await Promise.all(seeded.map(async (t) => (await current(t))?.status));
+    expect(statuses).toEqual(["cancelled", "cancelled", "cancelled", "cancelled", "completed", "failed"]);
+    expect((await current(outsider))?.status).toBe("pending");
+  });
+
+  it("createMany stores pending tasks in chunks with consecutive ids, one tasks.created event per chunk", async () => {
+    const created: number[] = [];
+    const off = lifecycle.events.on("tasks.created", ({ tasks }) => void created.push(tasks.length));
+    const inputs = Array.from({ length: 7 }, () => ({
+      task_id: `task_${randomBytes(6).toString("hex")}`,
+      brand: 1,
+      created_by: 1,
+      task_type: "simulated",
+      priority: "high" as const,
+      context_data: {},
+      batch_id: "batch-x",
+    }));
+    expect(await lifecycle.createMany(inputs, 3)).toBe(7);
+    off();
+    expect(created).toEqual([3, 3, 1]);
+    const rows = await allBrands(lifecycle.tasks.find({ task_id: { $in: inputs.map((i) => i.task_id) } }).sort({ id: 1 }).lean<Task[]>());
+    expect(rows.map((r) => r.status)).toEqual(Array(7).fill("pending"));
+    expect(rows.every((r) => r.priority_rank === 2)).toBe(true);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(7);
   });
 });

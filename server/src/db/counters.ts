@@ -20,15 +20,18 @@ function counterModel(connection: Connection): Model<CounterDoc> {
 
 const DUPLICATE_KEY = 11000;
 
-/** The next value of `sequence` (1, 2, 3…). Safe under concurrency, across processes too. */
-export async function nextSequence(connection: Connection, sequence: string): Promise<number> {
+/**
+ * The next value of `sequence` (1, 2, 3…). Safe under concurrency, across processes too. With
+ * `count` > 1 it reserves that many values at once and returns the last of them.
+ */
+export async function nextSequence(connection: Connection, sequence: string, count = 1): Promise<number> {
   const Counter = counterModel(connection);
   // Two first-ever upserts can race to insert the same _id; the loser retries and increments.
   for (let attempt = 0; ; attempt++) {
     try {
       const doc = await Counter.findOneAndUpdate(
         { _id: sequence },
-        { $inc: { seq: 1 } },
+        { $inc: { seq: count } },
         { upsert: true, returnDocument: "after", lean: true },
       );
       if (!doc) throw new Error(`counter ${sequence} was not returned`);

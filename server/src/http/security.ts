@@ -1,6 +1,7 @@
 import cors from "cors";
 import helmet from "helmet";
-import { rateLimit, type Store } from "express-rate-limit";
+import { createHash } from "node:crypto";
+import { ipKeyGenerator, rateLimit, type Store } from "express-rate-limit";
 import type { RequestHandler } from "express";
 import { BRAND_ID_HEADER } from "../../../shared/brands.js";
 import { AppError } from "./errors.js";
@@ -37,5 +38,25 @@ export function authRateLimit(options: { limit: number; windowSeconds: number; s
     legacyHeaders: false,
     // Retry-After is already set by the limiter when it calls this.
     handler: (_req, _res, next) => next(new AppError(429, "RATE_LIMITED", "Too many requests; retry later.")),
+  });
+}
+
+/**
+ * Polled endpoints (a dashboard's batch status every 5 s, its overview every 30 s): per caller (its
+ * token, else its address) and URL, so one dashboard never starves another. Per process.
+ */
+export function pollRateLimit(options: { perMinute: number }): RequestHandler {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: options.perMinute,
+    standardHeaders: "draft-8",
+    legacyHeaders: false,
+    keyGenerator: (req) => {
+      const auth = req.headers.authorization;
+      const caller = auth ? createHash("sha256").update(auth).digest("hex").slice(0, 32) : ipKeyGenerator(req.ip ?? "");
+      return `${caller} ${req.originalUrl}`;
+    },
+    handler: (_req, _res, next) =>
+      next(new AppError(429, "RATE_LIMITED", `Polled too often: at most ${options.perMinute} requests per minute for this URL; see Retry-After.`)),
   });
 }

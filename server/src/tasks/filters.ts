@@ -44,6 +44,7 @@ export function taskListFilter(q: TaskListQuery): Record<string, unknown> {
   if (q.is_periodic !== undefined) filter.is_periodic = q.is_periodic;
   if (q.execution_time__gte !== undefined) filter["metrics.execution_time_ms"] = { $gte: q.execution_time__gte };
   if (q.batch_id) filter.batch_id = q.batch_id;
+  if (q.account_id) filter.account_id = q.account_id;
   if (and.length) filter.$and = and;
   return filter;
 }

@@ -78,6 +78,8 @@ export interface Task {
   is_periodic: boolean;
   periodic_task: number | null;
   batch_id: string | null;
+  /** Batch jobs: the selling account they work for (billing, dashboard). */
+  account_id: string | null;
   attempt: number;
   run_token: string | null;
   worker_id: string | null;
@@ -162,6 +164,7 @@ export const taskSchema = new Schema<Task>(
     is_periodic: { type: Boolean, default: false },
     periodic_task: { type: Number, default: null },
     batch_id: { type: String, default: null },
+    account_id: { type: String, default: null },
     attempt: { type: Number, default: 0 },
     run_token: { type: String, default: null },
     worker_id: { type: String, default: null },

@@ -58,6 +58,7 @@ function toView(t: Task, brandName: string, username: string): TaskView {
     is_periodic: t.is_periodic ?? false,
     periodic_task: t.periodic_task ?? null,
     batch_id: t.batch_id ?? null,
+    account_id: t.account_id ?? null,
     metrics: t.metrics
       ? {
           execution_time_ms: t.metrics.execution_time_ms,

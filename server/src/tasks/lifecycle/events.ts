@@ -17,12 +17,29 @@ export interface TaskStatusChanged {
   task: Task;
 }
 
+/**
+ * One bulk transition over a batch's jobs (pause, resume, cancel): how many tasks left each
+ * from-state, so counters move by exact numbers in one write.
+ */
+export interface TasksBulkStatusChanged {
+  transition: TransitionName;
+  to: TaskStatus;
+  brand: number;
+  batch_id: string;
+  /** Tasks moved from each state (only states that moved are present). */
+  counts: Partial<Record<TaskStatus, number>>;
+  at: Date;
+}
+
 export interface TaskEventMap {
   "task.status_changed": TaskStatusChanged;
   /** A new task, pending (or scheduled); its first status. */
   "task.created": { task: Task };
   /** A task removed (DELETE /tasks/{id}, a duplicate sync dropped); `task` is its last state. */
   "task.deleted": { task: Task };
+  /** Many new tasks at once (a batch's jobs, one chunk of an insertMany), all pending. */
+  "tasks.created": { brand: number; batch_id: string | null; tasks: Task[] };
+  "tasks.bulk_status_changed": TasksBulkStatusChanged;
 }
 
 export type TaskEventName = keyof TaskEventMap;
@@ -38,6 +55,8 @@ export class TaskEvents {
     "task.status_changed": [],
     "task.created": [],
     "task.deleted": [],
+    "tasks.created": [],
+    "tasks.bulk_status_changed": [],
   };
 
   constructor(private readonly logger: Logger) {}
@@ -59,7 +78,7 @@ export class TaskEvents {
       try {
         await listener(event);
       } catch (err) {
-        this.logger.error({ err, event: name, task_id: event.task.task_id }, "task event listener failed");
+        this.logger.error({ err, event: name, task_id: "task" in event ? event.task.task_id : undefined }, "task event listener failed");
       }
     }
   }

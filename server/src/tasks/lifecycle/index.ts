@@ -18,7 +18,7 @@ import { lifecycleWrite } from "./guard.js";
 import { decideRetry, DEFAULT_RETRY_POLICY, type FailureKind, type RetryPolicyOptions } from "./retry-policy.js";
 import { allows, TRANSITIONS, type TransitionName } from "./table.js";
 
-export { TaskEvents, type TaskEventMap, type TaskEventName, type TaskStatusChanged } from "./events.js";
+export { TaskEvents, type TaskEventMap, type TaskEventName, type TaskStatusChanged, type TasksBulkStatusChanged } from "./events.js";
 export { ALLOWED_STATUS_CHANGES, TRANSITIONS, type TransitionName } from "./table.js";
 export { decideRetry, retryDelayMs, type FailureKind, type RetryPolicyOptions } from "./retry-policy.js";
 
@@ -39,7 +39,7 @@ export type NewTask = Pick<Task, "brand" | "created_by" | "task_type" | "priorit
   Partial<
     Pick<
       Task,
-      "executor" | "description" | "scheduled_for" | "max_retries" | "timeout_minutes" | "is_periodic" | "periodic_task" | "batch_id" | "owner_user_id" | "plugin"
+      "executor" | "description" | "scheduled_for" | "max_retries" | "timeout_minutes" | "is_periodic" | "periodic_task" | "batch_id" | "account_id" | "owner_user_id" | "plugin"
     >
   > & { task_id: string };
 
@@ -55,9 +55,29 @@ export interface FailureInput {
 
 export type FailureOutcome = { outcome: "retried" | "failed"; task: Task };
 
+/**
+ * What a batch says before one of its jobs is claimed: run it, hold it (its concurrency is used up:
+ * it is offered again when a slot frees), or suspend it (the batch is paused, the account cannot pay).
+ * `release` gives back a slot `admit` reserved when the claim then found nothing to take.
+ */
+export interface ClaimAdmission {
+  verdict: "claim" | "hold" | "suspend";
+  release?: () => Promise<void>;
+}
+export type ClaimGate = (task: Pick<Task, "_id" | "brand" | "batch_id">) => Promise<ClaimAdmission>;
+
+/** Which tasks a bulk transition may move: always one batch of one brand. */
+export interface BatchScope {
+  brand: number;
+  batch_id: string;
+}
+
 export interface LifecycleOptions {
   retry?: RetryPolicyOptions;
 }
+
+/** Tasks per write of a bulk transition. */
+const BULK_SLICE = 10_000;
 
 /** Claim order of an extension's queue: the hub's priority word, then the 0–10 number, then the oldest. */
 const LEASE_ORDER = { priority_rank: -1, "plugin.priority": -1, created_at: 1, id: 1 } as const;
@@ -66,6 +86,7 @@ export class TaskLifecycle {
   readonly tasks: TaskModel;
   readonly events: TaskEvents;
   private readonly retry: RetryPolicyOptions;
+  private claimGate: ClaimGate | null = null;
 
   constructor(
     private readonly connection: Connection,
@@ -80,6 +101,32 @@ export class TaskLifecycle {
   // -------------------------------------------------------------------------------------------
   // Birth and removal
   // -------------------------------------------------------------------------------------------
+
+  /** Batches decide whether their jobs may be claimed (concurrency, pause, credits). */
+  useClaimGate(gate: ClaimGate): void {
+    this.claimGate = gate;
+  }
+
+  /**
+   * Stores many new pending tasks (a batch's jobs) with insertMany in chunks, and announces each
+   * chunk with one `tasks.created` event. Ids are reserved in one counter step per chunk.
+   */
+  async createMany(inputs: NewTask[], chunkSize = 5_000): Promise<number> {
+    let stored = 0;
+    for (let start = 0; start < inputs.length; start += chunkSize) {
+      const chunk = inputs.slice(start, start + chunkSize);
+      const last = await nextSequence(this.connection, "tasks", chunk.length);
+      const first = last - chunk.length + 1;
+      const docs = await this.tasks.insertMany(
+        chunk.map((input, i) => ({ ...input, id: first + i, priority_rank: PRIORITY_RANK[input.priority] })),
+        { ordered: true },
+      );
+      const tasks = docs.map((d) => d.toObject() as Task);
+      stored += tasks.length;
+      await this.events.emit("tasks.created", { brand: chunk[0].brand, batch_id: chunk[0].batch_id ?? null, tasks });
+    }
+    return stored;
+  }
 
   /** Stores a new task, pending (due now or at `scheduled_for`), and announces it. */
   async create(input: NewTask): Promise<Task> {
@@ -112,10 +159,16 @@ export class TaskLifecycle {
     // The _id is read first by the unique task_id, so the claim itself is an _id lookup: with the
     // claim's other conditions in the filter, a planner may prefer a (status, …) index and read
     // every pending task — the cost of a claim would then grow with the backlog.
-    const found = await allBrands(this.tasks.findOne({ task_id: taskId }, { _id: 1, status: 1 }).lean());
+    const found = await allBrands(this.tasks.findOne({ task_id: taskId }, { _id: 1, status: 1, brand: 1, batch_id: 1 }).lean());
     if (!found || found.status !== "pending") return null;
+    const admission = found.batch_id && this.claimGate ? await this.claimGate(found) : null;
+    if (admission?.verdict === "suspend") {
+      await this.change("suspend", "pending", "suspended", { _id: found._id }, { $set: {} });
+      return null;
+    }
+    if (admission?.verdict === "hold") return null;
     const now = new Date();
-    return this.change(
+    const claimed = await this.change(
       "claim",
       "pending",
       "running",
@@ -125,6 +178,8 @@ export class TaskLifecycle {
         $inc: { attempt: 1 },
       },
     );
+    if (!claimed) await admission?.release?.();
+    return claimed;
   }
 
   /**
@@ -303,6 +358,47 @@ export class TaskLifecycle {
         $inc: { "persistent_job.resume_count": 1 },
       },
     );
+  }
+
+  /**
+   * A bulk transition over one batch: one conditional updateMany per from-state (so a task changed
+   * meanwhile by its run is left to that change), then one `tasks.bulk_status_changed` event with
+   * how many tasks left each state. A 100,000-job cancel is three writes, not 100,000.
+   */
+  async transitionMany(
+    name: TransitionName,
+    scope: BatchScope,
+    from: readonly TaskStatus[],
+    to: TaskStatus,
+    set: Fields = {},
+  ): Promise<Partial<Record<TaskStatus, number>>> {
+    for (const state of from) {
+      if (!allows(name, state, to)) throw new Error(`Transition ${name} cannot take a task from ${state} to ${to} (${JSON.stringify(TRANSITIONS[name])})`);
+    }
+    const counts: Partial<Record<TaskStatus, number>> = {};
+    for (const state of from) {
+      const moved = await this.updateManyInSlices({ brand: scope.brand, batch_id: scope.batch_id, status: state }, { ...set, status: to });
+      if (moved > 0) counts[state] = moved;
+    }
+    if (Object.keys(counts).length > 0) {
+      await this.events.emit("tasks.bulk_status_changed", { transition: name, to, brand: scope.brand, batch_id: scope.batch_id, counts, at: new Date() });
+    }
+    return counts;
+  }
+
+  /**
+   * One conditional updateMany per slice of BULK_SLICE tasks (ids read first, the condition on the
+   * status kept): a single write over 100,000 documents is more than the engine takes at once.
+   */
+  private async updateManyInSlices(filter: Fields, set: Fields): Promise<number> {
+    let moved = 0;
+    for (;;) {
+      const ids = (await this.tasks.find(filter, { _id: 1 }).limit(BULK_SLICE).lean<Array<{ _id: Types.ObjectId }>>()).map((t) => t._id);
+      if (ids.length === 0) return moved;
+      const result = await lifecycleWrite(this.tasks.updateMany({ ...filter, _id: { $in: ids } }, { $set: set }));
+      moved += result.modifiedCount;
+      if (ids.length < BULK_SLICE) return moved;
+    }
   }
 
   /** Applies one transition to every task matching `filter` (a batch's jobs), one conditional update each. */

@@ -1,0 +1,98 @@
+/**
+ * Batches at size.
+ *
+ * 1. POST /api/v1/batches/ with 100,000 product ids (one insertMany per 5,000 jobs).
+ * 2. GET …/status on the 100,000-job batch vs a 1,000-job batch: medians and their ratio (≈1: the
+ *    read does not grow with the batch — it is one document read of counters).
+ * 3. GET /api/v1/dashboard/overview with 101,000 jobs (one $facet over the batches' counters).
+ * 4. POST …/cancel of the 100,000-job batch (one updateMany per from-state).
+ *
+ * Jobs are `simulated`, scheduled far ahead with a concurrency of 10, so nothing runs meanwhile and
+ * only 10 queue entries are made. Engine in its own process with its journal; production settings.
+ */
+import { randomBytes } from "node:crypto";
+import type { Server } from "node:http";
+import { createApp } from "../server/src/app.js";
+import { loadConfig } from "../server/src/config.js";
+import { connectDatabase } from "../server/src/db/connect.js";
+import { addressOf, listen } from "../server/src/lifecycle/http-server.js";
+import { createLogger } from "../server/src/logger.js";
+import { medianMs, row, startEngineProcess } from "./lib.js";
+
+const BIG = 100_000;
+const SMALL = 1_000;
+const READS = 200;
+const FAR_FUTURE = "2999-01-01T00:00:00Z";
+
+async function timed<T>(op: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const value = await op();
+  return [value, performance.now() - t];
+}
+
+export async function runBatchesBench(): Promise<void> {
+  console.log("\nBatches (app in this process, engine in its own process with its journal; production settings)");
+  const engine = await startEngineProcess();
+  const result = loadConfig({ NODE_ENV: "production", LOG_LEVEL: "silent", JWT_SECRET: randomBytes(32).toString("hex"), CREDENTIALS_KEY: randomBytes(32).toString("hex"), AUTH_RATE_LIMIT: "1000", POLL_RATE_LIMIT: "1000000", BODY_LIMIT: "5mb" });
+  if (!result.ok) throw new Error(result.problems.join("; "));
+  const config = result.config;
+  const db = await connectDatabase({ mongodbUri: `${engine.uri}/bench_batches`, dataDir: null });
+  let server: Server | null = null;
+  const { app } = await createApp({ config, logger: createLogger(config), connection: db.connection });
+  try {
+    server = await listen(app, 0, "127.0.0.1");
+    const baseUrl = `http://127.0.0.1:${addressOf(server).port}`;
+    const registered = await fetch(`${baseUrl}/api/v1/auth/register`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: "bench-batches@example.com", password: "bench password 123" }),
+    });
+    const { access_token: token } = (await registered.json()) as { access_token: string };
+    const call = async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
+      const res = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const json = (await res.json()) as Record<string, unknown>;
+      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json).slice(0, 500)}`);
+      return json;
+    };
+    await call("POST", "/api/v1/accounts/", { account_id: "acc-bench", name: "Bench" });
+    const batch = (n: number) =>
+      call("POST", "/api/v1/batches/", {
+        account_id: "acc-bench",
+        task_type: "simulated",
+        product_ids: Array.from({ length: n }, (_, i) => i + 1),
+        scheduled_for: FAR_FUTURE,
+        concurrency: 10,
+      });
+
+    const small = (await batch(SMALL)).batch_id as string;
+    const [big, createMs] = await timed(() => batch(BIG));
+    const bigId = big.batch_id as string;
+    row(`create a ${BIG.toLocaleString("en-US")}-job batch (POST, HTTP)`, createMs / 1000, "s");
+    row("  jobs stored per second", BIG / (createMs / 1000), "jobs/s");
+
+    const smallMs = await medianMs(READS, () => call("GET", `/api/v1/batches/${small}/status`));
+    const bigMs = await medianMs(READS, () => call("GET", `/api/v1/batches/${bigId}/status`));
+    row(`status, ${SMALL.toLocaleString("en-US")}-job batch, median`, smallMs, "ms");
+    row(`status, ${BIG.toLocaleString("en-US")}-job batch, median`, bigMs, "ms");
+    row("ratio 100k / 1k (aim ≤ 1.2)", bigMs / smallMs, "x");
+
+    const overviewMs = await medianMs(50, () => call("GET", "/api/v1/dashboard/overview?account_id=acc-bench"), 5);
+    row(`overview with ${(BIG + SMALL).toLocaleString("en-US")} jobs, median`, overviewMs, "ms");
+
+    const [, cancelMs] = await timed(() => call("POST", `/api/v1/batches/${bigId}/cancel?reason=bench`));
+    row(`cancel the ${BIG.toLocaleString("en-US")}-job batch (POST, HTTP)`, cancelMs / 1000, "s");
+    const after = await call("GET", `/api/v1/batches/${bigId}/status`);
+    row("  counters after cancel: pending + suspended", Number(after.pending_jobs) + Number(after.suspended_jobs));
+  } finally {
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server!.close(() => resolve()));
+    }
+    await db.close();
+    await engine.stop();
+  }
+}
