@@ -34,23 +34,9 @@ export interface ProductsSettings {
 }
 
 /** A product as a marketplace connector reads it: photos as signed links it can fetch. */
-export interface PublishableProduct {
-  id: number;
-  brand: number;
-  title: string;
-  sku: string;
-  description: string;
-  price: number;
-  currency: string;
-  brand_name: string | null;
-  size: string | null;
-  condition: ProductDoc["condition"];
-  category: string | null;
-  color: string | null;
-  attributes: Record<string, unknown>;
+export type PublishableProduct = Omit<ProductDoc, "photos" | "created_by" | "created_at" | "updated_at"> & {
   photos: Array<{ id: string; content_type: string; url: string }>;
-  source: ProductDoc["source"];
-}
+};
 
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
