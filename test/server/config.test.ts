@@ -42,13 +42,14 @@ describe("loadConfig", () => {
   });
 
   it("keeps scrypt at OWASP's cost (2^17) or above unless NODE_ENV=test", () => {
+    const CREDENTIALS_KEY = "ab".repeat(32);
     for (const NODE_ENV of ["production", "development"]) {
-      const result = loadConfig({ NODE_ENV, JWT_SECRET: SECRET, AUTH_SCRYPT_COST: "12" });
+      const result = loadConfig({ NODE_ENV, JWT_SECRET: SECRET, CREDENTIALS_KEY, AUTH_SCRYPT_COST: "12" });
       expect(!result.ok && result.problems).toEqual([expect.stringMatching(/^AUTH_SCRYPT_COST: below 17/)]);
     }
     const test = loadConfig({ NODE_ENV: "test", JWT_SECRET: SECRET, AUTH_SCRYPT_COST: "12" });
     expect(test.ok && test.config.authScryptCost).toBe(12);
-    const higher = loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET, AUTH_SCRYPT_COST: "18" });
+    const higher = loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET, CREDENTIALS_KEY, AUTH_SCRYPT_COST: "18" });
     expect(higher.ok && higher.config.authScryptCost).toBe(18);
   });
 
