@@ -141,7 +141,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     connection,
     { lifecycle, enqueue: (task) => execution.enqueue(task), wakeSeller: (task) => plugin.delivery.wakeSeller(task), serverTypes: registry },
     logger,
-    { pollRateLimit: config.pollRateLimit },
+    { pollRateLimit: config.pollRateLimit, countsQuietMs: config.batchCountsQuietMs },
   );
 
   // A task that becomes claimable goes to whoever runs it: an Agenda run for server tasks, a
@@ -179,6 +179,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
       { name: "alert-evaluator", start: () => monitoring.evaluator.start(), stop: () => monitoring.evaluator.stop() },
       { name: "scheduler", start: () => scheduling.ticker.start(), stop: () => scheduling.ticker.stop() },
       plugin.service,
+      batches.recount,
     ],
   };
 }

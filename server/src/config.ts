@@ -144,6 +144,8 @@ const EnvSchema = z.object({
   AUTH_SCRYPT_COST: integerInRange(OWASP_SCRYPT_COST, 10, 20),
   /** Dashboard polling (batch status, overview): requests per minute per caller and URL. */
   POLL_RATE_LIMIT: integerInRange(60, 1, 1_000_000),
+  /** A batch whose counters have not moved for this long is checked against a count of its jobs. */
+  BATCH_COUNTS_QUIET_MS: integerInRange(30_000, 100, 86_400_000),
   SHUTDOWN_TIMEOUT: durationSeconds("10s"),
   TRUST_PROXY: trustProxy,
   TASK_CONCURRENCY: integerInRange(5, 1, 100),
@@ -232,6 +234,8 @@ export interface Config {
   authScryptCost: number;
   /** Requests per minute one caller may make to one polled URL (batch status, dashboard). */
   pollRateLimit: number;
+  /** Quiet time after which a batch's counters are checked against (and repaired from) a count of its jobs. */
+  batchCountsQuietMs: number;
   /** How long a shutdown waits for requests in flight before cutting their connections. */
   shutdownTimeoutSeconds: number;
   trustProxy: boolean | number | string;
@@ -352,6 +356,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       authLockout: { attempts: e.AUTH_LOCKOUT_ATTEMPTS, windowSeconds: e.AUTH_LOCKOUT_WINDOW, durationSeconds: e.AUTH_LOCKOUT_DURATION },
       authScryptCost: e.AUTH_SCRYPT_COST,
       pollRateLimit: e.POLL_RATE_LIMIT,
+      batchCountsQuietMs: e.BATCH_COUNTS_QUIET_MS,
       shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT,
       trustProxy: e.TRUST_PROXY,
       tasks: {

@@ -10,7 +10,7 @@ import { TaskListResponseSchema, TASK_STATUSES } from "../../shared/tasks.js";
 import { startCluster, type Cluster } from "../tasks/fixtures/cluster.js";
 import { TaskApi, waitFor, type Body } from "../tasks/fixtures/tasks.js";
 
-const FAST = { TASK_POLL_MS: "100", TASK_HEARTBEAT_MS: "1000", TASK_CANCEL_POLL_MS: "100", TASK_RETRY_BASE_MS: "100", TASK_AUTO_RESUME: "true" };
+const FAST = { BATCH_COUNTS_QUIET_MS: "1000", TASK_POLL_MS: "100", TASK_HEARTBEAT_MS: "1000", TASK_CANCEL_POLL_MS: "100", TASK_RETRY_BASE_MS: "100", TASK_AUTO_RESUME: "true" };
 
 let cluster: Cluster;
 beforeAll(async () => {

@@ -2,6 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthTokensResponseSchema, MeResponseSchema, TokenPairSchema } from "../../shared/auth.js";
 import { hashPassword, scryptParams } from "../../server/src/auth/passwords.js";
 import { startTestServer, type TestServer } from "../helpers/app.js";
+import { waitFor } from "../tasks/fixtures/tasks.js";
+
+/** A JWT's issue and expiry times (seconds), read without verifying it. */
+function claimsOf(token: string): { iat: number; exp: number } {
+  const payload: unknown = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));
+  const { iat, exp } = payload as { iat?: unknown; exp?: unknown };
+  if (typeof iat !== "number" || typeof exp !== "number") throw new Error(`token without iat/exp: ${JSON.stringify(payload)}`);
+  return { iat, exp };
+}
 
 let server: TestServer;
 beforeAll(async () => {
@@ -211,13 +220,21 @@ describe("logout", () => {
 
 describe("expiry", () => {
   it("an access token stops working after ACCESS_TOKEN_TTL; refresh still works", async () => {
-    const short = await startTestServer({ ACCESS_TOKEN_TTL: "1s" });
+    // 3 s: a JWT's times are whole seconds, so a token issued late in a second is valid for at least 2 s.
+    const short = await startTestServer({ ACCESS_TOKEN_TTL: "3s" });
     try {
       const user = await short.register();
-      expect(user.expires_in).toBe(1);
+      expect(user.expires_in).toBe(3);
+      const claims = claimsOf(user.access_token);
+      expect(claims.exp - claims.iat).toBe(3);
       expect((await short.request("GET", "/api/v1/auth/me", { token: user.access_token })).status).toBe(200);
-      await new Promise((resolve) => setTimeout(resolve, 2100));
-      const expired = await short.request<Body>("GET", "/api/v1/auth/me", { token: user.access_token });
+      const expired = await waitFor(
+        () => short.request<Body>("GET", "/api/v1/auth/me", { token: user.access_token }),
+        (res) => res.status !== 200,
+        { what: "the access token to expire", timeoutMs: 30_000, intervalMs: 100 },
+      );
+      // Refused no earlier than the token's own expiry time.
+      expect(Date.now()).toBeGreaterThanOrEqual(claims.exp * 1000);
       expect(expired.status).toBe(401);
       expect(expired.body).toEqual({ detail: "Token has expired.", error_code: "TOKEN_EXPIRED" });
       expect(expired.headers.get("www-authenticate")).toMatch(/^Bearer/);
@@ -232,7 +249,9 @@ describe("expiry", () => {
     const short = await startTestServer({ REFRESH_TOKEN_TTL: "1" });
     try {
       const user = await short.register();
-      await new Promise((resolve) => setTimeout(resolve, 1200));
+      // The server set the expiry during register, so it has passed once this process's clock is 1 s past the answer.
+      const answeredAt = Date.now();
+      while (Date.now() < answeredAt + 1_050) await new Promise((resolve) => setTimeout(resolve, 50));
       const res = await short.request<Body>("POST", "/api/v1/auth/refresh", { body: { refresh_token: user.refresh_token } });
       expect(res.status).toBe(401);
       // Expired, or already gone if the TTL sweep ran: either way it is refused.

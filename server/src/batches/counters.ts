@@ -22,14 +22,23 @@ export interface CounterChange {
 
 const UNFINISHED = { $add: ["$pending_jobs", "$running_jobs", "$suspended_jobs"] };
 
-/** The pipeline: add the deltas, then derive state, is_active and completed_at from the counters. */
+/**
+ * The pipeline: add the deltas, then derive state, is_active and completed_at from the counters.
+ * Every change marks the counters unverified: once the batch is quiet they are checked against a
+ * count of its jobs (recount.ts), which repairs what a process killed between a job's status write
+ * and this update left behind.
+ */
 export function counterPipeline(change: CounterChange): Record<string, unknown>[] {
-  const counters: Record<string, unknown> = {};
+  const counters: Record<string, unknown> = { counts_verified: false };
   for (const [field, delta] of Object.entries(change.deltas)) counters[field] = { $add: [`$${field}`, delta] };
   if (change.releasedSlots > 0) counters.running_slots = { $max: [0, { $subtract: ["$running_slots", change.releasedSlots] }] };
   if (change.startedAt) counters.started_at = { $ifNull: ["$started_at", change.startedAt] };
+  return [{ $set: counters }, ...derivedStages(change.at)];
+}
+
+/** state, is_active and completed_at as the counters imply them. */
+export function derivedStages(at: Date): Record<string, unknown>[] {
   return [
-    { $set: counters },
     {
       $set: {
         state: {
@@ -47,11 +56,11 @@ export function counterPipeline(change: CounterChange): Record<string, unknown>[
         completed_at: {
           $cond: [
             { $eq: ["$state", "completed"] },
-            { $ifNull: ["$completed_at", change.at] },
+            { $ifNull: ["$completed_at", at] },
             { $cond: [{ $eq: ["$state", "cancelled"] }, "$completed_at", null] },
           ],
         },
-        updated_at: change.at,
+        updated_at: at,
       },
     },
   ];

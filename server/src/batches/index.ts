@@ -7,6 +7,8 @@ import type { Logger } from "pino";
 import { registerAccountRoutes } from "../accounts/routes.js";
 import { AccountService } from "../accounts/service.js";
 import type { ApiRouter } from "../http/define-route.js";
+import type { BackgroundService } from "../lifecycle/services.js";
+import { RepeatingWork } from "../lifecycle/repeating.js";
 import { pollRateLimit } from "../http/security.js";
 import type { TaskRegistry } from "../tasks/executor/registry.js";
 import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
@@ -14,11 +16,14 @@ import type { Task } from "../tasks/model.js";
 import { registerDashboardRoutes } from "../dashboard/routes.js";
 import { DashboardService } from "../dashboard/service.js";
 import { registerBatchRoutes } from "./routes.js";
+import { CounterRecount } from "./recount.js";
 import { BatchService } from "./service.js";
 
 export interface BatchesModule {
   accounts: AccountService;
   batches: BatchService;
+  /** Checks quiet batches' counters against a count of their jobs, and repairs them. */
+  recount: BackgroundService;
   init(): Promise<void>;
   registerRoutes(api: ApiRouter): void;
 }
@@ -34,6 +39,8 @@ export interface BatchesDeps {
 export interface BatchesOptions {
   /** Requests per minute per caller and URL on polled endpoints (status, overview, timeseries). */
   pollRateLimit: number;
+  /** How long a batch's counters must be still before they are recounted (recount.ts). */
+  countsQuietMs: number;
 }
 
 export function createBatchesModule(connection: Connection, deps: BatchesDeps, logger: Logger, options: BatchesOptions): BatchesModule {
@@ -52,10 +59,13 @@ export function createBatchesModule(connection: Connection, deps: BatchesDeps, l
     logger.child({ module: "batches" }),
   );
   batches.listen();
+  const recount = new CounterRecount(batches.batches, lifecycle.tasks, options.countsQuietMs, logger.child({ module: "batches" }));
+  const recountLoop = new RepeatingWork("batch counter recount", Math.max(100, Math.round(options.countsQuietMs / 3)), () => recount.sweep(), logger);
   const dashboard = new DashboardService(batches.batches, lifecycle.tasks, accounts);
   return {
     accounts,
     batches,
+    recount: { name: "batch-recount", start: async () => recountLoop.start(), stop: () => recountLoop.stop() },
     init: async () => {
       await Promise.all([accounts.init(), batches.init()]);
     },

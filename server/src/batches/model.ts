@@ -47,6 +47,8 @@ export interface Batch extends BatchCounters {
   /** Completed jobs a credits account could not pay for. */
   unpaid_jobs: number;
   cancellation_reason: string | null;
+  /** False from a counter change until a recount of the jobs has confirmed (or repaired) the counters. */
+  counts_verified: boolean;
   created_at: Date;
   updated_at: Date;
   started_at: Date | null;
@@ -83,6 +85,7 @@ export const batchSchema = new Schema<Batch>(
     total_minutes: counter,
     unpaid_jobs: counter,
     cancellation_reason: { type: String, default: null },
+    counts_verified: { type: Boolean, default: true },
     started_at: { type: Date, default: null },
     paused_at: { type: Date, default: null },
     completed_at: { type: Date, default: null },
@@ -92,6 +95,7 @@ export const batchSchema = new Schema<Batch>(
 batchSchema.plugin(brandScoped);
 batchSchema.index({ brand: 1, created_at: -1 });
 batchSchema.index({ brand: 1, account_id: 1, is_active: 1 });
+batchSchema.index({ counts_verified: 1, updated_at: 1 });
 
 export type BatchModel = Model<Batch>;
 
