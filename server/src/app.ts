@@ -33,6 +33,7 @@ export type AppConfig = Pick<
   | "authLockout"
   | "authScryptCost"
   | "pollRateLimit"
+  | "retention"
   | "batchCountsQuietMs"
   | "trustProxy"
   | "tasks"

@@ -33,6 +33,8 @@ import { createSecretBox } from "./secrets/index.js";
 import { createWebhooksModule, type WebhooksModule } from "./webhooks/index.js";
 import { createPublicationModule, type PublicationModule } from "./publication/index.js";
 import { createBatchesModule, type BatchesModule } from "./batches/index.js";
+import { createRetentionModule } from "./retention/index.js";
+import type { RetentionService } from "./retention/service.js";
 
 export interface ComposeDeps {
   config: AppConfig;
@@ -67,6 +69,8 @@ export interface Services {
   webhooks: WebhooksModule;
   /** Listing copy for publication (ENHANCER_URL: chat-completions provider, else built-in). */
   enhancer: Enhancer;
+  /** What is kept and for how long: the sweep of finished tasks, batches and old snapshots. */
+  retention: RetentionService;
   /** Publishing products to marketplaces, and the product-tasks view. */
   publication: PublicationModule;
   /** Selling accounts, batches of jobs and the dashboard. */
@@ -150,9 +154,28 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   lifecycle.events.on("task.status_changed", ({ task }) => execution.queueWhenPending(task));
   lifecycle.events.on("task.created", ({ task }) => plugin.delivery.wakeSeller(task));
   lifecycle.events.on("task.status_changed", ({ task }) => plugin.delivery.wakeSeller(task));
+  const retention = createRetentionModule(connection, { tasks: lifecycle.tasks, batches: batches.batches.batches }, config.retention, logger);
 
   return {
-    services: { auth, brands, lifecycle, execution, tasks, persistence, monitoring, scheduling, plugin, vinted, products, marketplaces, webhooks, enhancer, publication, batches },
+    services: {
+      auth,
+      brands,
+      lifecycle,
+      execution,
+      tasks,
+      persistence,
+      monitoring,
+      scheduling,
+      plugin,
+      vinted,
+      products,
+      marketplaces,
+      webhooks,
+      enhancer,
+      publication,
+      batches,
+      retention: retention.service,
+    },
     init: async () => {
       await Promise.all([auth.init(), brands.init()]);
       await tasks.init();
@@ -180,6 +203,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
       { name: "scheduler", start: () => scheduling.ticker.start(), stop: () => scheduling.ticker.stop() },
       plugin.service,
       batches.recount,
+      retention.background,
     ],
   };
 }

@@ -147,6 +147,23 @@ const EnvSchema = z.object({
   /** A batch whose counters have not moved for this long is checked against a count of its jobs. */
   BATCH_COUNTS_QUIET_MS: integerInRange(30_000, 100, 86_400_000),
   SHUTDOWN_TIMEOUT: durationSeconds("10s"),
+  /** Finished tasks (with their metrics and checkpoints) and finished batches are kept this long; "off" keeps them. */
+  TASK_RETENTION: z
+    .string()
+    .default("30d")
+    .transform((text, ctx) => {
+      if (text.trim().toLowerCase() === "off") return null;
+      const seconds = parseDurationSeconds(text);
+      if (seconds === null || seconds < 1) {
+        ctx.addIssue({ code: "custom", message: `expected "off" or a duration such as 12h or 30d (got "${text}")` });
+        return z.NEVER;
+      }
+      return seconds;
+    }),
+  /** Vinted stats snapshots older than this are thinned to the last one per listing and day. */
+  VINTED_SNAPSHOT_DAILY_AFTER: durationSeconds("7d"),
+  /** How often the retention sweep runs. */
+  RETENTION_SWEEP_INTERVAL: durationSeconds("1h"),
   TRUST_PROXY: trustProxy,
   TASK_CONCURRENCY: integerInRange(5, 1, 100),
   TASK_POLL_MS: integerInRange(1_000, 20, 600_000),
@@ -238,6 +255,8 @@ export interface Config {
   batchCountsQuietMs: number;
   /** How long a shutdown waits for requests in flight before cutting their connections. */
   shutdownTimeoutSeconds: number;
+  /** What is kept and for how long (retention/service.ts). */
+  retention: { taskRetentionSeconds: number | null; snapshotDailyAfterSeconds: number; sweepIntervalSeconds: number };
   trustProxy: boolean | number | string;
   tasks: TaskExecutionConfig;
   plugin: PluginConfig;
@@ -358,6 +377,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       pollRateLimit: e.POLL_RATE_LIMIT,
       batchCountsQuietMs: e.BATCH_COUNTS_QUIET_MS,
       shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT,
+      retention: {
+        taskRetentionSeconds: e.TASK_RETENTION,
+        snapshotDailyAfterSeconds: e.VINTED_SNAPSHOT_DAILY_AFTER,
+        sweepIntervalSeconds: e.RETENTION_SWEEP_INTERVAL,
+      },
       trustProxy: e.TRUST_PROXY,
       tasks: {
         concurrency: e.TASK_CONCURRENCY,
