@@ -61,7 +61,7 @@ export function LanguagePicker() {
   return (
     <label class="inline-field">
       <span>{t("language")}</span>
-      <select value={language} onChange={(e) => setLanguage(e.currentTarget.value as Language)}>
+      <select name="language" value={language} onChange={(e) => setLanguage(e.currentTarget.value as Language)}>
         {Object.entries(LANGUAGES).map(([code, name]) => (
           <option key={code} value={code} lang={code}>
             {name}
@@ -81,7 +81,7 @@ function BrandPicker() {
   return (
     <label class="inline-field">
       <span>{t("brand")}</span>
-      <select value={String(current)} onChange={(e) => api.setBrand(Number(e.currentTarget.value))}>
+      <select name="brand" value={String(current)} onChange={(e) => api.setBrand(Number(e.currentTarget.value))}>
         {brands.map((b) => (
           <option key={b.id} value={String(b.id)}>
             {b.personal ? t("personalBrand", { name: b.name }) : b.name}

@@ -7,7 +7,9 @@ export function ProgressBar({ value, label }: { value: number; label: string }) 
   const clamped = Math.max(0, Math.min(100, value));
   return (
     <div class="progress" role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(clamped)}>
-      <div class="progress-fill" style={{ width: `${clamped}%` }} />
+      <div class="progress-track">
+        <div class="progress-fill" style={{ width: `${clamped}%` }} />
+      </div>
       <span class="progress-text">{clamped.toFixed(clamped % 1 === 0 ? 0 : 1)}%</span>
     </div>
   );
