@@ -6,7 +6,7 @@
  * out. axe-core checks every screen (no serious or critical violation); screenshots of each screen
  * go to test-artifacts/dashboard/.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ElementHandle, Page } from "puppeteer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,12 +26,14 @@ const MERCADOLIBRE = 2;
 /** Upper bound for one UI condition; batch status is polled every 5 s, a publication every 5 s. */
 const UI_DEADLINE_MS = 45_000;
 const shots = join(artifactsDir, "dashboard");
+const photoFile = join(shots, "upload.png");
 
 let server: TestServer;
 let ml: FakeMercadoLibre;
 
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
+  writeFileSync(photoFile, imageBytes("png"));
   ml = await startFakeMercadoLibre();
   server = await startTestServer({ MERCADOLIBRE_API_URL: ml.url, MERCADOLIBRE_TIMEOUT_MS: "2000", WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true" });
 });
@@ -274,7 +276,14 @@ describe.each<BrowserKind>(["chromium", "firefox"])("web dashboard in %s", (kind
     await open(page, "#/products", `[data-product="${data.product.id}"]`);
     await checkScreen(page, kind, "products");
     await open(page, `#/products/${data.product.id}`, "input[name=marketplace]");
-    await page.waitForSelector(".thumb img", { timeout: UI_DEADLINE_MS });
+    // The photo is fetched with the bearer token and shown as a data: URL (the CSP allows no blob:).
+    await page.waitForSelector(".thumb img[src^='data:image/jpeg']", { timeout: UI_DEADLINE_MS });
+    const input = await page.waitForSelector("#photo-input");
+    if (!input) throw new Error("no photo input");
+    await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(photoFile);
+    await page.waitForFunction(`document.querySelectorAll(".thumb img[src^='data:image/png']").length === 1`, { timeout: UI_DEADLINE_MS });
+    const stored = await call<Product>(data.seller, "GET", `/api/v1/products/${data.product.id}/`);
+    expect(stored.photos.map((p) => p.content_type)).toEqual(["image/jpeg", "image/png"]);
     await page.click(`input[name=marketplace][value="${MERCADOLIBRE}"]`);
     await press(page, "Publish");
     await page.waitForSelector("[data-publication]", { timeout: UI_DEADLINE_MS });
