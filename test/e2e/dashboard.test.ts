@@ -3,7 +3,7 @@
  * Firefox ESR: log in (a wrong password shows the server's own detail), every screen shows the
  * seller's real data, pause / resume / cancel a batch and watch its counters move, publish a
  * product to the fake MercadoLibre and watch its steps complete, switch language, fit 360 px, log
- * out. axe-core checks every screen (no serious or critical violation); screenshots of each screen
+ * out, and be sent back to the login form when the server ends the session. axe-core checks every screen (no serious or critical violation); screenshots of each screen
  * go to test-artifacts/dashboard/.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -350,6 +350,19 @@ describe.each<BrowserKind>(["chromium", "firefox"])("web dashboard in %s", (kind
   it("logs out back to the login form, the session gone", async () => {
     await press(page, "Log out", ".topbar");
     await page.waitForSelector("input[name=email]", { timeout: UI_DEADLINE_MS });
+    expect(await page.evaluate(`localStorage.getItem("markethub.session")`)).toBeNull();
+  });
+
+  it("a session ended on the server brings the login form back, saying why", async () => {
+    await page.type("input[name=email]", data.seller.email);
+    await page.type("input[name=password]", data.seller.password);
+    await page.click("form button[type=submit]");
+    await page.waitForSelector("nav.tabs", { timeout: UI_DEADLINE_MS });
+    const stored = JSON.parse(String(await page.evaluate(`localStorage.getItem("markethub.session")`))) as { refreshToken: string };
+    const ended = await server.request("POST", "/api/v1/auth/logout", { body: { refresh_token: stored.refreshToken } });
+    expect(ended.status).toBeLessThan(300);
+    await open(page, "#/tasks", "input[name=email]");
+    await waitForText(page, "main [role=status]", "Your session expired");
     expect(await page.evaluate(`localStorage.getItem("markethub.session")`)).toBeNull();
   });
 });

@@ -184,6 +184,7 @@ export const en = {
   publishTo: "Publish to…",
   publishSelected: "Publish {count} selected to…",
   publishAction: "Publish",
+  publishingProgress: "Publishing {done} / {total}…",
   enhance: "Improve the title and description first",
   published: "Publication started.",
   publishedBatch: "Batch {id} created.",

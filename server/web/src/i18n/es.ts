@@ -179,6 +179,7 @@ export const es: Messages = {
   publishTo: "Publicar en…",
   publishSelected: "Publicar {count} seleccionados en…",
   publishAction: "Publicar",
+  publishingProgress: "Publicando {done} / {total}…",
   enhance: "Mejorar primero el título y la descripción",
   published: "Publicación iniciada.",
   publishedBatch: "Lote {id} creado.",

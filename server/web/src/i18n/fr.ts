@@ -179,6 +179,7 @@ export const fr: Messages = {
   publishTo: "Publier sur…",
   publishSelected: "Publier les {count} sélectionnés sur…",
   publishAction: "Publier",
+  publishingProgress: "Publication {done} / {total}…",
   enhance: "Améliorer d'abord le titre et la description",
   published: "Publication lancée.",
   publishedBatch: "Lot {id} créé.",

@@ -98,6 +98,8 @@ export class ApiClient {
   private session: Session | null = readSession();
   private brandId: number | null = Number(localStorage.getItem(BRAND_KEY)) || null;
   private refreshing: Promise<Session> | null = null;
+  /** The server ended the session (refresh refused): the login form says so. */
+  sessionExpired = false;
   private listeners = new Set<Listener>();
 
   get current(): Session | null {
@@ -131,6 +133,7 @@ export class ApiClient {
   /** Forgets the tokens at once, then ends the session on the server (offline: they just expire). */
   async logout(): Promise<void> {
     const session = this.session;
+    this.sessionExpired = false;
     this.store(null);
     this.setBrand(null);
     if (session) await send(AUTH_ROUTES.logout, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: session.refreshToken }) }).catch(() => undefined);
@@ -195,7 +198,7 @@ export class ApiClient {
     }
     const parsed = await parseBody(res);
     if (!res.ok) {
-      if (res.status === 401 && !options.anonymous) this.store(null);
+      if (res.status === 401 && !options.anonymous) this.expire();
       throw new ApiError(res.status, asErrorBody(parsed));
     }
     return parsed as T;
@@ -219,7 +222,7 @@ export class ApiClient {
     const res = await send(AUTH_ROUTES.refresh, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: stale.refreshToken }) });
     const parsed = await parseBody(res);
     if (!res.ok) {
-      if (res.status < 500) this.store(null);
+      if (res.status < 500) this.expire();
       throw new ApiError(res.status, asErrorBody(parsed));
     }
     const next = toSession(parsed as AuthTokensResponse);
@@ -227,7 +230,13 @@ export class ApiClient {
     return next;
   }
 
+  private expire(): void {
+    this.sessionExpired = true;
+    this.store(null);
+  }
+
   private store(session: Session | null): void {
+    if (session) this.sessionExpired = false;
     this.session = session;
     if (session) localStorage.setItem(SESSION_KEY, JSON.stringify(session));
     else localStorage.removeItem(SESSION_KEY);

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { PASSWORD_MIN_LENGTH } from "../../../../shared/auth";
 import { LanguagePicker } from "../App";
-import { ErrorBox } from "../components";
+import { ErrorBox, Notice } from "../components";
 import { useI18n } from "../i18n";
 import { api } from "../lib/api";
 import { useAction } from "../lib/hooks";
@@ -25,6 +25,7 @@ export function Login() {
       </div>
       <form class="card login-card" onSubmit={submit}>
         <h1>{isRegister ? t("registerTitle") : t("loginTitle")}</h1>
+        <Notice text={api.sessionExpired && !action.error ? t("sessionExpired") : null} />
         <ErrorBox error={action.error} />
         <label class="field">
           <span>{t("email")}</span>

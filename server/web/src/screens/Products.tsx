@@ -357,7 +357,7 @@ function PublishForm({ productIds, onDone }: { productIds: number[]; onDone(): v
         e.preventDefault();
         void action.run(async () => {
           for (const [i, id] of productIds.entries()) {
-            if (productIds.length > 1) setProgress(t("uploading", { done: i, total: productIds.length }));
+            if (productIds.length > 1) setProgress(t("publishingProgress", { done: i, total: productIds.length }));
             await api.post<PublishResponse>("/api/v1/marketplaces/listings/publish/", { product_id: id, marketplace_ids: [...chosen], enhance });
           }
           setProgress(null);
