@@ -10,6 +10,7 @@ import { AppError } from "../http/errors.js";
 import type { MarketplaceService } from "../marketplaces/index.js";
 import type { ProductService } from "../products/index.js";
 import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
+import { takeExclusiveSlot } from "../tasks/exclusive.js";
 import type { Task } from "../tasks/model.js";
 import { PUBLICATION_TASK_TYPE, stepStateOf } from "./pipeline.js";
 import { currentStepText, nextStep, progressPercentage, statusWhileRunning, TOTAL_STEPS, type StepState } from "./steps.js";
@@ -25,6 +26,11 @@ export class PublicationService {
     private readonly maxRetries: number,
   ) {}
 
+  /**
+   * One task per marketplace. The read below answers the usual refusal before anything is created;
+   * the guarantee is the task's exclusive key, taken in the write that creates it (two concurrent
+   * publishes of the same product to the same marketplace cannot both create a task).
+   */
   async publish(principal: Principal, brand: BrandAccess, body: PublishBody): Promise<PublishResponse> {
     await this.products.doc(brand, body.product_id);
     const connectors = body.marketplace_ids.map((id) => this.marketplaces.connector(id));
@@ -32,28 +38,36 @@ export class PublicationService {
       const live = await this.lifecycle.tasks
         .findOne({ brand: brand.brandId, task_type: PUBLICATION_TASK_TYPE, "context_data.product_id": body.product_id, "context_data.marketplace_id": connector.id, status: { $in: [...BLOCKING] } })
         .lean<Task>();
-      if (live) {
-        const how = live.status === "completed" ? "is already published on" : "is already being published to";
-        throw new AppError(409, "ALREADY_PUBLISHED", `Product ${body.product_id} ${how} ${connector.name} (task ${live.task_id})`, {
-          extra: { error: `Product ${body.product_id} ${how} ${connector.name}`, task_id: live.task_id, marketplace_id: connector.id },
-        });
-      }
+      if (live) throw alreadyPublished(body.product_id, connector, live);
     }
-    const tasks: PublishResponse["tasks"] = [];
+    const created: Task[] = [];
     for (const connector of connectors) {
-      const task = await this.lifecycle.create({
-        task_id: `task_${randomBytes(6).toString("hex")}`,
-        brand: brand.brandId,
-        created_by: principal.userId,
-        task_type: PUBLICATION_TASK_TYPE,
-        priority: "normal",
-        description: `Publish product ${body.product_id} to ${connector.name}`,
-        context_data: { product_id: body.product_id, marketplace_id: connector.id, enhance: body.enhance, options: body.options },
-        max_retries: this.maxRetries,
-      });
-      tasks.push({ task_id: task.task_id, marketplace: connector.id, marketplace_name: connector.name, status: "pending" });
+      const key = publicationKey(brand.brandId, body.product_id, connector.id);
+      const outcome = await takeExclusiveSlot(this.lifecycle.tasks, brand.brandId, key, () =>
+        this.lifecycle.create({
+          task_id: `task_${randomBytes(6).toString("hex")}`,
+          brand: brand.brandId,
+          created_by: principal.userId,
+          task_type: PUBLICATION_TASK_TYPE,
+          priority: "normal",
+          description: `Publish product ${body.product_id} to ${connector.name}`,
+          context_data: { product_id: body.product_id, marketplace_id: connector.id, enhance: body.enhance, options: body.options },
+          max_retries: this.maxRetries,
+          exclusive_key: key,
+          exclusive_slot: key,
+        }),
+      );
+      if (!outcome.taken) {
+        // Lost a race on one marketplace: the call creates nothing rather than part of what it asked.
+        for (const task of created) await this.lifecycle.remove(task, ["pending"]);
+        throw alreadyPublished(body.product_id, connector, outcome.holder);
+      }
+      created.push(outcome.value);
     }
-    return { product_id: body.product_id, tasks };
+    return {
+      product_id: body.product_id,
+      tasks: created.map((task, i) => ({ task_id: task.task_id, marketplace: connectors[i].id, marketplace_name: connectors[i].name, status: "pending" as const })),
+    };
   }
 
   async productTasks(brand: BrandAccess, productId: number, query: ProductTasksQuery): Promise<ProductTasksResponse> {
@@ -109,6 +123,19 @@ export class PublicationService {
       marketplace_name: name,
     };
   }
+}
+
+/** The exclusive key of a publication: one live task per brand, product and marketplace. */
+function publicationKey(brand: number, productId: number, marketplaceId: number): string {
+  return `${PUBLICATION_TASK_TYPE}:${brand}:${productId}:${marketplaceId}`;
+}
+
+function alreadyPublished(productId: number, connector: { id: number; name: string }, live: Task | null): AppError {
+  const how = live?.status === "completed" ? "is already published on" : "is already being published to";
+  const task = live ? ` (task ${live.task_id})` : "";
+  return new AppError(409, "ALREADY_PUBLISHED", `Product ${productId} ${how} ${connector.name}${task}`, {
+    extra: { error: `Product ${productId} ${how} ${connector.name}`, task_id: live?.task_id ?? null, marketplace_id: connector.id },
+  });
 }
 
 /**

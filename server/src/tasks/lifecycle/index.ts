@@ -39,7 +39,19 @@ export type NewTask = Pick<Task, "brand" | "created_by" | "task_type" | "priorit
   Partial<
     Pick<
       Task,
-      "executor" | "description" | "scheduled_for" | "max_retries" | "timeout_minutes" | "is_periodic" | "periodic_task" | "batch_id" | "account_id" | "owner_user_id" | "plugin"
+      | "executor"
+      | "description"
+      | "scheduled_for"
+      | "max_retries"
+      | "timeout_minutes"
+      | "is_periodic"
+      | "periodic_task"
+      | "batch_id"
+      | "account_id"
+      | "owner_user_id"
+      | "plugin"
+      | "exclusive_key"
+      | "exclusive_slot"
     >
   > & { task_id: string };
 
