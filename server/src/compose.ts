@@ -136,7 +136,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     webhooks: webhooks.service,
     enhancer,
     policy: { maxRetries: 3, baseDelayMs: taskConfig.retryBaseMs, maxDelayMs: taskConfig.retryMaxMs },
-  });
+  }, logger);
   const batches = createBatchesModule(
     connection,
     { lifecycle, enqueue: (task) => execution.enqueue(task), wakeSeller: (task) => plugin.delivery.wakeSeller(task), serverTypes: registry },
