@@ -73,6 +73,8 @@ export interface Task {
    */
   exclusive_key: string | null;
   exclusive_slot: string | null;
+  /** Suspended while another task (this task_id) runs elsewhere, e.g. a publication handed to the seller's extension. */
+  waiting_for: string | null;
   retry_count: number;
   max_retries: number;
   scheduled_for: Date | null;
@@ -163,6 +165,7 @@ export const taskSchema = new Schema<Task>(
     publication: { type: Schema.Types.Mixed, default: null },
     exclusive_key: { type: String, default: null },
     exclusive_slot: { type: String, default: null },
+    waiting_for: { type: String, default: null },
     retry_count: { type: Number, default: 0 },
     max_retries: { type: Number, default: 3 },
     scheduled_for: { type: Date, default: null },
@@ -199,6 +202,8 @@ taskSchema.index({ status: 1, worker_id: 1 });
 taskSchema.index({ batch_id: 1 });
 // One owner per exclusive key: creating or retrying a second live task for it fails on this index.
 taskSchema.index({ exclusive_slot: 1 }, { unique: true, partialFilterExpression: { exclusive_slot: { $type: "string" } } });
+// The tasks waiting for one that just ended.
+taskSchema.index({ waiting_for: 1 }, { partialFilterExpression: { waiting_for: { $type: "string" } } });
 // Extension delivery: a seller's claims and sweeps, and the lease sweeper.
 taskSchema.index({ owner_user_id: 1, status: 1 });
 taskSchema.index({ executor: 1, status: 1, lease_expires_at: 1 });
