@@ -15,6 +15,9 @@ import type { Task } from "../tasks/model.js";
 import { PUBLICATION_TASK_TYPE, stepStateOf } from "./pipeline.js";
 import { currentStepText, nextStep, progressPercentage, statusWhileRunning, TOTAL_STEPS, type StepState } from "./steps.js";
 
+/** What the summaries of product-tasks need of each task. */
+const SUMMARY_FIELDS = { task_id: 1, status: 1, "context_data.marketplace_id": 1, "publication.status": 1, "publication.steps_completed": 1, created_at: 1, id: 1 } as const;
+
 /** Publications that block another publish of the same product to the same marketplace. */
 const BLOCKING: readonly TaskStatus[] = ["pending", "running", "suspended", "completed"];
 
@@ -70,16 +73,23 @@ export class PublicationService {
     };
   }
 
+  /**
+   * Statuses and summaries need every task of the product, but only their status words: those are
+   * read with a narrow projection, and whole documents only for the page shown.
+   */
   async productTasks(brand: BrandAccess, productId: number, query: ProductTasksQuery): Promise<ProductTasksResponse> {
     const product = await this.products.doc(brand, productId);
     const match: Record<string, unknown> = { brand: brand.brandId, task_type: PUBLICATION_TASK_TYPE, "context_data.product_id": productId };
     if (query.marketplace_id !== undefined) {
       match["context_data.marketplace_id"] = this.marketplaces.connector(query.marketplace_id).id;
     }
-    const rows = await this.lifecycle.tasks.find(match).sort({ created_at: -1, id: -1 }).lean<Task[]>();
-    const views = rows.map((task) => this.view(task, product));
-    const filtered = query.status ? views.filter((v) => v.status === query.status) : views;
-    const page = filtered.slice(query.offset, query.offset + query.limit);
+    const rows = await this.lifecycle.tasks.find(match, SUMMARY_FIELDS).sort({ created_at: -1, id: -1 }).lean<Task[]>();
+    const summaries = rows.map((task) => ({ task_id: task.task_id, status: publicationStatus(task, stepStateOf(task.publication)), marketplace_name: this.marketplaceName(task) }));
+    const filtered = query.status ? summaries.filter((v) => v.status === query.status) : summaries;
+    const shown = filtered.slice(query.offset, query.offset + query.limit).map((v) => v.task_id);
+    const docs = shown.length ? await this.lifecycle.tasks.find({ brand: brand.brandId, task_id: { $in: shown } }).lean<Task[]>() : [];
+    const byId = new Map(docs.map((d) => [d.task_id, d]));
+    const page = shown.flatMap((id) => (byId.has(id) ? [this.view(byId.get(id)!, product)] : []));
     return {
       product_id: String(productId),
       product_title: product.title,
@@ -95,9 +105,14 @@ export class PublicationService {
     };
   }
 
+  private marketplaceName(task: Pick<Task, "context_data">): string {
+    const marketplaceId = Number(task.context_data.marketplace_id);
+    return this.marketplaces.connectors.byId(marketplaceId)?.name ?? `Marketplace ${marketplaceId}`;
+  }
+
   private view(task: Task, product: { id: number; title: string; sku: string }): ProductTask {
     const marketplaceId = Number(task.context_data.marketplace_id);
-    const name = this.marketplaces.connectors.byId(marketplaceId)?.name ?? `Marketplace ${marketplaceId}`;
+    const name = this.marketplaceName(task);
     const stored = stepStateOf(task.publication);
     const state: StepState = { ...stored, status: publicationStatus(task, stored) };
     return {
