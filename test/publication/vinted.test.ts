@@ -116,4 +116,23 @@ describe("publication to Vinted through the extension", () => {
     expect(done).toMatchObject({ status: "completed", publication_result: { marketplace_id: "4567002" } });
     expect((await productTasks(alice, product.id)).total_tasks).toBe(1);
   });
+
+  it("a publication cancelled while it waits takes the extension task the extension has not started with it", async () => {
+    const product = await vintedProduct(alice, "VINTED-3");
+    const taskId = await publishTo(alice, product.id, VINTED);
+    await waitFor(() => hubStatus(alice, taskId), (s) => s === "suspended", { timeoutMs: 15_000, intervalMs: 100, what: "the publication waiting" });
+    const recent = await alice.request<{ results: Array<{ task_id: string; action: string; status: string; created_at: string }> }>("GET", "/api/plugin/tasks/recent?limit=50");
+    const handed = recent.body.results.find((t) => t.action === "create_product" && t.status === "pending")!;
+    expect(handed).toBeDefined();
+
+    expect((await alice.request("POST", `/tasks/${taskId}/cancel/`, {})).status).toBe(200);
+    const extensionTask = await waitFor(
+      async () => (await alice.request<{ status: string }>("GET", `/api/plugin/tasks/${handed.task_id}`)).body,
+      (t) => t.status === "cancelled",
+      { timeoutMs: 10_000, intervalMs: 100, what: "the extension task cancelled" },
+    );
+    expect(extensionTask.status).toBe("cancelled");
+    expect((await alice.request<{ task_id: string | null }>("GET", "/api/plugin/tasks")).body.task_id).toBeNull();
+    expect((await waitForPublication(alice, product.id, taskId)).status).toBe("failed");
+  });
 });

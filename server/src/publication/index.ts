@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { ApiRouter } from "../http/define-route.js";
 import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
 import type { TaskRegistry } from "../tasks/executor/registry.js";
+import type { Task } from "../tasks/model.js";
 import { announceFailedPublications } from "./failure-webhook.js";
 import { publicationHandler, PUBLICATION_TASK_TYPE, type PipelineDeps } from "./pipeline.js";
 import { registerPublicationRoutes } from "./routes.js";
@@ -21,6 +22,19 @@ export interface PublicationModule {
   idle(): Promise<void>;
 }
 
+/**
+ * A publication cancelled while it waits for the seller's extension takes that extension task with
+ * it while the extension has not started it (once started, it may already have created the listing:
+ * it is left to finish, and its outcome stays on its own task).
+ */
+function cancelWorkNotStarted(lifecycle: TaskLifecycle): void {
+  lifecycle.events.on("task.status_changed", async ({ from, to, task }) => {
+    if (to !== "cancelled" || from !== "suspended" || task.task_type !== PUBLICATION_TASK_TYPE || !task.waiting_for) return;
+    const awaited = await lifecycle.tasks.findOne({ brand: task.brand, task_id: task.waiting_for }).lean<Task>();
+    if (awaited?.status === "pending") await lifecycle.cancel(awaited);
+  });
+}
+
 /** Publication tasks may be retried by the seller this many times after failing. */
 const USER_RETRIES = 5;
 
@@ -33,5 +47,6 @@ export function createPublicationModule(lifecycle: TaskLifecycle, registry: Task
     marketplaceName: (id) => deps.marketplaces.connectors.byId(id)?.name ?? `Marketplace ${id}`,
     logger: logger.child({ module: "publication" }),
   });
+  cancelWorkNotStarted(lifecycle);
   return { service, registerRoutes: (api) => registerPublicationRoutes(api, service), idle: () => failures.idle() };
 }
