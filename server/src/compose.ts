@@ -20,7 +20,10 @@ import { createPluginModule, type PluginModule } from "./plugin/index.js";
 import { createScheduling, type Scheduling } from "./scheduling/index.js";
 import { TaskExecution } from "./tasks/executor/index.js";
 import { builtInTaskTypes } from "./tasks/handlers/index.js";
-import { TaskLifecycle } from "./tasks/lifecycle/index.js";
+import { ENDED_STATUSES, TaskLifecycle } from "./tasks/lifecycle/index.js";
+import type { Task } from "./tasks/model.js";
+import type { TaskStatus } from "../../shared/tasks.js";
+import { PluginTaskGateway } from "./publication/vinted-gateway.js";
 import { registerTaskRoutes } from "./tasks/routes.js";
 import { TaskService } from "./tasks/service.js";
 import { VintedResultApplier } from "./vinted/apply-results.js";
@@ -140,7 +143,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     webhooks: webhooks.service,
     enhancer,
     policy: { maxRetries: 3, baseDelayMs: taskConfig.retryBaseMs, maxDelayMs: taskConfig.retryMaxMs },
-  });
+  }, logger);
   const batches = createBatchesModule(
     connection,
     { lifecycle, enqueue: (task) => execution.enqueue(task), wakeSeller: (task) => plugin.delivery.wakeSeller(task), serverTypes: registry },
@@ -155,6 +158,17 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   lifecycle.events.on("task.created", ({ task }) => plugin.delivery.wakeSeller(task));
   lifecycle.events.on("task.status_changed", ({ task }) => plugin.delivery.wakeSeller(task));
   const retention = createRetentionModule(connection, { tasks: lifecycle.tasks, batches: batches.batches.batches }, config.retention, logger);
+
+  // Vinted publications are handed to the seller's extension; the publication waits (suspended,
+  // no worker held) and runs again once that extension task ends, or is removed.
+  marketplaces.service.connectors.vinted.useGateway(new PluginTaskGateway(lifecycle, plugin.tasks));
+  const resumeWaiters = async (task: Task) => {
+    if (task.executor === "extension") await lifecycle.resumeWaitersOf(task.task_id);
+  };
+  lifecycle.events.on("task.status_changed", async ({ to, task }) => {
+    if ((ENDED_STATUSES as readonly TaskStatus[]).includes(to)) await resumeWaiters(task);
+  });
+  lifecycle.events.on("task.deleted", ({ task }) => resumeWaiters(task));
 
   return {
     services: {

@@ -51,6 +51,8 @@ interface NewPluginTask {
   description?: string;
   maxRetries?: number;
   scheduledFor?: Date | null;
+  /** At most one live task holds it (server/src/tasks/exclusive.ts). */
+  exclusiveKey?: string;
 }
 
 export class PluginService implements ExternalTaskTypes {
@@ -108,6 +110,11 @@ export class PluginService implements ExternalTaskTypes {
     });
   }
 
+  /** A task for the seller's extension asked for by a server feature (a Vinted publication). */
+  async createOnBehalf(t: Pick<NewPluginTask, "owner" | "brand" | "action" | "params" | "description" | "exclusiveKey">): Promise<Task> {
+    return this.insert({ ...t, priority: DEFAULT_PRIORITY, timeoutSeconds: DEFAULT_TIMEOUT_SECONDS });
+  }
+
   private async insert(t: NewPluginTask): Promise<Task> {
     const word = priorityWord(t.priority);
     // The seller's held long-poll is woken by the lifecycle's listeners.
@@ -125,6 +132,7 @@ export class PluginService implements ExternalTaskTypes {
       scheduled_for: t.scheduledFor ?? null,
       ...(t.maxRetries !== undefined ? { max_retries: t.maxRetries } : {}),
       plugin: defaultPluginState(t.priority, t.timeoutSeconds),
+      ...(t.exclusiveKey ? { exclusive_key: t.exclusiveKey, exclusive_slot: t.exclusiveKey } : {}),
     });
   }
 

@@ -66,6 +66,15 @@ export interface Task {
   error_details: Record<string, unknown> | null;
   /** marketplace_publication: the pipeline's step state (server/src/publication/steps.ts); null for other types. */
   publication: Record<string, unknown> | null;
+  /**
+   * Tasks sharing an exclusive key are never live at the same time (a publication: one per brand,
+   * product and marketplace). Kept for the task's life; `exclusive_slot` holds the same value while
+   * the task owns the key (a unique index makes taking it atomic) and is null once another took it.
+   */
+  exclusive_key: string | null;
+  exclusive_slot: string | null;
+  /** Suspended while another task (this task_id) runs elsewhere, e.g. a publication handed to the seller's extension. */
+  waiting_for: string | null;
   retry_count: number;
   max_retries: number;
   scheduled_for: Date | null;
@@ -154,6 +163,9 @@ export const taskSchema = new Schema<Task>(
     error_message: { type: String, default: null },
     error_details: { type: Schema.Types.Mixed, default: null },
     publication: { type: Schema.Types.Mixed, default: null },
+    exclusive_key: { type: String, default: null },
+    exclusive_slot: { type: String, default: null },
+    waiting_for: { type: String, default: null },
     retry_count: { type: Number, default: 0 },
     max_retries: { type: Number, default: 3 },
     scheduled_for: { type: Date, default: null },
@@ -188,6 +200,10 @@ taskSchema.index({ brand: 1, created_at: -1 });
 taskSchema.index({ brand: 1, status: 1 });
 taskSchema.index({ status: 1, worker_id: 1 });
 taskSchema.index({ batch_id: 1 });
+// One owner per exclusive key: creating or retrying a second live task for it fails on this index.
+taskSchema.index({ exclusive_slot: 1 }, { unique: true, partialFilterExpression: { exclusive_slot: { $type: "string" } } });
+// The tasks waiting for one that just ended.
+taskSchema.index({ waiting_for: 1 }, { partialFilterExpression: { waiting_for: { $type: "string" } } });
 // Extension delivery: a seller's claims and sweeps, and the lease sweeper.
 taskSchema.index({ owner_user_id: 1, status: 1 });
 taskSchema.index({ executor: 1, status: 1, lease_expires_at: 1 });

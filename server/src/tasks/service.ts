@@ -25,6 +25,7 @@ import { skipOf, toPage } from "../http/pagination.js";
 import { fieldErrorsOf } from "../http/validation.js";
 import { NON_FIELD_ERRORS } from "../../../shared/errors.js";
 import { checkpointModel } from "./executor/checkpoint-model.js";
+import { takeExclusiveSlot } from "./exclusive.js";
 import { taskListFilter, taskSort } from "./filters.js";
 import type { TaskLifecycle } from "./lifecycle/index.js";
 import { PRIORITY_RANK, type Task, type TaskModel } from "./model.js";
@@ -214,7 +215,7 @@ export class TaskService {
     if (body.clear_errors) Object.assign(set, { error_message: null, error_details: null });
     if (body.new_priority) Object.assign(set, { priority: body.new_priority, priority_rank: PRIORITY_RANK[body.new_priority] });
     // Queued again (server) or offered to the seller's extension by the lifecycle's listeners.
-    const updated = await this.lifecycle.retryByUser(task, set);
+    const updated = await this.retryOwningItsKey(task, set);
     if (!updated) throw invalidOperation("The task changed meanwhile; reload it and try again", { current_status: task.status });
     return {
       message: "Task queued for retry",
@@ -224,6 +225,19 @@ export class TaskService {
       max_retries: updated.max_retries,
       estimated_start: (await this.estimateStart(brand, updated)).toISOString(),
     };
+  }
+
+  /** A task with an exclusive key takes it back in the retry's own write, unless another live task holds it. */
+  private async retryOwningItsKey(task: Task, set: Record<string, unknown>): Promise<Task | null> {
+    const key = task.exclusive_key;
+    if (!key) return this.lifecycle.retryByUser(task, set);
+    const outcome = await takeExclusiveSlot(this.tasks, task.brand, key, () => this.lifecycle.retryByUser(task, { ...set, exclusive_slot: key }));
+    if (outcome.taken) return outcome.value;
+    const holder = outcome.holder;
+    throw invalidOperation(`Cannot retry: task ${holder?.task_id ?? "(another)"} (${holder?.status ?? "live"}) is doing the same work`, {
+      current_status: task.status,
+      conflicting_task_id: holder?.task_id ?? null,
+    });
   }
 
   /** Now, or later when tasks of equal or higher priority are queued ahead (by their recent duration). */

@@ -10,7 +10,7 @@ import { taskModel, type Task, type TaskModel } from "../model.js";
 import { createTaskContext, type RunState } from "./context.js";
 import type { RunFence, TaskLifecycle } from "../lifecycle/index.js";
 import { TaskStoppedError, describeError, untilStopped } from "./outcome.js";
-import { PermanentTaskError, type TaskRegistry } from "./registry.js";
+import { PermanentTaskError, TaskWaiting, type TaskRegistry } from "./registry.js";
 
 export const RUN_TASK_JOB = "markethub:run-task";
 const AGENDA_COLLECTION = "agenda_jobs";
@@ -248,6 +248,10 @@ export class TaskRunner {
   /** A run that ended without a result; the lifecycle queues it again when it goes back to pending. */
   private async fail(run: RunState, err: unknown, metrics: object, logger: Logger): Promise<void> {
     const lifecycle = this.deps.lifecycle;
+    if (err instanceof TaskWaiting) {
+      await lifecycle.wait(this.fence(run), err.taskId, { metrics, progress_message: err.message });
+      return;
+    }
     if (err instanceof TaskStoppedError && err.reason === "cancelled") {
       // Only a cancelled task takes the metrics of its stopped run (a deleted one is gone, a taken-over one is another run's).
       await lifecycle.recordStoppedRun(this.fence(run), { metrics });
