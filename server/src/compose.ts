@@ -110,6 +110,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     autoResume: taskConfig.autoResume,
   });
   const tasks = new TaskService(connection, lifecycle, execution, registry);
+  tasks.useMembership((userId) => brands.brandIdsOf(userId));
   const persistence = new PersistenceService(connection, lifecycle);
   const scheduling = createScheduling({ connection, tasks, catalog: registry, tickMs: taskConfig.schedulerTickMs, logger });
   const monitoring = createMonitoring(
