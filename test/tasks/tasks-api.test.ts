@@ -121,13 +121,13 @@ describe("POST /tasks/", () => {
 
   it("refuses an unknown task type and lists the known ones", async () => {
     const { api } = await newUser();
-    const res = await api.call<Body>("POST", "/tasks/", { task_type: "content_optimization" });
+    const res = await api.call<Body>("POST", "/tasks/", { task_type: "keyword_research" });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ detail: "Validation failed", error_code: "VALIDATION_ERROR" });
     const known = res.body.known_task_types as string[];
     expect(known).toEqual(expect.arrayContaining(["data_export", "report_generation", "simulated"]));
     const [message] = (res.body.field_errors as Record<string, string[]>).task_type;
-    expect(message).toContain("content_optimization");
+    expect(message).toContain("keyword_research");
     for (const type of known) expect(message).toContain(type);
   });
 
