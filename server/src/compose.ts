@@ -33,6 +33,7 @@ import { createSecretBox } from "./secrets/index.js";
 import { createWebhooksModule, type WebhooksModule } from "./webhooks/index.js";
 import { createPublicationModule, type PublicationModule } from "./publication/index.js";
 import { createBatchesModule, type BatchesModule } from "./batches/index.js";
+import { BulkOperationsParamsSchema, bulkOperationsHandler } from "./tasks/handlers/bulk-operations.js";
 
 export interface ComposeDeps {
   config: AppConfig;
@@ -144,6 +145,13 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     logger,
     { pollRateLimit: config.pollRateLimit, countsQuietMs: config.batchCountsQuietMs },
   );
+
+  // Registered once batches exist: a bulk operation is a batch of jobs of another type.
+  registry.register("bulk_operations", {
+    handler: bulkOperationsHandler((userId, brandId, body) => batches.batches.create({ userId, sessionId: "" }, { brandId, role: "member" }, body)),
+    params: BulkOperationsParamsSchema,
+    description: "Start a batch of jobs of another type (context_data: the batch body); the batch id in the result",
+  });
 
   // A task that becomes claimable goes to whoever runs it: an Agenda run for server tasks, a
   // wake-up of the seller's held long-poll for extension tasks.
