@@ -34,6 +34,8 @@ import { createWebhooksModule, type WebhooksModule } from "./webhooks/index.js";
 import { createPublicationModule, type PublicationModule } from "./publication/index.js";
 import { createBatchesModule, type BatchesModule } from "./batches/index.js";
 import { BulkOperationsParamsSchema, bulkOperationsHandler } from "./tasks/handlers/bulk-operations.js";
+import { ContentParamsSchema, contentHandler } from "./tasks/handlers/content-generation.js";
+import { productModels } from "./products/model.js";
 
 export interface ComposeDeps {
   config: AppConfig;
@@ -152,6 +154,16 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     params: BulkOperationsParamsSchema,
     description: "Start a batch of jobs of another type (context_data: the batch body); the batch id in the result",
   });
+
+  // Listing copy through the publication pipeline's enhancer, on the catalog.
+  const contentDeps = { enhancer, products: productModels(connection), catalog: products.products };
+  for (const [mode, description] of [
+    ["ai_content_generation", "Generate listing copy (title, description, keywords) for catalog products"],
+    ["content_optimization", "Propose better copy for catalog products, scored; applied only with apply: true"],
+    ["meta_tags_generation", "Meta title, description, keywords and Open Graph tags for catalog products"],
+  ] as const) {
+    registry.register(mode, { handler: contentHandler(mode, contentDeps), params: ContentParamsSchema, description });
+  }
 
   // A task that becomes claimable goes to whoever runs it: an Agenda run for server tasks, a
   // wake-up of the seller's held long-poll for extension tasks.
