@@ -93,6 +93,24 @@ describe("seo_keyword_analysis", () => {
   });
 });
 
+describe("seo_competitor_analysis", () => {
+  it("compares each listing with its own wardrobe's peers (same brand and size) and names why it lags", async () => {
+    const done = await run("seo_competitor_analysis");
+    const r = done.result_data as Body;
+    const branded = active.filter((l) => l.brand !== null);
+    expect(r.listings_compared).toBe(branded.length);
+    expect(r.listings_without_peers).toBe(active.length - branded.length);
+    const idle = branded.filter((l) => l.daily_views === 0);
+    expect(r.behind_peers as number).toBeGreaterThanOrEqual(idle.length);
+    const weakest = r.weakest as Array<{ vinted_id: number; views: number; peer_group: string; peers: number; views_vs_peers: number }>;
+    expect(weakest.slice(0, idle.length).map((w) => w.vinted_id).sort()).toEqual(idle.map((l) => l.vinted_id).slice(0, weakest.length).sort());
+    expect(weakest[0]).toMatchObject({ views: 0, views_vs_peers: 0, peer_group: "brand_and_size" });
+    expect(weakest[0].peers).toBeGreaterThanOrEqual(3);
+    expect(r.sources).toEqual({ own_wardrobe: true, vinted_catalog_search: false });
+    expect(r.insights_generated).toBe(r.behind_peers);
+  });
+});
+
 describe("daily_seo_report", () => {
   it("reports the last day's new and gone listings, views gained, idle listings and weak new ones", async () => {
     const done = await run("daily_seo_report");

@@ -6,6 +6,7 @@ import { reportGenerationHandler } from "./report-generation.js";
 import { SimulatedParamsSchema, simulatedHandler } from "./simulated.js";
 import { productModels } from "../../products/model.js";
 import { vintedModels } from "../../vinted/model.js";
+import { CompetitorAnalysisParamsSchema, competitorAnalysisHandler } from "./seo/competitor-analysis.js";
 import { ContentAuditParamsSchema, contentAuditHandler } from "./seo/content-audit.js";
 import { DailyReportParamsSchema, dailySeoReportHandler } from "./seo/daily-report.js";
 import { KeywordAnalysisParamsSchema, keywordAnalysisHandler } from "./seo/keyword-analysis.js";
@@ -25,6 +26,11 @@ export function builtInTaskTypes(connection: Connection): TaskRegistry {
       handler: keywordAnalysisHandler(vinted),
       params: KeywordAnalysisParamsSchema,
       description: "Which words of titles and descriptions go with more views and favourites, and which listings lack them",
+    })
+    .register("seo_competitor_analysis", {
+      handler: competitorAnalysisHandler(vinted),
+      params: CompetitorAnalysisParamsSchema,
+      description: "Each listing against similar ones of the wardrobe (same brand and size): price, views, photos, title",
     })
     .register("daily_seo_report", {
       handler: dailySeoReportHandler(vinted),
