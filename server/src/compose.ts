@@ -35,6 +35,8 @@ import { createPublicationModule, type PublicationModule } from "./publication/i
 import { createBatchesModule, type BatchesModule } from "./batches/index.js";
 import { BulkOperationsParamsSchema, bulkOperationsHandler } from "./tasks/handlers/bulk-operations.js";
 import { ContentParamsSchema, contentHandler } from "./tasks/handlers/content-generation.js";
+import { CrawlParamsSchema } from "./tasks/handlers/site/crawler.js";
+import { siteHandler } from "./tasks/handlers/site/site-tasks.js";
 import { productModels } from "./products/model.js";
 
 export interface ComposeDeps {
@@ -163,6 +165,15 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     ["meta_tags_generation", "Meta title, description, keywords and Open Graph tags for catalog products"],
   ] as const) {
     registry.register(mode, { handler: contentHandler(mode, contentDeps), params: ContentParamsSchema, description });
+  }
+
+  // The seller's own shop website, crawled under the webhooks' address rules.
+  for (const [kind, description] of [
+    ["website_structure_analysis", "Crawl the shop's website (context_data.url): titles, descriptions, headings, broken links, redirects"],
+    ["page_performance_audit", "Crawl the shop's website: time to first byte, page weight, scripts, images without alt"],
+    ["sitemap_generation", "Crawl the shop's website and build the XML sitemap of its indexable pages"],
+  ] as const) {
+    registry.register(kind, { handler: siteHandler(kind, config.webhooks.allowPrivateNetworks), params: CrawlParamsSchema, description });
   }
 
   // A task that becomes claimable goes to whoever runs it: an Agenda run for server tasks, a
