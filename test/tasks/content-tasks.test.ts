@@ -3,6 +3,7 @@
  * through the enhancer the publication pipeline uses (the built-in one here).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeChatCompletions } from "../fixtures/fake-chat-completions/index.js";
 import { startTestServer, type RegisteredUser, type TestServer } from "../helpers/app.js";
 import { TaskApi, type Body } from "./fixtures/tasks.js";
 
@@ -85,5 +86,28 @@ describe("content tasks", () => {
     const done = await api.waitForFinish(task.id);
     expect(done).toMatchObject({ status: "failed", retry_count: 0 });
     expect(done.error_message).toContain("99999999");
+  });
+});
+
+describe("with the OpenAI-compatible provider", () => {
+  it("its copy is used; a passing outage retries the task, which then completes", async () => {
+    const fake = await startFakeChatCompletions("sk-test");
+    const other = await startTestServer({ ENHANCER_URL: fake.url, ENHANCER_API_KEY: "sk-test", ENHANCER_MODEL: "tiny-model", ENHANCER_TIMEOUT_MS: "2000" });
+    try {
+      const seller = await other.register();
+      const created = await other.request<Body>("POST", "/api/v1/products/", { token: seller.access_token, body: { title: "Sac cuir", price: 80, brand_name: "Longchamp" } });
+      expect(created.status).toBe(201);
+      fake.reply({ kind: "error", status: 503, body: { error: { message: "overloaded" } } });
+      fake.setDefault({ kind: "content", content: JSON.stringify({ title: "Sac Longchamp en cuir marron", description: "Sac en cuir, très bon état.", keywords: ["longchamp", "cuir"] }) });
+      const otherApi = new TaskApi(other.request, seller.access_token);
+      const task = await otherApi.create({ task_type: "ai_content_generation", context_data: { product_ids: [created.body.id] } });
+      const done = await otherApi.waitForFinish(task.id);
+      expect(done).toMatchObject({ status: "completed", retry_count: 1 });
+      expect(done.result_data).toMatchObject({ provider: "chat-completions:tiny-model", items: [{ title: "Sac Longchamp en cuir marron", keywords: ["longchamp", "cuir"] }] });
+      expect(fake.requests.length).toBe(2);
+    } finally {
+      await other.close();
+      await fake.close();
+    }
   });
 });
