@@ -290,14 +290,20 @@ export type HeartbeatBody = z.infer<typeof HeartbeatBodySchema>;
 
 export const HeartbeatResponseSchema = z.object({ status: z.literal("ok"), lease_expires_at: z.string() });
 
+/**
+ * `lease_token` may be left out, as spec/plugin-polling-api.md shows the body, only while the task's
+ * current lease is the only one it ever had: after an earlier lease expired, a body without a token
+ * cannot be told from that lease's late answer and is refused (409 LEASE_TOKEN_REQUIRED).
+ * `executed_at` defaults to the time the server received the result.
+ */
 export const TaskResultBodySchema = z.object({
-  lease_token: z.string().min(1),
+  lease_token: z.string().min(1).optional(),
   success: z.boolean(),
   data: z.unknown().optional(),
   error: z.string().max(2000).optional(),
   error_code: z.string().max(64).optional(),
   execution_time_ms: z.number().int().min(0),
-  executed_at: z.string(),
+  executed_at: z.string().optional(),
 });
 export type TaskResultBody = z.infer<typeof TaskResultBodySchema>;
 
@@ -437,6 +443,21 @@ export const PLUGIN_RESULT_SCHEMAS = {
 } as const satisfies Record<PluginAction, z.ZodType>;
 
 export type PluginResultData = { [A in PluginAction]: z.infer<(typeof PLUGIN_RESULT_SCHEMAS)[A]> };
+
+/**
+ * Results as spec/plugin-polling-api.md shows them, leaner than what the extension sends: the server
+ * accepts these too and fills in the rest from the task's params (the item id) and the result's
+ * arrival. A documented `get_all_products` counts as complete only when it has `total` listings.
+ */
+export const DOCUMENTED_RESULT_SCHEMAS = {
+  get_user_data: GetUserDataResultSchema.partial({ origin: true, item_count: true }),
+  get_all_products: GetAllProductsResultSchema.pick({ products: true, total: true }),
+  delete_product: DeleteProductResultSchema.pick({ success: true }),
+  update_prices: UpdatePricesResultSchema.omit({ results: true }),
+  get_stats: GetStatsResultSchema.pick({ view_count: true, favourite_count: true }).extend({
+    message_count: GetStatsResultSchema.shape.message_count.optional(),
+  }),
+} as const satisfies Partial<Record<PluginAction, z.ZodType>>;
 
 // ---------------------------------------------------------------------------------------------
 // Routes: the server defines them with these paths, the extension calls them (login, refresh and

@@ -38,6 +38,11 @@ import { createPublicationModule, type PublicationModule } from "./publication/i
 import { createBatchesModule, type BatchesModule } from "./batches/index.js";
 import { createRetentionModule } from "./retention/index.js";
 import type { RetentionService } from "./retention/service.js";
+import { BulkOperationsParamsSchema, bulkOperationsHandler } from "./tasks/handlers/bulk-operations.js";
+import { ContentParamsSchema, contentHandler } from "./tasks/handlers/content-generation.js";
+import { CrawlParamsSchema } from "./tasks/handlers/site/crawler.js";
+import { siteHandler } from "./tasks/handlers/site/site-tasks.js";
+import { productModels } from "./products/model.js";
 
 export interface ComposeDeps {
   config: AppConfig;
@@ -117,6 +122,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     autoResume: taskConfig.autoResume,
   });
   const tasks = new TaskService(connection, lifecycle, execution, registry);
+  tasks.useMembership((userId) => brands.brandIdsOf(userId));
   const persistence = new PersistenceService(connection, lifecycle);
   const scheduling = createScheduling({ connection, tasks, catalog: registry, tickMs: taskConfig.schedulerTickMs, logger });
   const monitoring = createMonitoring(
@@ -150,6 +156,32 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     logger,
     { pollRateLimit: config.pollRateLimit, countsQuietMs: config.batchCountsQuietMs },
   );
+
+  // Registered once batches exist: a bulk operation is a batch of jobs of another type.
+  registry.register("bulk_operations", {
+    handler: bulkOperationsHandler((userId, brandId, body) => batches.batches.create({ userId, sessionId: "" }, { brandId, role: "member" }, body)),
+    params: BulkOperationsParamsSchema,
+    description: "Start a batch of jobs of another type (context_data: the batch body); the batch id in the result",
+  });
+
+  // Listing copy through the publication pipeline's enhancer, on the catalog.
+  const contentDeps = { enhancer, products: productModels(connection), catalog: products.products };
+  for (const [mode, description] of [
+    ["ai_content_generation", "Generate listing copy (title, description, keywords) for catalog products"],
+    ["content_optimization", "Propose better copy for catalog products, scored; applied only with apply: true"],
+    ["meta_tags_generation", "Meta title, description, keywords and Open Graph tags for catalog products"],
+  ] as const) {
+    registry.register(mode, { handler: contentHandler(mode, contentDeps), params: ContentParamsSchema, description });
+  }
+
+  // The seller's own shop website, crawled under the webhooks' address rules.
+  for (const [kind, description] of [
+    ["website_structure_analysis", "Crawl the shop's website (context_data.url): titles, descriptions, headings, broken links, redirects"],
+    ["page_performance_audit", "Crawl the shop's website: time to first byte, page weight, scripts, images without alt"],
+    ["sitemap_generation", "Crawl the shop's website and build the XML sitemap of its indexable pages"],
+  ] as const) {
+    registry.register(kind, { handler: siteHandler(kind, config.webhooks.allowPrivateNetworks), params: CrawlParamsSchema, description });
+  }
 
   // A task that becomes claimable goes to whoever runs it: an Agenda run for server tasks, a
   // wake-up of the seller's held long-poll for extension tasks.

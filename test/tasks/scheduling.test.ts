@@ -111,12 +111,15 @@ describe("periodic tasks: create", () => {
     expect(res.body.next_run_at_local).toBe(res.body.next_run_at.replace(".000Z", "+00:00"));
   });
 
-  it("refuses the spec's example type, which this server does not know, listing the known types", async () => {
-    const res = await create(alice, { cron_expression: "0 9 * * 1-5", task_type: "daily_seo_report" });
+  it("takes the spec's example type; refuses an unknown one, listing the known types", async () => {
+    const carol = await server.register();
+    const example = await create(carol, { cron_expression: "0 9 * * 1-5", task_type: "daily_seo_report" });
+    expect(example.status, JSON.stringify(example.body)).toBe(201);
+    const res = await create(carol, { cron_expression: "0 9 * * 1-5", task_type: "keyword_research" });
     expect(res.status).toBe(400);
     expect(res.body.error_code).toBe("VALIDATION_ERROR");
-    expect(res.body.field_errors.task_type[0]).toMatch(/Unknown task type 'daily_seo_report'.*data_export.*report_generation.*simulated/);
-    expect(res.body.known_task_types).toEqual(expect.arrayContaining(["data_export", "report_generation", "simulated"]));
+    expect(res.body.field_errors.task_type[0]).toMatch(/Unknown task type 'keyword_research'.*daily_seo_report.*data_export.*report_generation.*simulated/);
+    expect(res.body.known_task_types).toEqual(expect.arrayContaining(["daily_seo_report", "data_export", "report_generation", "seo_keyword_analysis", "simulated"]));
   });
 
   it("keeps every given field, and computes next_run_at in the schedule's zone", async () => {
@@ -203,8 +206,8 @@ describe("periodic tasks: read, filter, update, pause, delete", () => {
     expect(searchCron.body.results.map((r: Body) => r.id)).toEqual([ids.sim]);
 
     const page1 = await call(bob, "GET", `${BASE}/?page_size=2&ordering=id`);
-    expect(page1.body).toMatchObject({ count: 3, previous: null, next: `${BASE}/?page_size=2&ordering=id&page=2` });
-    const page2 = await call(bob, "GET", page1.body.next);
+    expect(page1.body).toMatchObject({ count: 3, previous: null, next: "?page_size=2&ordering=id&page=2" });
+    const page2 = await call(bob, "GET", `${BASE}/${page1.body.next}`);
     expect(page2.body.results.map((r: Body) => r.id)).toEqual([ids.sim]);
     expect(page2.body.next).toBeNull();
 

@@ -13,7 +13,7 @@ export interface TaskMetrics {
   recorded_at: Date;
 }
 
-export type PersistentJobState = "running" | "interrupted" | "resumed" | "completed" | "failed";
+export type PersistentJobState = "running" | "interrupted" | "resumed" | "completed" | "failed" | "cancelled";
 
 export interface PersistentJob {
   state: PersistentJobState;
@@ -128,7 +128,7 @@ const pluginStateSchema = new Schema<PluginTaskState>(
 
 const persistentJobSchema = new Schema<PersistentJob>(
   {
-    state: { type: String, enum: ["running", "interrupted", "resumed", "completed", "failed"], default: "running" },
+    state: { type: String, enum: ["running", "interrupted", "resumed", "completed", "failed", "cancelled"], default: "running" },
     can_resume: { type: Boolean, default: false },
     checkpoint_count: { type: Number, default: 0 },
     last_checkpoint_at: { type: Date, default: null },

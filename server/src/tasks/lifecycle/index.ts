@@ -94,6 +94,9 @@ export const ENDED_STATUSES = ["completed", "failed", "cancelled"] as const sati
 /** Tasks per write of a bulk transition. */
 const BULK_SLICE = 10_000;
 
+/** What a cancel leaves of a checkpointed job. */
+const CANCELLED_JOB = { state: "cancelled", can_resume: false } as const;
+
 /** Claim order of an extension's queue: the hub's priority word, then the 0–10 number, then the oldest. */
 const LEASE_ORDER = { priority_rank: -1, "plugin.priority": -1, created_at: 1, id: 1 } as const;
 
@@ -328,7 +331,20 @@ export class TaskLifecycle {
   /** From the status the caller read (one of cancel's from-states); null when it changed meanwhile or is not cancellable. */
   async cancel(task: Task, at = new Date()): Promise<Task | null> {
     if (!allows("cancel", task.status, "cancelled")) return null;
-    return this.change("cancel", task.status, "cancelled", { _id: task._id, brand: task.brand }, { $set: { cancelled_at: at, completed_at: at } });
+    const cancelled = await this.change("cancel", task.status, "cancelled", { _id: task._id, brand: task.brand }, { $set: { cancelled_at: at, completed_at: at } });
+    if (cancelled?.persistent_job) return (await this.endPersistentJobs({ _id: task._id, brand: task.brand })) ? { ...cancelled, persistent_job: { ...cancelled.persistent_job, ...CANCELLED_JOB } } : cancelled;
+    return cancelled;
+  }
+
+  /**
+   * A cancelled task's checkpointed job is over: not running, and never resumed from its checkpoint
+   * (a retry starts it again). Written after the status: the run's checkpoints are fenced on
+   * `running`, so none can follow and undo it.
+   */
+  private async endPersistentJobs(filter: Fields): Promise<number> {
+    const set = Object.fromEntries(Object.entries(CANCELLED_JOB).map(([k, v]) => [`persistent_job.${k}`, v]));
+    const result = await this.tasks.updateMany({ ...filter, status: "cancelled", persistent_job: { $ne: null }, "persistent_job.state": { $ne: "cancelled" } }, { $set: set });
+    return result.modifiedCount;
   }
 
   async suspend(task: Task): Promise<Task | null> {
@@ -433,6 +449,7 @@ export class TaskLifecycle {
       const moved = await this.updateManyInSlices({ brand: scope.brand, batch_id: scope.batch_id, status: state }, { ...set, status: to });
       if (moved > 0) counts[state] = moved;
     }
+    if (to === "cancelled" && Object.keys(counts).length > 0) await this.endPersistentJobs({ brand: scope.brand, batch_id: scope.batch_id });
     if (Object.keys(counts).length > 0) {
       await this.events.emit("tasks.bulk_status_changed", { transition: name, to, brand: scope.brand, batch_id: scope.batch_id, counts, at: new Date() });
     }
