@@ -111,7 +111,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   });
   const tasks = new TaskService(connection, lifecycle, execution, registry);
   const persistence = new PersistenceService(connection, lifecycle);
-  const scheduling = createScheduling({ connection, tasks, catalog: registry, tickMs: taskConfig.schedulerTickMs, logger });
+  const scheduling = createScheduling({ connection, tasks, catalog: registry, tickMs: taskConfig.schedulerTickMs, minIntervalSeconds: taskConfig.cronMinIntervalSeconds, logger });
   const monitoring = createMonitoring(
     connection,
     { staleAfterMs: taskConfig.heartbeatMs * 3, alertEvalMs: taskConfig.alertEvalMs, currentWorkerId: () => execution.workerId },

@@ -157,6 +157,8 @@ const EnvSchema = z.object({
   TASK_AUTO_RESUME: booleanFlag(true),
   /** How often every server process looks for due periodic tasks (/tasks/scheduled/); a schedule fires at most once per tick. */
   SCHEDULER_TICK_MS: integerInRange(10_000, 20, 3_600_000),
+  /** Periodic tasks may fire at most once every this many seconds (a seconds field finer than that is refused). */
+  CRON_MIN_INTERVAL_SECONDS: integerInRange(60, 1, 86_400),
   /** How often every server process evaluates the alert rules of /tasks/monitoring/alert-rules/ (one open alert per rule, whatever the number of processes). */
   ALERT_EVAL_MS: integerInRange(60_000, 50, 86_400_000),
   /** Plugin delivery: a seller's extension may poll GET /api/plugin/tasks no faster than this (0 = no limit). */
@@ -298,6 +300,8 @@ export interface TaskExecutionConfig {
   autoResume: boolean;
   /** Periodic tasks: the scheduler's tick (SCHEDULER_TICK_MS). */
   schedulerTickMs: number;
+  /** Periodic tasks: the shortest gap allowed between two runs of a schedule (CRON_MIN_INTERVAL_SECONDS). */
+  cronMinIntervalSeconds: number;
   /** Monitoring: how often alert rules are evaluated (ALERT_EVAL_MS). */
   alertEvalMs: number;
 }
@@ -368,6 +372,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
         cancelPollMs: e.TASK_CANCEL_POLL_MS,
         autoResume: e.TASK_AUTO_RESUME,
         schedulerTickMs: e.SCHEDULER_TICK_MS,
+        cronMinIntervalSeconds: e.CRON_MIN_INTERVAL_SECONDS,
         alertEvalMs: e.ALERT_EVAL_MS,
       },
       plugin: {
