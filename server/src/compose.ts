@@ -21,6 +21,7 @@ import { createScheduling, type Scheduling } from "./scheduling/index.js";
 import { TaskExecution } from "./tasks/executor/index.js";
 import { builtInTaskTypes } from "./tasks/handlers/index.js";
 import { TaskLifecycle } from "./tasks/lifecycle/index.js";
+import { QueuedTaskQuota } from "./tasks/quota.js";
 import { registerTaskRoutes } from "./tasks/routes.js";
 import { TaskService } from "./tasks/service.js";
 import { VintedResultApplier } from "./vinted/apply-results.js";
@@ -100,6 +101,8 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   const taskConfig = config.tasks;
   const lifecycle = new TaskLifecycle(connection, logger, { retry: { retryBaseDelayMs: taskConfig.retryBaseMs, retryMaxDelayMs: taskConfig.retryMaxMs } });
   const registry = builtInTaskTypes(connection);
+  const queuedQuota = new QueuedTaskQuota(lifecycle.tasks, taskConfig.queuedLimitPerBrand);
+  lifecycle.useCreationCheck((brand, adding) => queuedQuota.assertRoom(brand, adding));
   const execution = new TaskExecution(connection, lifecycle, registry, logger, {
     processEveryMs: taskConfig.pollMs,
     concurrency: taskConfig.concurrency,
@@ -139,7 +142,13 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   });
   const batches = createBatchesModule(
     connection,
-    { lifecycle, enqueue: (task) => execution.enqueue(task), wakeSeller: (task) => plugin.delivery.wakeSeller(task), serverTypes: registry },
+    {
+      lifecycle,
+      enqueue: (task) => execution.enqueue(task),
+      wakeSeller: (task) => plugin.delivery.wakeSeller(task),
+      serverTypes: registry,
+      assertQueueRoom: (brand, adding) => queuedQuota.assertRoom(brand, adding),
+    },
     logger,
     { pollRateLimit: config.pollRateLimit, countsQuietMs: config.batchCountsQuietMs },
   );

@@ -155,6 +155,10 @@ const EnvSchema = z.object({
   TASK_HEARTBEAT_MS: integerInRange(5_000, 50, 600_000),
   TASK_CANCEL_POLL_MS: integerInRange(500, 20, 60_000),
   TASK_AUTO_RESUME: booleanFlag(true),
+  /** Server tasks one brand may have running at once, across every process (the rest of its queue waits its turn). */
+  TASK_RUNNING_LIMIT_PER_BRAND: integerInRange(4, 1, 10_000),
+  /** Pending tasks one brand may have queued; creating more is refused with 429. */
+  TASK_QUEUED_LIMIT_PER_BRAND: integerInRange(100_000, 1, 10_000_000),
   /** How often every server process looks for due periodic tasks (/tasks/scheduled/); a schedule fires at most once per tick. */
   SCHEDULER_TICK_MS: integerInRange(10_000, 20, 3_600_000),
   /** Periodic tasks may fire at most once every this many seconds (a seconds field finer than that is refused). */
@@ -298,6 +302,10 @@ export interface TaskExecutionConfig {
   heartbeatMs: number;
   cancelPollMs: number;
   autoResume: boolean;
+  /** Fair share: running server tasks per brand (TASK_RUNNING_LIMIT_PER_BRAND). */
+  runningLimitPerBrand: number;
+  /** Fair share: pending tasks per brand (TASK_QUEUED_LIMIT_PER_BRAND). */
+  queuedLimitPerBrand: number;
   /** Periodic tasks: the scheduler's tick (SCHEDULER_TICK_MS). */
   schedulerTickMs: number;
   /** Periodic tasks: the shortest gap allowed between two runs of a schedule (CRON_MIN_INTERVAL_SECONDS). */
@@ -371,6 +379,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
         heartbeatMs: e.TASK_HEARTBEAT_MS,
         cancelPollMs: e.TASK_CANCEL_POLL_MS,
         autoResume: e.TASK_AUTO_RESUME,
+        runningLimitPerBrand: e.TASK_RUNNING_LIMIT_PER_BRAND,
+        queuedLimitPerBrand: e.TASK_QUEUED_LIMIT_PER_BRAND,
         schedulerTickMs: e.SCHEDULER_TICK_MS,
         cronMinIntervalSeconds: e.CRON_MIN_INTERVAL_SECONDS,
         alertEvalMs: e.ALERT_EVAL_MS,

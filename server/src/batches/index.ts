@@ -34,6 +34,8 @@ export interface BatchesDeps {
   enqueue: (task: Pick<Task, "task_id" | "priority" | "scheduled_for">) => Promise<void>;
   wakeSeller: (task: Task) => void;
   serverTypes: TaskRegistry;
+  /** Refuses (429) a batch whose jobs would pass the brand's queued quota. */
+  assertQueueRoom: (brand: number, adding: number) => Promise<void>;
 }
 
 export interface BatchesOptions {
@@ -55,6 +57,7 @@ export function createBatchesModule(connection: Connection, deps: BatchesDeps, l
       wakeSeller: deps.wakeSeller,
       isServerType: (type) => serverTypes.has(type),
       serverTypes: () => serverTypes.names(),
+      assertQueueRoom: deps.assertQueueRoom,
     },
     logger.child({ module: "batches" }),
   );

@@ -28,6 +28,7 @@ export interface BatchDispatch {
   wakeSeller(task: Task): void;
   isServerType(taskType: string): boolean;
   serverTypes(): string[];
+  assertQueueRoom(brand: number, adding: number): Promise<void>;
 }
 
 const ENQUEUE_PARALLELISM = 50;
@@ -141,6 +142,8 @@ export class BatchService {
       ...own,
     }));
     const params = executor === "extension" ? this.validateExtensionParams(body.task_type, contexts) : contexts;
+    // Before the batch is stored: a refused batch leaves nothing behind.
+    await this.dispatch.assertQueueRoom(brand.brandId, params.length);
     const batchId = newBatchId();
     const scheduledFor = body.scheduled_for ? new Date(body.scheduled_for) : null;
     await this.batches.create({

@@ -66,6 +66,9 @@ export interface ClaimAdmission {
 }
 export type ClaimGate = (task: Pick<Task, "_id" | "brand" | "batch_id">) => Promise<ClaimAdmission>;
 
+/** Refuses (throws) the creation of `adding` new tasks for a brand, e.g. past its queued quota. */
+export type CreationCheck = (brand: number, adding: number) => Promise<void>;
+
 /** Which tasks a bulk transition may move: always one batch of one brand. */
 export interface BatchScope {
   brand: number;
@@ -87,6 +90,7 @@ export class TaskLifecycle {
   readonly events: TaskEvents;
   private readonly retry: RetryPolicyOptions;
   private claimGate: ClaimGate | null = null;
+  private creationCheck: CreationCheck | null = null;
 
   constructor(
     private readonly connection: Connection,
@@ -107,11 +111,17 @@ export class TaskLifecycle {
     this.claimGate = gate;
   }
 
+  /** Every creation path (API, batches, schedules, publication, plugin) passes this check first. */
+  useCreationCheck(check: CreationCheck): void {
+    this.creationCheck = check;
+  }
+
   /**
    * Stores many new pending tasks (a batch's jobs) with insertMany in chunks, and announces each
    * chunk with one `tasks.created` event. Ids are reserved in one counter step per chunk.
    */
   async createMany(inputs: NewTask[], chunkSize = 5_000): Promise<number> {
+    if (inputs.length > 0) await this.creationCheck?.(inputs[0].brand, inputs.length);
     let stored = 0;
     for (let start = 0; start < inputs.length; start += chunkSize) {
       const chunk = inputs.slice(start, start + chunkSize);
@@ -130,6 +140,7 @@ export class TaskLifecycle {
 
   /** Stores a new task, pending (due now or at `scheduled_for`), and announces it. */
   async create(input: NewTask): Promise<Task> {
+    await this.creationCheck?.(input.brand, 1);
     const created = await this.tasks.create({
       ...input,
       id: await nextSequence(this.connection, "tasks"),
