@@ -99,7 +99,10 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   );
 
   const taskConfig = config.tasks;
-  const lifecycle = new TaskLifecycle(connection, logger, { retry: { retryBaseDelayMs: taskConfig.retryBaseMs, retryMaxDelayMs: taskConfig.retryMaxMs } });
+  const lifecycle = new TaskLifecycle(connection, logger, {
+    retry: { retryBaseDelayMs: taskConfig.retryBaseMs, retryMaxDelayMs: taskConfig.retryMaxMs },
+    runningLimitPerBrand: taskConfig.runningLimitPerBrand,
+  });
   const registry = builtInTaskTypes(connection);
   const queuedQuota = new QueuedTaskQuota(lifecycle.tasks, taskConfig.queuedLimitPerBrand);
   lifecycle.useCreationCheck((brand, adding) => queuedQuota.assertRoom(brand, adding));
@@ -144,7 +147,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     connection,
     {
       lifecycle,
-      enqueue: (task) => execution.enqueue(task),
+      enqueueMany: (tasks) => execution.enqueueMany(tasks),
       wakeSeller: (task) => plugin.delivery.wakeSeller(task),
       serverTypes: registry,
       assertQueueRoom: (brand, adding) => queuedQuota.assertRoom(brand, adding),
@@ -157,6 +160,9 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   // wake-up of the seller's held long-poll for extension tasks.
   lifecycle.events.on("task.created", ({ task }) => execution.queueWhenPending(task));
   lifecycle.events.on("task.status_changed", ({ task }) => execution.queueWhenPending(task));
+  // A brand's run that ends frees one of its running slots for a task waiting for it.
+  lifecycle.events.on("task.status_changed", execution.onRunEnded);
+  lifecycle.events.on("tasks.bulk_status_changed", execution.onBulkRunsEnded);
   lifecycle.events.on("task.created", ({ task }) => plugin.delivery.wakeSeller(task));
   lifecycle.events.on("task.status_changed", ({ task }) => plugin.delivery.wakeSeller(task));
 

@@ -31,7 +31,7 @@ export interface BatchesModule {
 /** What batches need of the task hub: the lifecycle, where queued jobs go, and which types run on the server. */
 export interface BatchesDeps {
   lifecycle: TaskLifecycle;
-  enqueue: (task: Pick<Task, "task_id" | "priority" | "scheduled_for">) => Promise<void>;
+  enqueueMany: (tasks: Array<Pick<Task, "task_id" | "brand" | "priority" | "scheduled_for">>) => Promise<void>;
   wakeSeller: (task: Task) => void;
   serverTypes: TaskRegistry;
   /** Refuses (429) a batch whose jobs would pass the brand's queued quota. */
@@ -53,7 +53,7 @@ export function createBatchesModule(connection: Connection, deps: BatchesDeps, l
     lifecycle,
     accounts,
     {
-      enqueue: deps.enqueue,
+      enqueueMany: deps.enqueueMany,
       wakeSeller: deps.wakeSeller,
       isServerType: (type) => serverTypes.has(type),
       serverTypes: () => serverTypes.names(),
