@@ -73,6 +73,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+  // Both processes stop executing before either database connection closes.
+  await second?.description.services.execution.stop();
+  await first?.description.services.execution.stop();
   await second?.close();
   await first?.close();
 });
