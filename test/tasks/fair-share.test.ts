@@ -141,17 +141,28 @@ describe("round-robin at equal priority", () => {
   it("a thousand runs of one brand falling due together do not go before another brand's run due at the same time", async () => {
     const d = await seller(first);
     const e = await seller(second);
-    // A's two long runs hold two of the six worker slots, D's will hold two more: two are left.
-    // Both due seconds from now: every run has its queue entry before any is due.
-    const dueAt = new Date(Date.now() + 10_000).toISOString();
-    const batchId = await batchOf(d, 1_000, { scheduled_for: dueAt });
+    // Queued for later (each run gets its queue entry), then made due together in the database
+    // while nothing claims (the runners stop; A's runs go back to wait for their slots).
+    const runners = [first, second].map((srv) => srv.description.services.execution.runner);
+    for (const runner of runners) await runner.stop(0);
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const batchId = await batchOf(d, 1_000, { scheduled_for: later });
     cleanups.push(() => d.call("POST", `/api/v1/batches/${batchId}/cancel`));
-    expect(Date.now(), "the batch was stored before its runs fell due").toBeLessThan(Date.parse(dueAt));
-    const single = await e.create({ task_type: "simulated", priority: "normal", scheduled_for: dueAt, context_data: QUICK });
+    const single = await e.create({ task_type: "simulated", priority: "normal", scheduled_for: later, context_data: QUICK });
+    const connection = first.db.connection;
+    const brandOf = async (api: TaskApi) => (await api.list("page_size=1")).results[0].brand.id;
+    const brands = [await brandOf(d), await brandOf(e)];
+    const ids = (await rawTasks(connection).find({ brand: { $in: brands }, status: "pending" }, { projection: { task_id: 1 } }).toArray()).map((t) => t.task_id as string);
+    expect(ids).toHaveLength(1_001);
+    const now = new Date();
+    await rawTasks(connection).updateMany({ task_id: { $in: ids } }, { $set: { scheduled_for: now } });
+    const entries = await connection.collection("agenda_jobs").updateMany({ "data.task_id": { $in: ids } }, { $set: { nextRunAt: now } });
+    expect(entries.modifiedCount).toBe(1_001);
+    for (const runner of runners) await runner.start();
     expect((await e.waitForStatus(single.id, "completed")).status).toBe("completed");
     // D's runs looked at so far: those running, and those found with no free slot (sent to wait).
     // In plain arrival order E's run would come after all thousand of them.
-    const looked = await rawTasks(first.db.connection).countDocuments({ brand: (await d.list("page_size=1")).results[0].brand.id, $or: [{ status: "running" }, { awaiting_slot: true }] });
+    const looked = await rawTasks(connection).countDocuments({ brand: brands[0], $or: [{ status: "running" }, { awaiting_slot: true }] });
     expect(looked).toBeLessThan(500);
   }, 120_000);
 });
