@@ -33,7 +33,9 @@ async function timed<T>(op: () => Promise<T>): Promise<[T, number]> {
 export async function runBatchesBench(): Promise<void> {
   console.log("\nBatches (app in this process, engine in its own process with its journal; production settings)");
   const engine = await startEngineProcess();
-  const result = loadConfig({ NODE_ENV: "production", LOG_LEVEL: "silent", JWT_SECRET: randomBytes(32).toString("hex"), CREDENTIALS_KEY: randomBytes(32).toString("hex"), AUTH_RATE_LIMIT: "1000", POLL_RATE_LIMIT: "1000000", BODY_LIMIT: "5mb" });
+  const result = loadConfig({ NODE_ENV: "production", LOG_LEVEL: "silent", JWT_SECRET: randomBytes(32).toString("hex"), CREDENTIALS_KEY: randomBytes(32).toString("hex"), AUTH_RATE_LIMIT: "1000", POLL_RATE_LIMIT: "1000000", BODY_LIMIT: "5mb",
+    // 101,000 jobs queued in one brand: past the default queued quota (100,000).
+    TASK_QUEUED_LIMIT_PER_BRAND: "200000" });
   if (!result.ok) throw new Error(result.problems.join("; "));
   const config = result.config;
   const db = await connectDatabase({ mongodbUri: `${engine.uri}/bench_batches`, dataDir: null });

@@ -24,6 +24,7 @@ import { ENDED_STATUSES, TaskLifecycle } from "./tasks/lifecycle/index.js";
 import type { Task } from "./tasks/model.js";
 import type { TaskStatus } from "../../shared/tasks.js";
 import { PluginTaskGateway } from "./publication/vinted-gateway.js";
+import { QueuedTaskQuota } from "./tasks/quota.js";
 import { registerTaskRoutes } from "./tasks/routes.js";
 import { TaskService } from "./tasks/service.js";
 import { VintedResultApplier } from "./vinted/apply-results.js";
@@ -110,8 +111,13 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   );
 
   const taskConfig = config.tasks;
-  const lifecycle = new TaskLifecycle(connection, logger, { retry: { retryBaseDelayMs: taskConfig.retryBaseMs, retryMaxDelayMs: taskConfig.retryMaxMs } });
+  const lifecycle = new TaskLifecycle(connection, logger, {
+    retry: { retryBaseDelayMs: taskConfig.retryBaseMs, retryMaxDelayMs: taskConfig.retryMaxMs },
+    runningLimitPerBrand: taskConfig.runningLimitPerBrand,
+  });
   const registry = builtInTaskTypes(connection);
+  const queuedQuota = new QueuedTaskQuota(lifecycle.tasks, taskConfig.queuedLimitPerBrand);
+  lifecycle.useCreationCheck((brand, adding) => queuedQuota.assertRoom(brand, adding));
   const execution = new TaskExecution(connection, lifecycle, registry, logger, {
     processEveryMs: taskConfig.pollMs,
     concurrency: taskConfig.concurrency,
@@ -124,7 +130,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   const tasks = new TaskService(connection, lifecycle, execution, registry);
   tasks.useMembership((userId) => brands.brandIdsOf(userId));
   const persistence = new PersistenceService(connection, lifecycle);
-  const scheduling = createScheduling({ connection, tasks, catalog: registry, tickMs: taskConfig.schedulerTickMs, logger });
+  const scheduling = createScheduling({ connection, tasks, catalog: registry, tickMs: taskConfig.schedulerTickMs, minIntervalSeconds: taskConfig.cronMinIntervalSeconds, logger });
   const monitoring = createMonitoring(
     connection,
     { staleAfterMs: taskConfig.heartbeatMs * 3, alertEvalMs: taskConfig.alertEvalMs, currentWorkerId: () => execution.workerId },
@@ -152,7 +158,13 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   }, logger);
   const batches = createBatchesModule(
     connection,
-    { lifecycle, enqueue: (task) => execution.enqueue(task), wakeSeller: (task) => plugin.delivery.wakeSeller(task), serverTypes: registry },
+    {
+      lifecycle,
+      enqueueMany: (tasks) => execution.enqueueMany(tasks),
+      wakeSeller: (task) => plugin.delivery.wakeSeller(task),
+      serverTypes: registry,
+      assertQueueRoom: (brand, adding) => queuedQuota.assertRoom(brand, adding),
+    },
     logger,
     { pollRateLimit: config.pollRateLimit, countsQuietMs: config.batchCountsQuietMs },
   );
@@ -187,6 +199,9 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   // wake-up of the seller's held long-poll for extension tasks.
   lifecycle.events.on("task.created", ({ task }) => execution.queueWhenPending(task));
   lifecycle.events.on("task.status_changed", ({ task }) => execution.queueWhenPending(task));
+  // A brand's run that ends frees one of its running slots for a task waiting for it.
+  lifecycle.events.on("task.status_changed", execution.onRunEnded);
+  lifecycle.events.on("tasks.bulk_status_changed", execution.onBulkRunsEnded);
   lifecycle.events.on("task.created", ({ task }) => plugin.delivery.wakeSeller(task));
   lifecycle.events.on("task.status_changed", ({ task }) => plugin.delivery.wakeSeller(task));
   const retention = createRetentionModule(connection, { tasks: lifecycle.tasks, batches: batches.batches.batches }, config.retention, logger);

@@ -172,8 +172,14 @@ const EnvSchema = z.object({
   TASK_HEARTBEAT_MS: integerInRange(5_000, 50, 600_000),
   TASK_CANCEL_POLL_MS: integerInRange(500, 20, 60_000),
   TASK_AUTO_RESUME: booleanFlag(true),
+  /** Server tasks one brand may have running at once, across every process (the rest of its queue waits its turn). */
+  TASK_RUNNING_LIMIT_PER_BRAND: integerInRange(4, 1, 10_000),
+  /** Pending tasks one brand may have queued; creating more is refused with 429. */
+  TASK_QUEUED_LIMIT_PER_BRAND: integerInRange(100_000, 1, 10_000_000),
   /** How often every server process looks for due periodic tasks (/tasks/scheduled/); a schedule fires at most once per tick. */
   SCHEDULER_TICK_MS: integerInRange(10_000, 20, 3_600_000),
+  /** Periodic tasks may fire at most once every this many seconds (a seconds field finer than that is refused). */
+  CRON_MIN_INTERVAL_SECONDS: integerInRange(60, 1, 86_400),
   /** How often every server process evaluates the alert rules of /tasks/monitoring/alert-rules/ (one open alert per rule, whatever the number of processes). */
   ALERT_EVAL_MS: integerInRange(60_000, 50, 86_400_000),
   /** Plugin delivery: a seller's extension may poll GET /api/plugin/tasks no faster than this (0 = no limit). */
@@ -315,8 +321,14 @@ export interface TaskExecutionConfig {
   heartbeatMs: number;
   cancelPollMs: number;
   autoResume: boolean;
+  /** Fair share: running server tasks per brand (TASK_RUNNING_LIMIT_PER_BRAND). */
+  runningLimitPerBrand: number;
+  /** Fair share: pending tasks per brand (TASK_QUEUED_LIMIT_PER_BRAND). */
+  queuedLimitPerBrand: number;
   /** Periodic tasks: the scheduler's tick (SCHEDULER_TICK_MS). */
   schedulerTickMs: number;
+  /** Periodic tasks: the shortest gap allowed between two runs of a schedule (CRON_MIN_INTERVAL_SECONDS). */
+  cronMinIntervalSeconds: number;
   /** Monitoring: how often alert rules are evaluated (ALERT_EVAL_MS). */
   alertEvalMs: number;
 }
@@ -391,7 +403,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
         heartbeatMs: e.TASK_HEARTBEAT_MS,
         cancelPollMs: e.TASK_CANCEL_POLL_MS,
         autoResume: e.TASK_AUTO_RESUME,
+        runningLimitPerBrand: e.TASK_RUNNING_LIMIT_PER_BRAND,
+        queuedLimitPerBrand: e.TASK_QUEUED_LIMIT_PER_BRAND,
         schedulerTickMs: e.SCHEDULER_TICK_MS,
+        cronMinIntervalSeconds: e.CRON_MIN_INTERVAL_SECONDS,
         alertEvalMs: e.ALERT_EVAL_MS,
       },
       plugin: {

@@ -24,13 +24,14 @@ import type { Connection } from "mongoose";
 
 /** What batches need from task execution: queue a server job's run, wake a seller's extension. */
 export interface BatchDispatch {
-  enqueue(task: Pick<Task, "task_id" | "priority" | "scheduled_for">): Promise<void>;
+  /** Many jobs at once, in order (the brand's share of running slots decides how many get a queue entry now). */
+  enqueueMany(tasks: Array<Pick<Task, "task_id" | "brand" | "priority" | "scheduled_for">>): Promise<void>;
   wakeSeller(task: Task): void;
   isServerType(taskType: string): boolean;
   serverTypes(): string[];
+  assertQueueRoom(brand: number, adding: number): Promise<void>;
 }
 
-const ENQUEUE_PARALLELISM = 50;
 const MAX_FIELD_ERRORS = 20;
 
 export const batchNotFound = () => notFound("Batch not found");
@@ -141,6 +142,8 @@ export class BatchService {
       ...own,
     }));
     const params = executor === "extension" ? this.validateExtensionParams(body.task_type, contexts) : contexts;
+    // Before the batch is stored: a refused batch leaves nothing behind.
+    await this.dispatch.assertQueueRoom(brand.brandId, params.length);
     const batchId = newBatchId();
     const scheduledFor = body.scheduled_for ? new Date(body.scheduled_for) : null;
     await this.batches.create({
@@ -339,13 +342,11 @@ export class BatchService {
     const free = batch.concurrency === null ? batch.pending_jobs : Math.max(0, batch.concurrency - batch.running_slots);
     if (free === 0) return;
     const rows = await this.lifecycle.tasks
-      .find(filter, { task_id: 1, priority: 1, scheduled_for: 1 })
+      .find(filter, { task_id: 1, brand: 1, priority: 1, scheduled_for: 1 })
       .sort({ priority_rank: -1, id: 1 })
       .limit(free)
       .lean<Task[]>();
-    for (let i = 0; i < rows.length; i += ENQUEUE_PARALLELISM) {
-      await Promise.all(rows.slice(i, i + ENQUEUE_PARALLELISM).map((t) => this.dispatch.enqueue(t)));
-    }
+    await this.dispatch.enqueueMany(rows);
   }
 
   /** Jobs per status of one batch, counted (the drift check and the summary compare it with the counters). */

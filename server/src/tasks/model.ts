@@ -97,6 +97,15 @@ export interface Task {
   /** Extension tasks: end of the current lease (`run_token` is the lease token). */
   lease_expires_at: Date | null;
   plugin: PluginTaskState | null;
+  /**
+   * Fair share (server tasks). `brand_slot`: which of its brand's running slots a run holds (a
+   * unique index over running tasks keeps a brand within its limit, across processes).
+   * `awaiting_slot`: claimed while its brand had no free slot, so it waits without a queue entry
+   * until one frees. `fair_tag`: its place in the round-robin between brands, kept while it waits.
+   */
+  brand_slot?: number | null;
+  awaiting_slot?: boolean;
+  fair_tag?: number | null;
   metrics: TaskMetrics | null;
   persistent_job: PersistentJob | null;
 }
@@ -183,6 +192,9 @@ export const taskSchema = new Schema<Task>(
     owner_user_id: { type: Number, default: null },
     lease_expires_at: { type: Date, default: null },
     plugin: { type: pluginStateSchema, default: null },
+    brand_slot: { type: Number },
+    awaiting_slot: { type: Boolean },
+    fair_tag: { type: Number },
     metrics: { type: metricsSchema, default: null },
     persistent_job: { type: persistentJobSchema, default: null },
   },
@@ -207,6 +219,14 @@ taskSchema.index({ waiting_for: 1 }, { partialFilterExpression: { waiting_for: {
 // Extension delivery: a seller's claims and sweeps, and the lease sweeper.
 taskSchema.index({ owner_user_id: 1, status: 1 });
 taskSchema.index({ executor: 1, status: 1, lease_expires_at: 1 });
+// Fair share: at most one running server task per (brand, slot) — a brand never holds more slots
+// than it has. Only running server tasks with a slot are in it.
+taskSchema.index(
+  { brand: 1, brand_slot: 1 },
+  { unique: true, name: "brand_running_slot", partialFilterExpression: { status: "running", executor: "server", brand_slot: { $gte: 0 } } },
+);
+// Tasks waiting for a slot of their brand, in the order they get one.
+taskSchema.index({ awaiting_slot: 1, brand: 1, priority_rank: -1, fair_tag: 1, id: 1 });
 
 export type TaskModel = Model<Task>;
 

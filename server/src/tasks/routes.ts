@@ -43,6 +43,7 @@ export function registerTaskRoutes(api: ApiRouter, tasks: TaskService): void {
     request: { body: CreateTaskBodySchema },
     status: 201,
     response: TaskSchema,
+    errors: { 429: "RATE_LIMITED: the brand's queued quota is reached (queued_task_limit)" },
     handler: ({ principal, brand, body }) => tasks.create(principal, brand, body),
   });
 

@@ -33,7 +33,7 @@ import { TaskSerializer } from "./serialize.js";
 
 /** What the API needs from execution: queue a run again (new priority or time), stop a local run at once. */
 export interface TaskQueue {
-  enqueue(task: Pick<Task, "task_id" | "priority" | "scheduled_for">): Promise<void>;
+  enqueue(task: Pick<Task, "task_id" | "brand" | "priority" | "scheduled_for">): Promise<void>;
   abortLocally(taskId: string): void;
   /** Tasks one process runs at once (for estimates). */
   readonly concurrency: number;

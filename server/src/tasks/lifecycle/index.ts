@@ -78,6 +78,9 @@ export interface ClaimAdmission {
 }
 export type ClaimGate = (task: Pick<Task, "_id" | "brand" | "batch_id">) => Promise<ClaimAdmission>;
 
+/** Refuses (throws) the creation of `adding` new tasks for a brand, e.g. past its queued quota. */
+export type CreationCheck = (brand: number, adding: number) => Promise<void>;
+
 /** Which tasks a bulk transition may move: always one batch of one brand. */
 export interface BatchScope {
   brand: number;
@@ -86,6 +89,13 @@ export interface BatchScope {
 
 export interface LifecycleOptions {
   retry?: RetryPolicyOptions;
+  /** Server tasks one brand may have running at once, across processes (unlimited when omitted). */
+  runningLimitPerBrand?: number;
+}
+
+/** A write refused by a unique index (here: the brand slot another run took first). */
+function isDuplicateKey(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 11000;
 }
 
 /** A task in one of these has its outcome: whoever waits for it may go on. */
@@ -104,7 +114,9 @@ export class TaskLifecycle {
   readonly tasks: TaskModel;
   readonly events: TaskEvents;
   private readonly retry: RetryPolicyOptions;
+  readonly runningLimitPerBrand: number;
   private claimGate: ClaimGate | null = null;
+  private creationCheck: CreationCheck | null = null;
 
   constructor(
     private readonly connection: Connection,
@@ -114,6 +126,7 @@ export class TaskLifecycle {
     this.tasks = taskModel(connection);
     this.events = new TaskEvents(logger.child({ module: "task-lifecycle" }));
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.runningLimitPerBrand = options.runningLimitPerBrand ?? Number.MAX_SAFE_INTEGER;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -125,11 +138,17 @@ export class TaskLifecycle {
     this.claimGate = gate;
   }
 
+  /** Every creation path (API, batches, schedules, publication, plugin) passes this check first. */
+  useCreationCheck(check: CreationCheck): void {
+    this.creationCheck = check;
+  }
+
   /**
    * Stores many new pending tasks (a batch's jobs) with insertMany in chunks, and announces each
    * chunk with one `tasks.created` event. Ids are reserved in one counter step per chunk.
    */
   async createMany(inputs: NewTask[], chunkSize = 5_000): Promise<number> {
+    if (inputs.length > 0) await this.creationCheck?.(inputs[0].brand, inputs.length);
     let stored = 0;
     for (let start = 0; start < inputs.length; start += chunkSize) {
       const chunk = inputs.slice(start, start + chunkSize);
@@ -148,6 +167,7 @@ export class TaskLifecycle {
 
   /** Stores a new task, pending (due now or at `scheduled_for`), and announces it. */
   async create(input: NewTask): Promise<Task> {
+    await this.creationCheck?.(input.brand, 1);
     const created = await this.tasks.create({
       ...input,
       id: await nextSequence(this.connection, "tasks"),
@@ -172,13 +192,22 @@ export class TaskLifecycle {
   // Claims
   // -------------------------------------------------------------------------------------------
 
-  /** A server worker claims a due pending task with a fresh run token; null when it is not there to take. */
-  async claim(taskId: string, token: string, workerId: string): Promise<Task | null> {
+  /**
+   * A server worker claims a due pending task with a fresh run token, in a free running slot of its
+   * brand; null when it is not there to take. When the brand has no free slot the task is marked
+   * `awaiting_slot` (with `fairTag`, its place in line) and waits for `dispatchAwaiting`.
+   */
+  async claim(taskId: string, token: string, workerId: string, fairTag: number | null = null): Promise<Task | null> {
     // The _id is read first by the unique task_id, so the claim itself is an _id lookup: with the
     // claim's other conditions in the filter, a planner may prefer a (status, …) index and read
     // every pending task — the cost of a claim would then grow with the backlog.
     const found = await allBrands(this.tasks.findOne({ task_id: taskId }, { _id: 1, status: 1, brand: 1, batch_id: 1 }).lean());
     if (!found || found.status !== "pending") return null;
+    const slot = await this.freeBrandSlot(found.brand);
+    if (slot === null) {
+      await this.awaitSlot(found, fairTag);
+      return null;
+    }
     const admission = found.batch_id && this.claimGate ? await this.claimGate(found) : null;
     if (admission?.verdict === "suspend") {
       await this.change("suspend", "pending", "suspended", { _id: found._id }, { $set: {} });
@@ -186,18 +215,87 @@ export class TaskLifecycle {
     }
     if (admission?.verdict === "hold") return null;
     const now = new Date();
-    const claimed = await this.change(
-      "claim",
-      "pending",
-      "running",
-      { _id: found._id, task_id: taskId, executor: "server", ...dueBy(now) },
-      {
-        $set: { started_at: now, run_token: token, worker_id: workerId, progress_message: null },
-        $inc: { attempt: 1 },
-      },
-    );
+    let claimed: Task | null;
+    try {
+      claimed = await this.change(
+        "claim",
+        "pending",
+        "running",
+        { _id: found._id, task_id: taskId, executor: "server", ...dueBy(now) },
+        {
+          $set: { started_at: now, run_token: token, worker_id: workerId, progress_message: null, brand_slot: slot, awaiting_slot: false },
+          $inc: { attempt: 1 },
+        },
+      );
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      // Another process took that slot between our read and this write: wait for the next one.
+      claimed = null;
+      await this.awaitSlot(found, fairTag);
+    }
     if (!claimed) await admission?.release?.();
     return claimed;
+  }
+
+  /** The lowest running slot of the brand no run holds; null when every slot is taken. */
+  private async freeBrandSlot(brand: number): Promise<number | null> {
+    const limit = this.runningLimitPerBrand;
+    const running = await this.tasks.find({ brand, executor: "server", status: "running" }, { brand_slot: 1 }).limit(limit + 1).lean<Task[]>();
+    // Runs without a slot (started before slots existed) count too.
+    if (running.length >= limit) return null;
+    const taken = new Set(running.map((t) => t.brand_slot));
+    for (let slot = 0; slot < limit; slot++) if (!taken.has(slot)) return slot;
+    return null;
+  }
+
+  /** Whether some task of the brand waits for a running slot (new ones then wait behind it, in order). */
+  async hasAwaiting(brand: number): Promise<boolean> {
+    return (await this.tasks.exists({ awaiting_slot: true, brand, status: "pending", executor: "server" })) !== null;
+  }
+
+  /** Queued tasks go straight to their brand's waiting list (its slots are spoken for), each with its place in line. */
+  async park(entries: Array<{ task: Pick<Task, "task_id" | "brand">; fairTag: number }>): Promise<void> {
+    if (entries.length === 0) return;
+    await this.tasks.bulkWrite(
+      entries.map(({ task, fairTag }) => ({
+        updateOne: { filter: { task_id: task.task_id, brand: task.brand, status: "pending" as const }, update: { $set: { awaiting_slot: true, fair_tag: fairTag } } },
+      })),
+      { ordered: false },
+    );
+  }
+
+  private async awaitSlot(task: Pick<Task, "_id" | "brand">, fairTag: number | null): Promise<void> {
+    await this.tasks.updateOne({ _id: task._id, brand: task.brand, status: "pending" }, { $set: { awaiting_slot: true, fair_tag: fairTag } });
+  }
+
+  /** Running server tasks of the brand (for how many waiting tasks may be offered a slot). */
+  async runningCount(brand: number): Promise<number> {
+    return this.tasks.countDocuments({ brand, executor: "server", status: "running" });
+  }
+
+  /**
+   * Up to `count` of the brand's tasks waiting for a slot, best first (priority, then their place in
+   * line), each taken off the waiting list by one conditional write: several processes offering
+   * slots at once never hand the same task out twice.
+   */
+  async takeAwaiting(brand: number, count: number): Promise<Task[]> {
+    if (count <= 0) return [];
+    const rows = await this.tasks
+      .find({ awaiting_slot: true, brand, status: "pending", executor: "server" })
+      .sort({ priority_rank: -1, fair_tag: 1, id: 1 })
+      .limit(count)
+      .lean<Task[]>();
+    const taken: Task[] = [];
+    for (const row of rows) {
+      const res = await this.tasks.updateOne({ _id: row._id, brand, awaiting_slot: true, status: "pending" }, { $set: { awaiting_slot: false } });
+      if (res.modifiedCount === 1) taken.push(row);
+    }
+    return taken;
+  }
+
+  /** Brands with tasks waiting for a slot (the periodic sweep's work list). */
+  async brandsAwaiting(): Promise<number[]> {
+    return allBrands(this.tasks.distinct("brand", { awaiting_slot: true, status: "pending", executor: "server" })) as Promise<number[]>;
   }
 
   /**
