@@ -1,6 +1,7 @@
 import { ObjectId, Timestamp, type Document } from "bson";
 import { Aggregator, updaterQueryOptions } from "./matching.js";
 import { updateOne } from "mingo/updater";
+import { cloneDeep, isEqual } from "mingo/util";
 import type { Collation } from "./collation.js";
 import { MongoCommandError } from "../errors.js";
 import { cloneDocument, getPath, idKey } from "./values.js";
@@ -34,10 +35,36 @@ function usesPositional(operators: Document): boolean {
 function applyOperators(doc: Document, operators: Document, options: UpdateOptions): string[] {
   const split = splitPositional(operators);
   if (split) return [...applyOperators(doc, split[0], options), ...applyOperators(doc, split[1], options)];
+  const direct = setTopLevelFields(doc, operators);
+  if (direct) return direct;
   // The filter matters only to the positional `$`; mingo would compile it again for every document.
   const condition = usesPositional(operators) ? options.filter : {};
   const result = updateOne([doc], condition, operators, { arrayFilters: options.arrayFilters, cloneMode: "deep" }, updaterQueryOptions({ collation: options.collation }));
   return result.modifiedFields ?? [];
+}
+
+const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+/**
+ * `$set` of top-level fields alone (a bulk status change over 100,000 documents) applied here, as
+ * mingo applies it (same equality, same deep copy), without the context mingo sets up on each call.
+ * Null for any other update: mingo's.
+ */
+function setTopLevelFields(doc: Document, operators: Document): string[] | null {
+  const ops = Object.keys(operators);
+  if (ops.length !== 1 || ops[0] !== "$set") return null;
+  const fields = operators.$set as unknown;
+  if (!fields || typeof fields !== "object" || Array.isArray(fields)) return null;
+  const paths = Object.keys(fields);
+  if (!paths.every((p) => p.length > 0 && !p.includes(".") && !p.includes("$") && !RESERVED_KEYS.has(p))) return null;
+  const changed: string[] = [];
+  for (const path of paths) {
+    const value = (fields as Document)[path];
+    if (isEqual(doc[path], value)) continue;
+    doc[path] = cloneDeep(value);
+    changed.push(path);
+  }
+  return changed;
 }
 
 function isOperatorUpdate(update: Document): boolean {
@@ -291,6 +318,12 @@ export function prepareInsert(doc: Document): Document {
   if (Array.isArray(doc._id)) throw new MongoCommandError("InvalidIdField", "can't use an array for _id");
   checkIdValue(doc._id);
   // mongod stores _id as the first field whatever order the client sent.
+  if (doc._id !== undefined && firstKey(doc) === "_id") return doc;
   const { _id, ...rest } = doc;
   return { _id: _id === undefined ? new ObjectId() : _id, ...rest };
+}
+
+function firstKey(doc: Document): string | undefined {
+  for (const key in doc) return key;
+  return undefined;
 }

@@ -150,6 +150,27 @@ export function idKey(v: unknown): string {
   return "x" + EJSON.stringify(v as Document, { relaxed: false });
 }
 
+/**
+ * A key that two values share whenever `compareValues` (binary strings) finds them equal: numbers
+ * of every BSON type by their numeric value, strings, dates and ObjectIds by their content. Values
+ * of other brackets get null. Different values may share a key (two Longs past 2^53): callers
+ * confirm a hit with `compareValues`.
+ */
+export function equalityKey(v: unknown): string | null {
+  switch (typeRank(v)) {
+    case 3:
+      return v instanceof Bound ? null : "n" + Number(toNumber(v));
+    case 4:
+      return "s" + (v as string);
+    case 8:
+      return "o" + (v as ObjectId).toHexString();
+    case 10:
+      return "d" + (v as Date).getTime();
+    default:
+      return null;
+  }
+}
+
 const IMMUTABLE_TYPES = [ObjectId, Long, Decimal128, Binary, Timestamp, MinKey, MaxKey, Int32, Double];
 
 /** Deep copy of plain objects and arrays; BSON value objects are immutable and shared. */
