@@ -35,8 +35,6 @@ function usesPositional(operators: Document): boolean {
 function applyOperators(doc: Document, operators: Document, options: UpdateOptions): string[] {
   const split = splitPositional(operators);
   if (split) return [...applyOperators(doc, split[0], options), ...applyOperators(doc, split[1], options)];
-  const direct = setTopLevelFields(doc, operators);
-  if (direct) return direct;
   // The filter matters only to the positional `$`; mingo would compile it again for every document.
   const condition = usesPositional(operators) ? options.filter : {};
   const result = updateOne([doc], condition, operators, { arrayFilters: options.arrayFilters, cloneMode: "deep" }, updaterQueryOptions({ collation: options.collation }));
@@ -46,25 +44,27 @@ function applyOperators(doc: Document, operators: Document, options: UpdateOptio
 const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
 /**
- * `$set` of top-level fields alone (a bulk status change over 100,000 documents) applied here, as
- * mingo applies it (same equality, same deep copy), without the context mingo sets up on each call.
- * Null for any other update: mingo's.
+ * `$set` of top-level fields alone (a bulk status change over 100,000 documents), applied here as
+ * mingo applies it (same equality, same deep copy of the value) to a shallow copy: the new version
+ * shares the untouched fields' values with the old one, which is safe because stored documents are
+ * never changed in place (every other update works on a deep copy). Undefined for any other update;
+ * null when nothing changes.
  */
-function setTopLevelFields(doc: Document, operators: Document): string[] | null {
+function setTopLevelFields(doc: Document, operators: Document): Document | null | undefined {
   const ops = Object.keys(operators);
-  if (ops.length !== 1 || ops[0] !== "$set") return null;
+  if (ops.length !== 1 || ops[0] !== "$set") return undefined;
   const fields = operators.$set as unknown;
-  if (!fields || typeof fields !== "object" || Array.isArray(fields)) return null;
+  if (!fields || typeof fields !== "object" || Array.isArray(fields)) return undefined;
   const paths = Object.keys(fields);
-  if (!paths.every((p) => p.length > 0 && !p.includes(".") && !p.includes("$") && !RESERVED_KEYS.has(p))) return null;
-  const changed: string[] = [];
+  if (!paths.every((p) => p.length > 0 && !p.includes(".") && !p.includes("$") && !RESERVED_KEYS.has(p))) return undefined;
+  let next: Document | null = null;
   for (const path of paths) {
     const value = (fields as Document)[path];
     if (isEqual(doc[path], value)) continue;
-    doc[path] = cloneDeep(value);
-    changed.push(path);
+    next ??= { ...doc };
+    next[path] = cloneDeep(value);
   }
-  return changed;
+  return next;
 }
 
 function isOperatorUpdate(update: Document): boolean {
@@ -210,6 +210,10 @@ export function applyUpdate(doc: Document, update: UpdateSpec, options: UpdateOp
   const setId = takeIdFromSet(operators);
   if (setId.present) assertSameId(doc, { _id: setId.value });
   currentTimestamps(operators);
+  if (!inserting) {
+    const direct = setTopLevelFields(doc, operators);
+    if (direct !== undefined) return direct;
+  }
   const next = cloneDocument(doc);
   checkArrayTargets(next, operators);
   if (operators.$pull) operators.$pull = { ...(operators.$pull as Document) };

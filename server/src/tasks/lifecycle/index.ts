@@ -129,12 +129,13 @@ export class TaskLifecycle {
   /** The stored form of each input, with its defaults and timestamps, validated by the schema. */
   private async documentsOf(chunk: NewTask[], firstId: number): Promise<Task[]> {
     const now = new Date();
-    const template = await this.validated(chunk[0], firstId, now);
+    // `_id` first, as the engine stores it (a document in any other order is rebuilt on insert).
+    const { _id: _first, ...shared } = await this.validated(chunk[0], firstId, now);
     return Promise.all(
       chunk.map(async (input, i) => {
         const id = firstId + i;
         if (!sharesFieldsWith(input, chunk[0])) return this.validated(input, id, now);
-        return { ...template, _id: new Types.ObjectId(), id, task_id: input.task_id, context_data: input.context_data ?? {} };
+        return { _id: new Types.ObjectId(), ...shared, id, task_id: input.task_id, context_data: input.context_data ?? {} };
       }),
     );
   }
