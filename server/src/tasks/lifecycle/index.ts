@@ -57,12 +57,15 @@ export type FailureOutcome = { outcome: "retried" | "failed"; task: Task };
 
 /**
  * What a batch says before one of its jobs is claimed: run it, hold it (its concurrency is used up:
- * it is offered again when a slot frees), or suspend it (the batch is paused, the account cannot pay).
- * `release` gives back a slot `admit` reserved when the claim then found nothing to take.
+ * it is offered again when a slot frees), suspend it (the batch is paused, the account cannot pay),
+ * or cancel it (the batch is cancelled: a job its bulk cancel has not reached yet, or one that went
+ * back to the queue after it, never starts). `release` gives back a slot `admit` reserved when the
+ * claim then found nothing to take; `cancelSet` is what the cancelled job records (its reason).
  */
 export interface ClaimAdmission {
-  verdict: "claim" | "hold" | "suspend";
+  verdict: "claim" | "hold" | "suspend" | "cancel";
   release?: () => Promise<void>;
+  cancelSet?: Fields;
 }
 export type ClaimGate = (task: Pick<Task, "_id" | "brand" | "batch_id">) => Promise<ClaimAdmission>;
 
@@ -75,6 +78,9 @@ export interface BatchScope {
 export interface LifecycleOptions {
   retry?: RetryPolicyOptions;
 }
+
+/** Candidates an extension claim looks at before answering that nothing can be claimed now. */
+const MAX_GATED_LOOKS = 20;
 
 /** Tasks per write of a bulk transition. */
 const BULK_SLICE = 10_000;
@@ -180,11 +186,10 @@ export class TaskLifecycle {
     const found = await allBrands(this.tasks.findOne({ task_id: taskId }, { _id: 1, status: 1, brand: 1, batch_id: 1 }).lean());
     if (!found || found.status !== "pending") return null;
     const admission = found.batch_id && this.claimGate ? await this.claimGate(found) : null;
-    if (admission?.verdict === "suspend") {
-      await this.change("suspend", "pending", "suspended", { _id: found._id }, { $set: {} });
+    if (admission && admission.verdict !== "claim") {
+      await this.refuseClaim(found._id, admission);
       return null;
     }
-    if (admission?.verdict === "hold") return null;
     const now = new Date();
     const claimed = await this.change(
       "claim",
@@ -203,14 +208,52 @@ export class TaskLifecycle {
   /**
    * The seller's extension claims its best due task: leased for the task's timeout with `token`
    * (highest priority, then the oldest), among `brands` when given (those the seller is a member of).
+   * Batch jobs pass the claim gate first, as server jobs do: a job its batch holds is skipped (the
+   * next best is taken), one it suspends or cancels is moved so and the next best is looked at.
    */
   async claimLease(ownerUserId: number, token: string, defaultTimeoutSeconds: number, brands: readonly number[] | null = null): Promise<Task | null> {
+    const mine: Fields = { owner_user_id: ownerUserId, executor: "extension", ...(brands ? { brand: { $in: [...brands] } } : {}) };
+    if (!this.claimGate) return this.lease(mine, token, defaultTimeoutSeconds);
+    const held: string[] = [];
+    for (let look = 0; look < MAX_GATED_LOOKS; look++) {
+      const filter: Fields = held.length ? { ...mine, batch_id: { $nin: held } } : mine;
+      const best = await allBrands(
+        this.tasks.findOne({ ...filter, status: "pending", ...dueBy(new Date()) }, { _id: 1, brand: 1, batch_id: 1 }).sort(LEASE_ORDER).lean<Pick<Task, "_id" | "brand" | "batch_id">>(),
+      );
+      if (!best) return null;
+      const admission = best.batch_id ? await this.claimGate(best) : null;
+      if (admission?.verdict === "hold") {
+        held.push(best.batch_id!);
+        continue;
+      }
+      if (admission && admission.verdict !== "claim") {
+        await this.refuseClaim(best._id, admission);
+        continue;
+      }
+      const leased = await this.lease({ ...filter, _id: best._id }, token, defaultTimeoutSeconds);
+      if (leased) return leased;
+      await admission?.release?.();
+    }
+    return null;
+  }
+
+  /** Suspends or cancels a pending job its batch does not admit. */
+  private async refuseClaim(id: Types.ObjectId, admission: ClaimAdmission): Promise<void> {
+    if (admission.verdict === "suspend") await this.change("suspend", "pending", "suspended", { _id: id }, { $set: {} });
+    if (admission.verdict === "cancel") {
+      const at = new Date();
+      await this.change("cancel", "pending", "cancelled", { _id: id }, { $set: { cancelled_at: at, completed_at: at, ...admission.cancelSet } });
+    }
+  }
+
+  /** One atomic claim of the best due pending task matching `filter`, with a fresh lease. */
+  private async lease(filter: Fields, token: string, defaultTimeoutSeconds: number): Promise<Task | null> {
     const now = new Date();
     return this.change(
       "claim",
       "pending",
       "running",
-      { owner_user_id: ownerUserId, executor: "extension", ...(brands ? { brand: { $in: [...brands] } } : {}), ...dueBy(now) },
+      { ...filter, ...dueBy(now) },
       [
         {
           $set: {
@@ -329,9 +372,9 @@ export class TaskLifecycle {
   // -------------------------------------------------------------------------------------------
 
   /** From the status the caller read (one of cancel's from-states); null when it changed meanwhile or is not cancellable. */
-  async cancel(task: Task, at = new Date()): Promise<Task | null> {
+  async cancel(task: Task, at = new Date(), set: Fields = {}): Promise<Task | null> {
     if (!allows("cancel", task.status, "cancelled")) return null;
-    return this.change("cancel", task.status, "cancelled", { _id: task._id, brand: task.brand }, { $set: { cancelled_at: at, completed_at: at } });
+    return this.change("cancel", task.status, "cancelled", { _id: task._id, brand: task.brand }, { $set: { cancelled_at: at, completed_at: at, ...set } });
   }
 
   async suspend(task: Task): Promise<Task | null> {
