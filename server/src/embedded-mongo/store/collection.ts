@@ -197,15 +197,16 @@ export class Collection {
     // An index whose keys the change leaves as they were is not touched (a status change moves
     // one or two of a task's indexes, not all of them).
     const moved = [...this.ordered.values()].filter((index) => !index.sameKeys(oldDoc, newDoc));
-    for (const index of moved) index.remove(oldDoc);
+    const id = idKey(newDoc._id);
+    for (const index of moved) index.remove(oldDoc, id);
     try {
       this.checkUnique(newDoc, oldDoc, moved);
     } catch (err) {
-      for (const index of moved) index.add(oldDoc);
+      for (const index of moved) index.add(oldDoc, id);
       throw err;
     }
-    this.docs.set(idKey(newDoc._id), newDoc);
-    for (const index of moved) index.add(newDoc);
+    this.docs.set(id, newDoc);
+    for (const index of moved) index.add(newDoc, id);
   }
 
   remove(doc: Document): void {

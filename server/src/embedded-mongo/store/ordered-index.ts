@@ -169,13 +169,11 @@ export class OrderedIndex {
     return x.length === y.length && x.every((tuple, i) => this.compare([...tuple, ""], [...y[i], ""]) === 0);
   }
 
-  add(doc: Document): void {
-    const id = idKey(doc._id);
+  add(doc: Document, id = idKey(doc._id)): void {
     for (const tuple of this.valueTuples(doc)) this.tree.set([...tuple, id], true);
   }
 
-  remove(doc: Document): void {
-    const id = idKey(doc._id);
+  remove(doc: Document, id = idKey(doc._id)): void {
     for (const tuple of this.valueTuples(doc)) this.tree.delete([...tuple, id]);
   }
 
