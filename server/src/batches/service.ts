@@ -58,6 +58,11 @@ const SORTS: Record<BatchListQuery["ordering"], Record<string, 1 | -1>> = {
   "-completed_at": { completed_at: -1, _id: -1 },
 };
 
+/** What a job cancelled with its batch records. */
+function cancelledJobFields(reason: string | null): { error_message: string } {
+  return { error_message: reason ? `Batch cancelled: ${reason}` : "Batch cancelled" };
+}
+
 export class BatchService {
   readonly batches: BatchModel;
 
@@ -156,7 +161,7 @@ export class BatchService {
       task_type: body.task_type,
       executor,
       priority: body.priority,
-      concurrency: executor === "server" ? body.concurrency : null,
+      concurrency: body.concurrency,
       scheduled_for: scheduledFor,
       cost_per_job: body.cost_per_job,
     });
@@ -242,11 +247,13 @@ export class BatchService {
       $set: { state: "cancelled", is_active: false, completed_at: now, cancellation_reason: reason },
     });
     if (marked.matchedCount === 0) throw conflict(`Cannot cancel a ${batch.state} batch`, { state: batch.state, allowed_states: ["active", "paused"] });
-    // Running jobs are stopped by their runner (it finds them cancelled) or lose their lease.
+    // Running jobs are stopped by their runner (it finds them cancelled) or lose their lease. A job
+    // the bulk pass misses (claimed, or back in the queue, while it runs) is cancelled by the claim
+    // gate or by onStatusChanged: the batch is marked cancelled first.
     await this.lifecycle.transitionMany("cancel", { brand: brand.brandId, batch_id: batchId }, ["pending", "suspended", "running"], "cancelled", {
       cancelled_at: now,
       completed_at: now,
-      error_message: reason ? `Batch cancelled: ${reason}` : "Batch cancelled",
+      ...cancelledJobFields(reason),
     });
   }
 
@@ -263,6 +270,11 @@ export class BatchService {
     if (!task.batch_id) return;
     const batch = await this.apply(task.brand, task.batch_id, changeOfEvent(event));
     if (!batch) return;
+    // Back in the queue (a retry, a hand-back) after its batch was cancelled: it does not run again.
+    if (event.to === "pending" && batch.state === "cancelled") {
+      await this.lifecycle.cancel(task, new Date(), cancelledJobFields(batch.cancellation_reason));
+      return;
+    }
     if (event.to === "completed") await this.bill(batch, task);
     if (event.from === "running" && batch.concurrency !== null) await this.dispatchPending(batch);
   }
@@ -302,8 +314,11 @@ export class BatchService {
    * or the job is held until a running job of the batch frees one.
    */
   private async admit(brand: number, batchId: string): Promise<ClaimAdmission> {
-    const batch = await this.batches.findOne({ brand, batch_id: batchId }, { state: 1, concurrency: 1, account_id: 1, cost_per_job: 1 }).lean<Batch>();
+    const batch = await this.batches
+      .findOne({ brand, batch_id: batchId }, { state: 1, concurrency: 1, account_id: 1, cost_per_job: 1, cancellation_reason: 1 })
+      .lean<Batch>();
     if (!batch) return { verdict: "claim" };
+    if (batch.state === "cancelled") return { verdict: "cancel", cancelSet: cancelledJobFields(batch.cancellation_reason) };
     if (batch.state === "paused") return { verdict: "suspend" };
     if (batch.cost_per_job > 0) {
       const account = await this.accounts.accounts.findOne({ brand, account_id: batch.account_id }, { status: 1, billing_type: 1, balance: 1 }).lean();

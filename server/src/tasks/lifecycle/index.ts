@@ -7,7 +7,7 @@
  * change left it. Writes that keep the status (progress, lease renewals, checkpoints) are fenced the
  * same way and live here too, so a run's every write is conditioned on still owning the task.
  */
-import type { Connection, Types, UpdateQuery } from "mongoose";
+import { Types, type Connection, type UpdateQuery } from "mongoose";
 import type { Logger } from "pino";
 import type { TaskStatus } from "../../../../shared/tasks.js";
 import { allBrands } from "../../brands/scope.js";
@@ -69,12 +69,15 @@ export type FailureOutcome = { outcome: "retried" | "failed"; task: Task };
 
 /**
  * What a batch says before one of its jobs is claimed: run it, hold it (its concurrency is used up:
- * it is offered again when a slot frees), or suspend it (the batch is paused, the account cannot pay).
- * `release` gives back a slot `admit` reserved when the claim then found nothing to take.
+ * it is offered again when a slot frees), suspend it (the batch is paused, the account cannot pay),
+ * or cancel it (the batch is cancelled: a job its bulk cancel has not reached yet, or one that went
+ * back to the queue after it, never starts). `release` gives back a slot `admit` reserved when the
+ * claim then found nothing to take; `cancelSet` is what the cancelled job records (its reason).
  */
 export interface ClaimAdmission {
-  verdict: "claim" | "hold" | "suspend";
+  verdict: "claim" | "hold" | "suspend" | "cancel";
   release?: () => Promise<void>;
+  cancelSet?: Fields;
 }
 export type ClaimGate = (task: Pick<Task, "_id" | "brand" | "batch_id">) => Promise<ClaimAdmission>;
 
@@ -100,6 +103,9 @@ function isDuplicateKey(err: unknown): boolean {
 
 /** A task in one of these has its outcome: whoever waits for it may go on. */
 export const ENDED_STATUSES = ["completed", "failed", "cancelled"] as const satisfies readonly TaskStatus[];
+
+/** Candidates an extension claim looks at before answering that nothing can be claimed now. */
+const MAX_GATED_LOOKS = 20;
 
 /** Tasks per write of a bulk transition. */
 const BULK_SLICE = 10_000;
@@ -145,7 +151,9 @@ export class TaskLifecycle {
 
   /**
    * Stores many new pending tasks (a batch's jobs) with insertMany in chunks, and announces each
-   * chunk with one `tasks.created` event. Ids are reserved in one counter step per chunk.
+   * chunk with one `tasks.created` event. Ids are reserved in one counter step per chunk. Tasks that
+   * differ only in `task_id` and `context_data` (a batch's jobs) are built from one validated
+   * document per chunk instead of one mongoose document each.
    */
   async createMany(inputs: NewTask[], chunkSize = 5_000): Promise<number> {
     if (inputs.length > 0) await this.creationCheck?.(inputs[0].brand, inputs.length);
@@ -153,16 +161,32 @@ export class TaskLifecycle {
     for (let start = 0; start < inputs.length; start += chunkSize) {
       const chunk = inputs.slice(start, start + chunkSize);
       const last = await nextSequence(this.connection, "tasks", chunk.length);
-      const first = last - chunk.length + 1;
-      const docs = await this.tasks.insertMany(
-        chunk.map((input, i) => ({ ...input, id: first + i, priority_rank: PRIORITY_RANK[input.priority] })),
-        { ordered: true },
-      );
-      const tasks = docs.map((d) => d.toObject() as Task);
-      stored += tasks.length;
-      await this.events.emit("tasks.created", { brand: chunk[0].brand, batch_id: chunk[0].batch_id ?? null, tasks });
+      const docs = await this.documentsOf(chunk, last - chunk.length + 1);
+      await this.tasks.insertMany(docs, { ordered: true, lean: true });
+      stored += docs.length;
+      await this.events.emit("tasks.created", { brand: chunk[0].brand, batch_id: chunk[0].batch_id ?? null, tasks: docs });
     }
     return stored;
+  }
+
+  /** The stored form of each input, with its defaults and timestamps, validated by the schema. */
+  private async documentsOf(chunk: NewTask[], firstId: number): Promise<Task[]> {
+    const now = new Date();
+    // `_id` first, as the engine stores it (a document in any other order is rebuilt on insert).
+    const { _id: _first, ...shared } = await this.validated(chunk[0], firstId, now);
+    return Promise.all(
+      chunk.map(async (input, i) => {
+        const id = firstId + i;
+        if (!sharesFieldsWith(input, chunk[0])) return this.validated(input, id, now);
+        return { _id: new Types.ObjectId(), ...shared, id, task_id: input.task_id, context_data: input.context_data ?? {} };
+      }),
+    );
+  }
+
+  private async validated(input: NewTask, id: number, now: Date): Promise<Task> {
+    const doc = new this.tasks({ ...input, id, priority_rank: PRIORITY_RANK[input.priority], created_at: now, updated_at: now });
+    await doc.validate();
+    return doc.toObject() as Task;
   }
 
   /** Stores a new task, pending (due now or at `scheduled_for`), and announces it. */
@@ -209,11 +233,10 @@ export class TaskLifecycle {
       return null;
     }
     const admission = found.batch_id && this.claimGate ? await this.claimGate(found) : null;
-    if (admission?.verdict === "suspend") {
-      await this.change("suspend", "pending", "suspended", { _id: found._id }, { $set: {} });
+    if (admission && admission.verdict !== "claim") {
+      await this.refuseClaim(found._id, admission);
       return null;
     }
-    if (admission?.verdict === "hold") return null;
     const now = new Date();
     let claimed: Task | null;
     try {
@@ -301,14 +324,52 @@ export class TaskLifecycle {
   /**
    * The seller's extension claims its best due task: leased for the task's timeout with `token`
    * (highest priority, then the oldest), among `brands` when given (those the seller is a member of).
+   * Batch jobs pass the claim gate first, as server jobs do: a job its batch holds is skipped (the
+   * next best is taken), one it suspends or cancels is moved so and the next best is looked at.
    */
   async claimLease(ownerUserId: number, token: string, defaultTimeoutSeconds: number, brands: readonly number[] | null = null): Promise<Task | null> {
+    const mine: Fields = { owner_user_id: ownerUserId, executor: "extension", ...(brands ? { brand: { $in: [...brands] } } : {}) };
+    if (!this.claimGate) return this.lease(mine, token, defaultTimeoutSeconds);
+    const held: string[] = [];
+    for (let look = 0; look < MAX_GATED_LOOKS; look++) {
+      const filter: Fields = held.length ? { ...mine, batch_id: { $nin: held } } : mine;
+      const best = await allBrands(
+        this.tasks.findOne({ ...filter, status: "pending", ...dueBy(new Date()) }, { _id: 1, brand: 1, batch_id: 1 }).sort(LEASE_ORDER).lean<Pick<Task, "_id" | "brand" | "batch_id">>(),
+      );
+      if (!best) return null;
+      const admission = best.batch_id ? await this.claimGate(best) : null;
+      if (admission?.verdict === "hold") {
+        held.push(best.batch_id!);
+        continue;
+      }
+      if (admission && admission.verdict !== "claim") {
+        await this.refuseClaim(best._id, admission);
+        continue;
+      }
+      const leased = await this.lease({ ...filter, _id: best._id }, token, defaultTimeoutSeconds);
+      if (leased) return leased;
+      await admission?.release?.();
+    }
+    return null;
+  }
+
+  /** Suspends or cancels a pending job its batch does not admit. */
+  private async refuseClaim(id: Types.ObjectId, admission: ClaimAdmission): Promise<void> {
+    if (admission.verdict === "suspend") await this.change("suspend", "pending", "suspended", { _id: id }, { $set: {} });
+    if (admission.verdict === "cancel") {
+      const at = new Date();
+      await this.change("cancel", "pending", "cancelled", { _id: id }, { $set: { cancelled_at: at, completed_at: at, ...admission.cancelSet } });
+    }
+  }
+
+  /** One atomic claim of the best due pending task matching `filter`, with a fresh lease. */
+  private async lease(filter: Fields, token: string, defaultTimeoutSeconds: number): Promise<Task | null> {
     const now = new Date();
     return this.change(
       "claim",
       "pending",
       "running",
-      { owner_user_id: ownerUserId, executor: "extension", ...(brands ? { brand: { $in: [...brands] } } : {}), ...dueBy(now) },
+      { ...filter, ...dueBy(now) },
       [
         {
           $set: {
@@ -427,9 +488,9 @@ export class TaskLifecycle {
   // -------------------------------------------------------------------------------------------
 
   /** From the status the caller read (one of cancel's from-states); null when it changed meanwhile or is not cancellable. */
-  async cancel(task: Task, at = new Date()): Promise<Task | null> {
+  async cancel(task: Task, at = new Date(), set: Fields = {}): Promise<Task | null> {
     if (!allows("cancel", task.status, "cancelled")) return null;
-    const cancelled = await this.change("cancel", task.status, "cancelled", { _id: task._id, brand: task.brand }, { $set: { cancelled_at: at, completed_at: at } });
+    const cancelled = await this.change("cancel", task.status, "cancelled", { _id: task._id, brand: task.brand }, { $set: { cancelled_at: at, completed_at: at, ...set } });
     if (cancelled?.persistent_job) return (await this.endPersistentJobs({ _id: task._id, brand: task.brand })) ? { ...cancelled, persistent_job: { ...cancelled.persistent_job, ...CANCELLED_JOB } } : cancelled;
     return cancelled;
   }
@@ -608,6 +669,17 @@ export class TaskLifecycle {
     if (task) await this.events.emit("task.status_changed", { from, to, transition: name, task });
     return task;
   }
+}
+
+/** Fields in which the tasks of one createMany call may differ and still share one validated document. */
+const PER_TASK_FIELDS = new Set(["task_id", "context_data"]);
+
+function sharesFieldsWith(input: NewTask, first: NewTask): boolean {
+  const a = input as Record<string, unknown>;
+  const b = first as Record<string, unknown>;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) if (!PER_TASK_FIELDS.has(key) && a[key] !== b[key]) return false;
+  return true;
 }
 
 function fenceFilter(fence: RunFence): Fields {
