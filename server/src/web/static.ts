@@ -38,6 +38,7 @@ export function dashboardMiddleware(distDir: string): RequestHandler {
   return (req, res, next) => {
     if ((req.method !== "GET" && req.method !== "HEAD") || isApiPath(req.path)) return next();
     if (req.path === "/" || req.path === "/index.html") return sendIndex(req, res, next);
-    files(req, res, () => sendIndex(req, res, next));
+    // A missing file (a name with an extension) is a 404, not the app: only pages fall back to it.
+    files(req, res, () => (/\.[a-z0-9]+$/i.test(req.path) ? next() : sendIndex(req, res, next)));
   };
 }
