@@ -13,7 +13,7 @@ import type { Task, TaskModel } from "../tasks/model.js";
 import { taskNotFound } from "../tasks/service.js";
 import { asJsonObject, type VintedResultApplier } from "../vinted/apply-results.js";
 import type { ExtensionLeases } from "./leases.js";
-import { DEFAULT_TIMEOUT_SECONDS, actionOf } from "./view.js";
+import { actionOf } from "./view.js";
 
 type Json = Record<string, unknown>;
 
@@ -89,7 +89,7 @@ export class ExtensionResults {
         set["plugin.sync_total_entries"] = { $max: [{ $ifNull: ["$plugin.sync_total_entries", 0] }, progress.partial.total_entries] };
       }
     }
-    const updated = await this.deps.lifecycle.renewLease({ _id: task._id, brand: task.brand, run_token: body.lease_token }, set, DEFAULT_TIMEOUT_SECONDS);
+    const updated = await this.deps.lifecycle.renewLease({ _id: task._id, brand: task.brand, run_token: body.lease_token }, set);
     if (!updated) throw await this.refusal(await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId), body.lease_token);
     // Pages of a sync are kept as they arrive: a sync cut off later keeps them (and marks nothing gone).
     if (progress?.partial && actionOf(updated.task_type) === "get_all_products") {

@@ -29,6 +29,7 @@ import { taskListFilter, taskSort } from "./filters.js";
 import type { TaskLifecycle } from "./lifecycle/index.js";
 import { PRIORITY_RANK, type Task, type TaskModel } from "./model.js";
 import { TaskSerializer } from "./serialize.js";
+import { upgradeStoredTasks } from "./upgrade.js";
 
 /** What the API needs from execution: queue a run again (new priority or time), stop a local run at once. */
 export interface TaskQueue {
@@ -88,6 +89,7 @@ export class TaskService {
 
   async init(): Promise<void> {
     await Promise.all([this.tasks.init(), checkpointModel(this.connection).init()]);
+    await upgradeStoredTasks(this.tasks);
   }
 
   /** `123` or `task_…`, within the brand; 404 otherwise (another brand's task does not exist). */
@@ -175,7 +177,8 @@ export class TaskService {
     }
     if (body.context_data !== undefined) this.checkParams(task.task_type, body.context_data);
     const set: Record<string, unknown> = { ...body };
-    if (body.priority) set.priority_rank = PRIORITY_RANK[body.priority];
+    // A new word takes its level; the same word keeps a finer level the plugin API gave.
+    if (body.priority && body.priority !== task.priority) set.priority_rank = PRIORITY_RANK[body.priority];
     if (body.scheduled_for !== undefined) set.scheduled_for = body.scheduled_for ? new Date(body.scheduled_for) : null;
     const updated = await this.tasks
       .findOneAndUpdate(brandFilter(brand, { _id: task._id }), { $set: set }, { returnDocument: "after" })
@@ -212,7 +215,7 @@ export class TaskService {
     const set: Record<string, unknown> = {};
     if (body.reset_progress) Object.assign(set, { progress_percentage: 0, progress_message: null });
     if (body.clear_errors) Object.assign(set, { error_message: null, error_details: null });
-    if (body.new_priority) Object.assign(set, { priority: body.new_priority, priority_rank: PRIORITY_RANK[body.new_priority] });
+    if (body.new_priority && body.new_priority !== task.priority) Object.assign(set, { priority: body.new_priority, priority_rank: PRIORITY_RANK[body.new_priority] });
     // Queued again (server) or offered to the seller's extension by the lifecycle's listeners.
     const updated = await this.lifecycle.retryByUser(task, set);
     if (!updated) throw invalidOperation("The task changed meanwhile; reload it and try again", { current_status: task.status });

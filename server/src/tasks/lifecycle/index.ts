@@ -12,7 +12,7 @@ import type { Logger } from "pino";
 import type { TaskStatus } from "../../../../shared/tasks.js";
 import { allBrands } from "../../brands/scope.js";
 import { nextSequence } from "../../db/counters.js";
-import { PRIORITY_RANK, taskModel, type Task, type TaskModel } from "../model.js";
+import { PRIORITY_RANK, priorityWord, taskModel, timeoutSecondsOf, type Task, type TaskModel } from "../model.js";
 import { TaskEvents } from "./events.js";
 import { lifecycleWrite } from "./guard.js";
 import { decideRetry, DEFAULT_RETRY_POLICY, type FailureKind, type RetryPolicyOptions } from "./retry-policy.js";
@@ -34,12 +34,26 @@ export interface RunFence {
 /** Extension leases also end in time: a result must arrive before, an expiry is found after. */
 export type LeaseCondition = { aliveAt: Date } | { endedBefore: Date } | null;
 
-/** What a new task is made of; id, task_id, status and the bookkeeping fields are the lifecycle's. */
+/**
+ * What a new task is made of; id, task_id, status and the bookkeeping fields are the lifecycle's.
+ * `priority_rank` is a finer 0–10 level within the word (the plugin API's); the word's level when omitted.
+ */
 export type NewTask = Pick<Task, "brand" | "created_by" | "task_type" | "priority" | "context_data"> &
   Partial<
     Pick<
       Task,
-      "executor" | "description" | "scheduled_for" | "max_retries" | "timeout_minutes" | "is_periodic" | "periodic_task" | "batch_id" | "account_id" | "owner_user_id" | "plugin"
+      | "executor"
+      | "description"
+      | "scheduled_for"
+      | "max_retries"
+      | "timeout_minutes"
+      | "is_periodic"
+      | "periodic_task"
+      | "batch_id"
+      | "account_id"
+      | "owner_user_id"
+      | "plugin"
+      | "priority_rank"
     >
   > & { task_id: string };
 
@@ -79,8 +93,8 @@ export interface LifecycleOptions {
 /** Tasks per write of a bulk transition. */
 const BULK_SLICE = 10_000;
 
-/** Claim order of an extension's queue: the hub's priority word, then the 0–10 number, then the oldest. */
-const LEASE_ORDER = { priority_rank: -1, "plugin.priority": -1, created_at: 1, id: 1 } as const;
+/** Claim order of an extension's queue: the highest 0–10 level, then the oldest. */
+const LEASE_ORDER = { priority_rank: -1, created_at: 1, id: 1 } as const;
 
 export class TaskLifecycle {
   readonly tasks: TaskModel;
@@ -118,7 +132,7 @@ export class TaskLifecycle {
       const last = await nextSequence(this.connection, "tasks", chunk.length);
       const first = last - chunk.length + 1;
       const docs = await this.tasks.insertMany(
-        chunk.map((input, i) => ({ ...input, id: first + i, priority_rank: PRIORITY_RANK[input.priority] })),
+        chunk.map((input, i) => ({ ...input, id: first + i, priority_rank: rankOf(input) })),
         { ordered: true },
       );
       const tasks = docs.map((d) => d.toObject() as Task);
@@ -133,7 +147,7 @@ export class TaskLifecycle {
     const created = await this.tasks.create({
       ...input,
       id: await nextSequence(this.connection, "tasks"),
-      priority_rank: PRIORITY_RANK[input.priority],
+      priority_rank: rankOf(input),
     });
     const task = created.toObject() as Task;
     await this.events.emit("task.created", { task });
@@ -186,7 +200,7 @@ export class TaskLifecycle {
    * The seller's extension claims its best due task: leased for the task's timeout with `token`
    * (highest priority, then the oldest), among `brands` when given (those the seller is a member of).
    */
-  async claimLease(ownerUserId: number, token: string, defaultTimeoutSeconds: number, brands: readonly number[] | null = null): Promise<Task | null> {
+  async claimLease(ownerUserId: number, token: string, brands: readonly number[] | null = null): Promise<Task | null> {
     const now = new Date();
     return this.change(
       "claim",
@@ -199,7 +213,7 @@ export class TaskLifecycle {
             started_at: now,
             updated_at: now,
             run_token: token,
-            lease_expires_at: leaseEnd(now, defaultTimeoutSeconds),
+            lease_expires_at: leaseEnd(now),
             // A lease handed back (release) was not an attempt: the next claim is that attempt again.
             attempt: { $add: [{ $ifNull: ["$attempt", 0] }, { $cond: [{ $eq: ["$plugin.handed_back", true] }, 0, 1] }] },
             "plugin.handed_back": false,
@@ -225,12 +239,12 @@ export class TaskLifecycle {
   }
 
   /** An extension heartbeat: extends the lease by the task's timeout (and writes `set`) while it has not ended. */
-  async renewLease(fence: RunFence, set: Fields, defaultTimeoutSeconds: number): Promise<Task | null> {
+  async renewLease(fence: RunFence, set: Fields): Promise<Task | null> {
     const now = new Date();
     return this.tasks
       .findOneAndUpdate(
         { ...fenceFilter(fence), status: "running", lease_expires_at: { $gte: now } },
-        [{ $set: { ...set, updated_at: now, lease_expires_at: leaseEnd(now, defaultTimeoutSeconds) } }],
+        [{ $set: { ...set, updated_at: now, lease_expires_at: leaseEnd(now) } }],
         { returnDocument: "after", updatePipeline: true, timestamps: false },
       )
       .lean<Task>();
@@ -261,7 +275,7 @@ export class TaskLifecycle {
 
   /** An extension lease that ended without a result, by the same rule. */
   async expireLease(task: Task, now = new Date()): Promise<FailureOutcome | null> {
-    const why = `Lease expired: no result or heartbeat within ${task.plugin?.timeout_seconds ?? Math.round(task.timeout_minutes * 60)}s (attempt ${task.attempt})`;
+    const why = `Lease expired: no result or heartbeat within ${timeoutSecondsOf(task)}s (attempt ${task.attempt})`;
     const retriable = decideRetry(task, "lost", this.retry).retry;
     return this.endRunWithFailure("expireLease", task, { ...fenceFilter(task), lease_expires_at: { $lt: now } }, {
       kind: "lost",
@@ -455,7 +469,14 @@ function dueBy(now: Date): Fields {
   return { $or: [{ scheduled_for: null }, { scheduled_for: { $lte: now } }] };
 }
 
-/** now + the task's timeout (plugin.timeout_seconds), as an update-pipeline expression. */
-function leaseEnd(now: Date, defaultTimeoutSeconds: number) {
-  return { $add: [now, { $multiply: [{ $ifNull: ["$plugin.timeout_seconds", defaultTimeoutSeconds] }, 1000] }] };
+/** now + the task's timeout in whole seconds (timeoutSecondsOf), as an update-pipeline expression. */
+function leaseEnd(now: Date) {
+  return { $add: [now, { $multiply: [{ $round: [{ $multiply: ["$timeout_minutes", 60] }, 0] }, 1000] }] };
+}
+
+/** The stored level: the given one, which must lie within the word, else the word's. */
+function rankOf(input: Pick<NewTask, "priority" | "priority_rank">): number {
+  if (input.priority_rank === undefined) return PRIORITY_RANK[input.priority];
+  if (priorityWord(input.priority_rank) !== input.priority) throw new Error(`Priority level ${input.priority_rank} is not '${input.priority}'`);
+  return input.priority_rank;
 }
