@@ -357,12 +357,12 @@ export const GetUserDataResultSchema = z.object({
 });
 export type GetUserDataResult = z.infer<typeof GetUserDataResultSchema>;
 
-/** A wardrobe listing as Vinted returns it (extra fields kept). */
-export const VintedProductSchema = z.looseObject({
-  id: z.number().int(),
-  title: z.string(),
-  price: z.unknown(),
-});
+/**
+ * A wardrobe listing as Vinted returned it. The envelope only asks for an object: each listing is
+ * read on its own by VintedItemSchema (shared/vinted.ts) where the result is applied, so a listing
+ * whose shape Vinted changed is reported there instead of costing the whole sync.
+ */
+export const VintedProductSchema = z.record(z.string(), z.unknown());
 export type VintedProduct = z.infer<typeof VintedProductSchema>;
 
 export const GetAllProductsResultSchema = z.object({

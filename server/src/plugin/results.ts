@@ -11,7 +11,7 @@ import { AppError, permissionDenied } from "../http/errors.js";
 import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
 import type { Task, TaskModel } from "../tasks/model.js";
 import { taskNotFound } from "../tasks/service.js";
-import { asJsonObject, type VintedResultApplier } from "../vinted/apply-results.js";
+import { asJsonObject, type AppliedResult, type VintedResultApplier } from "../vinted/apply-results.js";
 import type { ExtensionLeases } from "./leases.js";
 import { actionOf } from "./view.js";
 
@@ -40,6 +40,20 @@ export async function findOwnedTask(tasks: TaskModel, userId: number, taskId: st
   const task = await allBrands(tasks.findOne({ ...key, owner_user_id: userId, executor: "extension" }).lean<Task>());
   if (!task) throw taskNotFound();
   return task;
+}
+
+/** A success's notes for the task: data not applied at all (warning), or listings applied without some field (data_problems). */
+function detailsOf(applied: AppliedResult): Json | null {
+  const details: Json = {};
+  if (applied.warning) details.warning = applied.warning;
+  if (applied.problems?.length) details.data_problems = applied.problems;
+  return Object.keys(details).length > 0 ? details : null;
+}
+
+function receivedMessage(applied: AppliedResult): string {
+  if (applied.warning) return `Task result saved; its data was not applied: ${applied.warning}`;
+  if (applied.problems?.length) return `Task result saved; some Vinted fields had an unexpected type and were left out (${applied.problems.length} listing(s), see the task's error_details.data_problems)`;
+  return "Task result saved successfully";
 }
 
 export interface ResultDeps {
@@ -121,7 +135,7 @@ export class ExtensionResults {
           result_data: applied.resultData ?? {},
           progress_percentage: 100,
           error_message: null,
-          error_details: applied.warning ? { warning: applied.warning } : null,
+          error_details: detailsOf(applied),
           "plugin.error_code": null,
         }
       : {
@@ -145,7 +159,7 @@ export class ExtensionResults {
       if (isResend(now, body.lease_token, digest)) return { status: "received", message: "Task result already received" };
       throw await this.refusal(now, body.lease_token);
     }
-    return { status: "received", message: applied.warning ? `Task result saved; its data was not applied: ${applied.warning}` : "Task result saved successfully" };
+    return { status: "received", message: receivedMessage(applied) };
   }
 
   /**
