@@ -12,89 +12,21 @@ import type { Logger } from "pino";
 import type { TaskStatus } from "../../../../shared/tasks.js";
 import { allBrands } from "../../brands/scope.js";
 import { nextSequence } from "../../db/counters.js";
-import { PRIORITY_RANK, priorityWord, taskModel, timeoutSecondsOf, type Task, type TaskModel } from "../model.js";
+import { taskModel, timeoutSecondsOf, type Task, type TaskModel } from "../model.js";
+import { dueBy, fenceFilter, LEASE_ORDER, leaseEnd, leaseFilter, rankOf } from "./conditions.js";
 import { TaskEvents } from "./events.js";
 import { lifecycleWrite } from "./guard.js";
-import { decideRetry, DEFAULT_RETRY_POLICY, type FailureKind, type RetryPolicyOptions } from "./retry-policy.js";
+import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicyOptions } from "./retry-policy.js";
 import { allows, TRANSITIONS, type TransitionName } from "./table.js";
+import type { BatchScope, ClaimGate, FailureInput, FailureOutcome, Fields, LeaseCondition, LifecycleOptions, NewTask, RunFence } from "./types.js";
 
 export { TaskEvents, type TaskEventMap, type TaskEventName, type TaskStatusChanged, type TasksBulkStatusChanged } from "./events.js";
 export { ALLOWED_STATUS_CHANGES, TRANSITIONS, type TransitionName } from "./table.js";
 export { decideRetry, retryDelayMs, type FailureKind, type RetryPolicyOptions } from "./retry-policy.js";
-
-type Fields = Record<string, unknown>;
-
-/** Identifies one run of a task: writes under it apply only while the run still owns the task. */
-export interface RunFence {
-  _id: Types.ObjectId;
-  brand: number;
-  run_token: string | null;
-}
-
-/** Extension leases also end in time: a result must arrive before, an expiry is found after. */
-export type LeaseCondition = { aliveAt: Date } | { endedBefore: Date } | null;
-
-/**
- * What a new task is made of; id, task_id, status and the bookkeeping fields are the lifecycle's.
- * `priority_rank` is a finer 0–10 level within the word (the plugin API's); the word's level when omitted.
- */
-export type NewTask = Pick<Task, "brand" | "created_by" | "task_type" | "priority" | "context_data"> &
-  Partial<
-    Pick<
-      Task,
-      | "executor"
-      | "description"
-      | "scheduled_for"
-      | "max_retries"
-      | "timeout_minutes"
-      | "is_periodic"
-      | "periodic_task"
-      | "batch_id"
-      | "account_id"
-      | "owner_user_id"
-      | "plugin"
-      | "priority_rank"
-    >
-  > & { task_id: string };
-
-export interface FailureInput {
-  kind: FailureKind;
-  error_message: string;
-  error_details: Record<string, unknown> | null;
-  /** Fields written either way (metrics, plugin error code…). */
-  set?: Fields;
-  /** Fields written only when the task fails for good (persistent_job.state…). */
-  setIfFailed?: Fields;
-}
-
-export type FailureOutcome = { outcome: "retried" | "failed"; task: Task };
-
-/**
- * What a batch says before one of its jobs is claimed: run it, hold it (its concurrency is used up:
- * it is offered again when a slot frees), or suspend it (the batch is paused, the account cannot pay).
- * `release` gives back a slot `admit` reserved when the claim then found nothing to take.
- */
-export interface ClaimAdmission {
-  verdict: "claim" | "hold" | "suspend";
-  release?: () => Promise<void>;
-}
-export type ClaimGate = (task: Pick<Task, "_id" | "brand" | "batch_id">) => Promise<ClaimAdmission>;
-
-/** Which tasks a bulk transition may move: always one batch of one brand. */
-export interface BatchScope {
-  brand: number;
-  batch_id: string;
-}
-
-export interface LifecycleOptions {
-  retry?: RetryPolicyOptions;
-}
+export type { BatchScope, ClaimAdmission, ClaimGate, FailureInput, FailureOutcome, LeaseCondition, LifecycleOptions, NewTask, RunFence } from "./types.js";
 
 /** Tasks per write of a bulk transition. */
 const BULK_SLICE = 10_000;
-
-/** Claim order of an extension's queue: the highest 0–10 level, then the oldest. */
-const LEASE_ORDER = { priority_rank: -1, created_at: 1, id: 1 } as const;
 
 export class TaskLifecycle {
   readonly tasks: TaskModel;
@@ -454,29 +386,4 @@ export class TaskLifecycle {
     if (task) await this.events.emit("task.status_changed", { from, to, transition: name, task });
     return task;
   }
-}
-
-function fenceFilter(fence: RunFence): Fields {
-  return { _id: fence._id, brand: fence.brand, run_token: fence.run_token };
-}
-
-function leaseFilter(lease: LeaseCondition): Fields {
-  if (!lease) return {};
-  return "aliveAt" in lease ? { lease_expires_at: { $gte: lease.aliveAt } } : { lease_expires_at: { $lt: lease.endedBefore } };
-}
-
-function dueBy(now: Date): Fields {
-  return { $or: [{ scheduled_for: null }, { scheduled_for: { $lte: now } }] };
-}
-
-/** now + the task's timeout in whole seconds (timeoutSecondsOf), as an update-pipeline expression. */
-function leaseEnd(now: Date) {
-  return { $add: [now, { $multiply: [{ $round: [{ $multiply: ["$timeout_minutes", 60] }, 0] }, 1000] }] };
-}
-
-/** The stored level: the given one, which must lie within the word, else the word's. */
-function rankOf(input: Pick<NewTask, "priority" | "priority_rank">): number {
-  if (input.priority_rank === undefined) return PRIORITY_RANK[input.priority];
-  if (priorityWord(input.priority_rank) !== input.priority) throw new Error(`Priority level ${input.priority_rank} is not '${input.priority}'`);
-  return input.priority_rank;
 }
