@@ -35,6 +35,7 @@ export async function medianMs(runs: number, op: (i: number) => Promise<unknown>
 export interface EngineProcess {
   uri: string;
   dataDir: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -52,6 +53,7 @@ export async function startEngineProcess(): Promise<EngineProcess> {
   return {
     uri,
     dataDir,
+    pid: child.pid!,
     async stop() {
       child.kill("SIGTERM");
       await once(child, "exit");
@@ -63,4 +65,20 @@ export async function startEngineProcess(): Promise<EngineProcess> {
 export function row(label: string, value: number | string, unit = ""): void {
   const shown = typeof value === "number" ? value.toLocaleString("en-US", { maximumFractionDigits: value < 10 ? 3 : 0 }) : value;
   console.log(`  ${label.padEnd(52)} ${String(shown).padStart(12)} ${unit}`);
+}
+
+/**
+ * CPU seconds used so far by this process and by another one (Linux /proc; null elsewhere). On a
+ * shared machine wall time also counts waiting for a core; CPU time is the steadier figure.
+ */
+export function cpuSeconds(otherPid: number): { self: number; other: number | null } {
+  const usage = process.cpuUsage();
+  let other: number | null = null;
+  try {
+    const fields = fs.readFileSync(`/proc/${otherPid}/stat`, "utf8").split(") ")[1].split(" ");
+    other = (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    other = null;
+  }
+  return { self: (usage.user + usage.system) / 1e6, other };
 }

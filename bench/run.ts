@@ -1,6 +1,7 @@
 import { runBatchesBench } from "./batches.bench.js";
 import { runEngineBench } from "./engine.bench.js";
 import { runPluginBench } from "./plugin.bench.js";
+import { runPublicationBench } from "./publication.bench.js";
 import { runTasksBench } from "./tasks.bench.js";
 
 /** `npm run bench [name…]`: every benchmark, or only the named ones. Figures are measured in this run. */
@@ -9,6 +10,7 @@ const benches: Record<string, () => Promise<void>> = {
   plugin: runPluginBench,
   tasks: runTasksBench,
   batches: runBatchesBench,
+  publication: runPublicationBench,
 };
 
 const wanted = process.argv.slice(2);

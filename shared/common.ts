@@ -32,7 +32,10 @@ export const PageQuerySchema = z.object({
 });
 export type PageQuery = z.infer<typeof PageQuerySchema>;
 
-/** The list envelope of spec/task-core-api.md: `next`/`previous` are links to the neighbour pages. */
+/**
+ * The list envelope of spec/task-core-api.md: `next`/`previous` link the neighbour pages relative to
+ * the list's URL, as the spec shows them ("?page=2"), keeping the other query parameters.
+ */
 export function paginated<T extends z.ZodType>(item: T) {
   return z.object({
     count: z.number().int().min(0),

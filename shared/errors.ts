@@ -36,6 +36,8 @@ export const ERROR_CODES = [
   "LEASE_EXPIRED",
   /** Plugin delivery (409): the task already has its result; a different or later one never replaces it. */
   "RESULT_ALREADY_RECEIVED",
+  /** Plugin delivery (409): a result without lease_token, for a task one of whose earlier leases expired. */
+  "LEASE_TOKEN_REQUIRED",
   "PAYLOAD_TOO_LARGE",
   "RATE_LIMITED",
   "SERVICE_UNAVAILABLE",

@@ -225,3 +225,18 @@ export const PLUGIN_RESULT_SCHEMAS = {
 } as const satisfies Record<PluginAction, z.ZodType>;
 
 export type PluginResultData = { [A in PluginAction]: z.infer<(typeof PLUGIN_RESULT_SCHEMAS)[A]> };
+
+/**
+ * Results as spec/plugin-polling-api.md shows them, leaner than what the extension sends: the server
+ * accepts these too and fills in the rest from the task's params (the item id) and the result's
+ * arrival. A documented `get_all_products` counts as complete only when it has `total` listings.
+ */
+export const DOCUMENTED_RESULT_SCHEMAS = {
+  get_user_data: GetUserDataResultSchema.partial({ origin: true, item_count: true }),
+  get_all_products: GetAllProductsResultSchema.pick({ products: true, total: true }),
+  delete_product: DeleteProductResultSchema.pick({ success: true }),
+  update_prices: UpdatePricesResultSchema.omit({ results: true }),
+  get_stats: GetStatsResultSchema.pick({ view_count: true, favourite_count: true }).extend({
+    message_count: GetStatsResultSchema.shape.message_count.optional(),
+  }),
+} as const satisfies Partial<Record<PluginAction, z.ZodType>>;

@@ -171,14 +171,20 @@ export type HeartbeatBody = z.infer<typeof HeartbeatBodySchema>;
 
 export const HeartbeatResponseSchema = z.object({ status: z.literal("ok"), lease_expires_at: z.string() });
 
+/**
+ * `lease_token` may be left out, as spec/plugin-polling-api.md shows the body, only while the task's
+ * current lease is the only one it ever had: after an earlier lease expired, a body without a token
+ * cannot be told from that lease's late answer and is refused (409 LEASE_TOKEN_REQUIRED).
+ * `executed_at` defaults to the time the server received the result.
+ */
 export const TaskResultBodySchema = z.object({
-  lease_token: z.string().min(1),
+  lease_token: z.string().min(1).optional(),
   success: z.boolean(),
   data: z.unknown().optional(),
   error: z.string().max(2000).optional(),
   error_code: z.string().max(64).optional(),
   execution_time_ms: z.number().int().min(0),
-  executed_at: z.string(),
+  executed_at: z.string().optional(),
 });
 export type TaskResultBody = z.infer<typeof TaskResultBodySchema>;
 

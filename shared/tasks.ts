@@ -96,6 +96,18 @@ export const UpdateTaskBodySchema = z
   .superRefine(refuseUnknownKeys(MODIFIABLE_TASK_FIELDS, `This field cannot be modified. Modifiable fields: ${MODIFIABLE_TASK_FIELDS.join(", ")}`));
 export type UpdateTaskBody = z.infer<typeof UpdateTaskBodySchema>;
 
+/**
+ * PUT replaces the modifiable fields, so it names every one of them (scheduled_for may be null); a
+ * partial body is refused with each missing field named — PATCH is the partial update.
+ */
+export const ReplaceTaskBodySchema = UpdateTaskBodySchema.superRefine((body, ctx) => {
+  for (const field of MODIFIABLE_TASK_FIELDS) {
+    if ((body as Record<string, unknown>)[field] === undefined) {
+      ctx.addIssue({ code: "custom", path: [field], message: "Ce champ est requis (PUT replaces every modifiable field; use PATCH to change some)" });
+    }
+  }
+});
+
 export const RetryTaskBodySchema = z
   .object({
     reset_progress: z.boolean().default(true),
@@ -122,7 +134,7 @@ export const TaskMetricsSchema = z
 
 export const PersistentJobSummarySchema = z
   .object({
-    state: z.enum(["running", "interrupted", "resumed", "completed", "failed"]),
+    state: z.enum(["running", "interrupted", "resumed", "completed", "failed", "cancelled"]),
     can_resume: z.boolean(),
     checkpoint_count: z.number().int(),
     last_checkpoint_at: TimestampSchema.nullable(),

@@ -19,6 +19,8 @@ import { authRateLimit, corsMiddleware, securityHeaders } from "./http/security.
 import { DatabaseRateLimitStore, throttleModel } from "./auth/throttle.js";
 import { registerSystemRoutes } from "./system/routes.js";
 import type { BackgroundService } from "./lifecycle/services.js";
+import { WEB_DIST } from "./web/paths.js";
+import { dashboardMiddleware } from "./web/static.js";
 
 export type AppConfig = Pick<
   Config,
@@ -33,6 +35,7 @@ export type AppConfig = Pick<
   | "authLockout"
   | "authScryptCost"
   | "pollRateLimit"
+  | "retention"
   | "batchCountsQuietMs"
   | "trustProxy"
   | "tasks"
@@ -105,6 +108,7 @@ export async function createApp(deps: AppDeps): Promise<BuiltApp> {
   // (define-route.ts); only plugin results and heartbeats accept PLUGIN_BODY_LIMIT.
   app.use(docsMiddleware());
   app.use(finishRouter(api));
+  app.use(dashboardMiddleware(WEB_DIST));
   app.use(unknownRoute);
   app.use(errorHandler);
 

@@ -20,7 +20,11 @@ import { createPluginModule, type PluginModule } from "./plugin/index.js";
 import { createScheduling, type Scheduling } from "./scheduling/index.js";
 import { TaskExecution } from "./tasks/executor/index.js";
 import { builtInTaskTypes } from "./tasks/handlers/index.js";
-import { TaskLifecycle } from "./tasks/lifecycle/index.js";
+import { ENDED_STATUSES, TaskLifecycle } from "./tasks/lifecycle/index.js";
+import type { Task } from "./tasks/model.js";
+import type { TaskStatus } from "../../shared/tasks.js";
+import { PluginTaskGateway } from "./publication/vinted-gateway.js";
+import { QueuedTaskQuota } from "./tasks/quota.js";
 import { registerTaskRoutes } from "./tasks/routes.js";
 import { TaskService } from "./tasks/service.js";
 import { VintedResultApplier } from "./vinted/apply-results.js";
@@ -33,6 +37,13 @@ import { createSecretBox } from "./secrets/index.js";
 import { createWebhooksModule, type WebhooksModule } from "./webhooks/index.js";
 import { createPublicationModule, type PublicationModule } from "./publication/index.js";
 import { createBatchesModule, type BatchesModule } from "./batches/index.js";
+import { createRetentionModule } from "./retention/index.js";
+import type { RetentionService } from "./retention/service.js";
+import { BulkOperationsParamsSchema, bulkOperationsHandler } from "./tasks/handlers/bulk-operations.js";
+import { ContentParamsSchema, contentHandler } from "./tasks/handlers/content-generation.js";
+import { CrawlParamsSchema } from "./tasks/handlers/site/crawler.js";
+import { siteHandler } from "./tasks/handlers/site/site-tasks.js";
+import { productModels } from "./products/model.js";
 
 export interface ComposeDeps {
   config: AppConfig;
@@ -67,6 +78,8 @@ export interface Services {
   webhooks: WebhooksModule;
   /** Listing copy for publication (ENHANCER_URL: chat-completions provider, else built-in). */
   enhancer: Enhancer;
+  /** What is kept and for how long: the sweep of finished tasks, batches and old snapshots. */
+  retention: RetentionService;
   /** Publishing products to marketplaces, and the product-tasks view. */
   publication: PublicationModule;
   /** Selling accounts, batches of jobs and the dashboard. */
@@ -98,8 +111,13 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   );
 
   const taskConfig = config.tasks;
-  const lifecycle = new TaskLifecycle(connection, logger, { retry: { retryBaseDelayMs: taskConfig.retryBaseMs, retryMaxDelayMs: taskConfig.retryMaxMs } });
+  const lifecycle = new TaskLifecycle(connection, logger, {
+    retry: { retryBaseDelayMs: taskConfig.retryBaseMs, retryMaxDelayMs: taskConfig.retryMaxMs },
+    runningLimitPerBrand: taskConfig.runningLimitPerBrand,
+  });
   const registry = builtInTaskTypes(connection);
+  const queuedQuota = new QueuedTaskQuota(lifecycle.tasks, taskConfig.queuedLimitPerBrand);
+  lifecycle.useCreationCheck((brand, adding) => queuedQuota.assertRoom(brand, adding));
   const execution = new TaskExecution(connection, lifecycle, registry, logger, {
     processEveryMs: taskConfig.pollMs,
     concurrency: taskConfig.concurrency,
@@ -110,8 +128,9 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     autoResume: taskConfig.autoResume,
   });
   const tasks = new TaskService(connection, lifecycle, execution, registry);
+  tasks.useMembership((userId) => brands.brandIdsOf(userId));
   const persistence = new PersistenceService(connection, lifecycle);
-  const scheduling = createScheduling({ connection, tasks, catalog: registry, tickMs: taskConfig.schedulerTickMs, logger });
+  const scheduling = createScheduling({ connection, tasks, catalog: registry, tickMs: taskConfig.schedulerTickMs, minIntervalSeconds: taskConfig.cronMinIntervalSeconds, logger });
   const monitoring = createMonitoring(
     connection,
     { staleAfterMs: taskConfig.heartbeatMs * 3, alertEvalMs: taskConfig.alertEvalMs, currentWorkerId: () => execution.workerId },
@@ -136,23 +155,88 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     webhooks: webhooks.service,
     enhancer,
     policy: { maxRetries: 3, baseDelayMs: taskConfig.retryBaseMs, maxDelayMs: taskConfig.retryMaxMs },
-  });
+  }, logger);
   const batches = createBatchesModule(
     connection,
-    { lifecycle, enqueue: (task) => execution.enqueue(task), wakeSeller: (task) => plugin.delivery.wakeSeller(task), serverTypes: registry },
+    {
+      lifecycle,
+      enqueueMany: (tasks) => execution.enqueueMany(tasks),
+      wakeSeller: (task) => plugin.delivery.wakeSeller(task),
+      serverTypes: registry,
+      assertQueueRoom: (brand, adding) => queuedQuota.assertRoom(brand, adding),
+    },
     logger,
     { pollRateLimit: config.pollRateLimit, countsQuietMs: config.batchCountsQuietMs },
   );
+
+  // Registered once batches exist: a bulk operation is a batch of jobs of another type.
+  registry.register("bulk_operations", {
+    handler: bulkOperationsHandler((userId, brandId, body) => batches.batches.create({ userId, sessionId: "" }, { brandId, role: "member" }, body)),
+    params: BulkOperationsParamsSchema,
+    description: "Start a batch of jobs of another type (context_data: the batch body); the batch id in the result",
+  });
+
+  // Listing copy through the publication pipeline's enhancer, on the catalog.
+  const contentDeps = { enhancer, products: productModels(connection), catalog: products.products };
+  for (const [mode, description] of [
+    ["ai_content_generation", "Generate listing copy (title, description, keywords) for catalog products"],
+    ["content_optimization", "Propose better copy for catalog products, scored; applied only with apply: true"],
+    ["meta_tags_generation", "Meta title, description, keywords and Open Graph tags for catalog products"],
+  ] as const) {
+    registry.register(mode, { handler: contentHandler(mode, contentDeps), params: ContentParamsSchema, description });
+  }
+
+  // The seller's own shop website, crawled under the webhooks' address rules.
+  for (const [kind, description] of [
+    ["website_structure_analysis", "Crawl the shop's website (context_data.url): titles, descriptions, headings, broken links, redirects"],
+    ["page_performance_audit", "Crawl the shop's website: time to first byte, page weight, scripts, images without alt"],
+    ["sitemap_generation", "Crawl the shop's website and build the XML sitemap of its indexable pages"],
+  ] as const) {
+    registry.register(kind, { handler: siteHandler(kind, config.webhooks.allowPrivateNetworks), params: CrawlParamsSchema, description });
+  }
 
   // A task that becomes claimable goes to whoever runs it: an Agenda run for server tasks, a
   // wake-up of the seller's held long-poll for extension tasks.
   lifecycle.events.on("task.created", ({ task }) => execution.queueWhenPending(task));
   lifecycle.events.on("task.status_changed", ({ task }) => execution.queueWhenPending(task));
+  // A brand's run that ends frees one of its running slots for a task waiting for it.
+  lifecycle.events.on("task.status_changed", execution.onRunEnded);
+  lifecycle.events.on("tasks.bulk_status_changed", execution.onBulkRunsEnded);
   lifecycle.events.on("task.created", ({ task }) => plugin.delivery.wakeSeller(task));
   lifecycle.events.on("task.status_changed", ({ task }) => plugin.delivery.wakeSeller(task));
+  const retention = createRetentionModule(connection, { tasks: lifecycle.tasks, batches: batches.batches.batches }, config.retention, logger);
+
+  // Vinted publications are handed to the seller's extension; the publication waits (suspended,
+  // no worker held) and runs again once that extension task ends, or is removed.
+  marketplaces.service.connectors.vinted.useGateway(new PluginTaskGateway(lifecycle, plugin.tasks));
+  const resumeWaiters = async (task: Task) => {
+    if (task.executor === "extension") await lifecycle.resumeWaitersOf(task.task_id);
+  };
+  lifecycle.events.on("task.status_changed", async ({ to, task }) => {
+    if ((ENDED_STATUSES as readonly TaskStatus[]).includes(to)) await resumeWaiters(task);
+  });
+  lifecycle.events.on("task.deleted", ({ task }) => resumeWaiters(task));
 
   return {
-    services: { auth, brands, lifecycle, execution, tasks, persistence, monitoring, scheduling, plugin, vinted, products, marketplaces, webhooks, enhancer, publication, batches },
+    services: {
+      auth,
+      brands,
+      lifecycle,
+      execution,
+      tasks,
+      persistence,
+      monitoring,
+      scheduling,
+      plugin,
+      vinted,
+      products,
+      marketplaces,
+      webhooks,
+      enhancer,
+      publication,
+      batches,
+      retention: retention.service,
+    },
     init: async () => {
       await Promise.all([auth.init(), brands.init()]);
       await tasks.init();
@@ -180,6 +264,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
       { name: "scheduler", start: () => scheduling.ticker.start(), stop: () => scheduling.ticker.stop() },
       plugin.service,
       batches.recount,
+      retention.background,
     ],
   };
 }

@@ -147,6 +147,23 @@ const EnvSchema = z.object({
   /** A batch whose counters have not moved for this long is checked against a count of its jobs. */
   BATCH_COUNTS_QUIET_MS: integerInRange(30_000, 100, 86_400_000),
   SHUTDOWN_TIMEOUT: durationSeconds("10s"),
+  /** Finished tasks (with their metrics and checkpoints) and finished batches are kept this long; "off" keeps them. */
+  TASK_RETENTION: z
+    .string()
+    .default("30d")
+    .transform((text, ctx) => {
+      if (text.trim().toLowerCase() === "off") return null;
+      const seconds = parseDurationSeconds(text);
+      if (seconds === null || seconds < 1) {
+        ctx.addIssue({ code: "custom", message: `expected "off" or a duration such as 12h or 30d (got "${text}")` });
+        return z.NEVER;
+      }
+      return seconds;
+    }),
+  /** Vinted stats snapshots older than this are thinned to the last one per listing and day. */
+  VINTED_SNAPSHOT_DAILY_AFTER: durationSeconds("7d"),
+  /** How often the retention sweep runs. */
+  RETENTION_SWEEP_INTERVAL: durationSeconds("1h"),
   TRUST_PROXY: trustProxy,
   TASK_CONCURRENCY: integerInRange(5, 1, 100),
   TASK_POLL_MS: integerInRange(1_000, 20, 600_000),
@@ -155,8 +172,14 @@ const EnvSchema = z.object({
   TASK_HEARTBEAT_MS: integerInRange(5_000, 50, 600_000),
   TASK_CANCEL_POLL_MS: integerInRange(500, 20, 60_000),
   TASK_AUTO_RESUME: booleanFlag(true),
+  /** Server tasks one brand may have running at once, across every process (the rest of its queue waits its turn). */
+  TASK_RUNNING_LIMIT_PER_BRAND: integerInRange(4, 1, 10_000),
+  /** Pending tasks one brand may have queued; creating more is refused with 429. */
+  TASK_QUEUED_LIMIT_PER_BRAND: integerInRange(100_000, 1, 10_000_000),
   /** How often every server process looks for due periodic tasks (/tasks/scheduled/); a schedule fires at most once per tick. */
   SCHEDULER_TICK_MS: integerInRange(10_000, 20, 3_600_000),
+  /** Periodic tasks may fire at most once every this many seconds (a seconds field finer than that is refused). */
+  CRON_MIN_INTERVAL_SECONDS: integerInRange(60, 1, 86_400),
   /** How often every server process evaluates the alert rules of /tasks/monitoring/alert-rules/ (one open alert per rule, whatever the number of processes). */
   ALERT_EVAL_MS: integerInRange(60_000, 50, 86_400_000),
   /** Plugin delivery: a seller's extension may poll GET /api/plugin/tasks no faster than this (0 = no limit). */
@@ -238,6 +261,8 @@ export interface Config {
   batchCountsQuietMs: number;
   /** How long a shutdown waits for requests in flight before cutting their connections. */
   shutdownTimeoutSeconds: number;
+  /** What is kept and for how long (retention/service.ts). */
+  retention: { taskRetentionSeconds: number | null; snapshotDailyAfterSeconds: number; sweepIntervalSeconds: number };
   trustProxy: boolean | number | string;
   tasks: TaskExecutionConfig;
   plugin: PluginConfig;
@@ -296,8 +321,14 @@ export interface TaskExecutionConfig {
   heartbeatMs: number;
   cancelPollMs: number;
   autoResume: boolean;
+  /** Fair share: running server tasks per brand (TASK_RUNNING_LIMIT_PER_BRAND). */
+  runningLimitPerBrand: number;
+  /** Fair share: pending tasks per brand (TASK_QUEUED_LIMIT_PER_BRAND). */
+  queuedLimitPerBrand: number;
   /** Periodic tasks: the scheduler's tick (SCHEDULER_TICK_MS). */
   schedulerTickMs: number;
+  /** Periodic tasks: the shortest gap allowed between two runs of a schedule (CRON_MIN_INTERVAL_SECONDS). */
+  cronMinIntervalSeconds: number;
   /** Monitoring: how often alert rules are evaluated (ALERT_EVAL_MS). */
   alertEvalMs: number;
 }
@@ -358,6 +389,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       pollRateLimit: e.POLL_RATE_LIMIT,
       batchCountsQuietMs: e.BATCH_COUNTS_QUIET_MS,
       shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT,
+      retention: {
+        taskRetentionSeconds: e.TASK_RETENTION,
+        snapshotDailyAfterSeconds: e.VINTED_SNAPSHOT_DAILY_AFTER,
+        sweepIntervalSeconds: e.RETENTION_SWEEP_INTERVAL,
+      },
       trustProxy: e.TRUST_PROXY,
       tasks: {
         concurrency: e.TASK_CONCURRENCY,
@@ -367,7 +403,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
         heartbeatMs: e.TASK_HEARTBEAT_MS,
         cancelPollMs: e.TASK_CANCEL_POLL_MS,
         autoResume: e.TASK_AUTO_RESUME,
+        runningLimitPerBrand: e.TASK_RUNNING_LIMIT_PER_BRAND,
+        queuedLimitPerBrand: e.TASK_QUEUED_LIMIT_PER_BRAND,
         schedulerTickMs: e.SCHEDULER_TICK_MS,
+        cronMinIntervalSeconds: e.CRON_MIN_INTERVAL_SECONDS,
         alertEvalMs: e.ALERT_EVAL_MS,
       },
       plugin: {

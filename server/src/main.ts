@@ -11,6 +11,7 @@ import { connectDatabase, type Database } from "./db/connect.js";
 import { addressOf, closeGracefully, listen } from "./lifecycle/http-server.js";
 import { ServiceGroup } from "./lifecycle/services.js";
 import { createLogger } from "./logger.js";
+import { ensureDashboardBuilt } from "./web/build.js";
 
 function readConfigOrExit(): { config: Config; warnings: string[] } {
   const result = loadConfig(process.env);
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   process.once("SIGTERM", (signal) => void shutdown(signal));
   process.once("SIGINT", (signal) => void shutdown(signal));
 
+  await buildDashboard(logger);
   try {
     database = await connectDatabase({ mongodbUri: config.mongodbUri, dataDir: config.dataDir, timeoutMs: config.mongodbTimeoutMs }, logger);
     const { app, background } = await createApp({ config, logger, connection: database.connection, isDraining: () => draining });
@@ -55,6 +57,16 @@ async function main(): Promise<void> {
     logger.info({ host, port }, `listening on http://${host.includes(":") ? `[${host}]` : host}:${port}`);
   } catch (err) {
     await failStartup(logger, err, services, database);
+  }
+}
+
+/** The API works without the dashboard: a failed build is reported, not fatal. */
+async function buildDashboard(logger: Logger): Promise<void> {
+  try {
+    const { built } = await ensureDashboardBuilt();
+    if (built) logger.info("web dashboard built");
+  } catch (err) {
+    logger.warn({ err }, "web dashboard build failed; the API is served without it");
   }
 }
 

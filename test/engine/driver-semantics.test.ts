@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MongoServerError, type Collection, type Db, type Document } from "mongodb";
+import { Decimal128, Double, Long, MongoServerError, ObjectId, type Collection, type Db, type Document } from "mongodb";
 import type { TestDatabase } from "../helpers/mongo.js";
 import { closeDriverSuite, openDriverSuite, type AnyDoc, type DriverContext } from "./driver-helpers.js";
 
@@ -267,6 +267,51 @@ describe("queries", () => {
       const expected = Array.from({ length: 20 }, (_, i) => i).filter((i) => i >= k * 2 && i <= k * 4 && i > 1);
       expect(docs.map((d) => d._id)).toEqual(expected);
     }
+  });
+});
+
+describe("bulk filters and updates", () => {
+  const oid = new ObjectId();
+  const when = new Date(1_700_000_000_000);
+  const values: unknown[] = [1, new Long(2), new Double(3), Decimal128.fromString("4"), "5", when, oid, [7, 8], null, "A", 9.5, Long.fromString("9007199254740993")];
+
+  it("$in over many values (looked up by key) matches as a short $in does: numbers across BSON types, strings, dates, ids, array elements", async () => {
+    const coll = await fresh("many_in", [...values.map((v, i) => ({ _id: i, v })), { _id: 99 }]);
+    const wanted: unknown[] = [1, 2, 3.0, 4, "5", new Date(when.getTime()), new ObjectId(oid.toHexString()), 8, "a", 9.5, Long.fromString("9007199254740993")];
+    const padding = Array.from({ length: 20 }, (_, i) => `pad-${i}`);
+    const one = async (v: unknown) => (await coll.find({ v: { $in: [v] } }).toArray()).map((d) => d._id as number);
+    const expected = [...new Set((await Promise.all(wanted.map(one))).flat())].sort((a, b) => a - b);
+    expect(expected).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 10, 11]);
+    const many = await coll.find({ v: { $in: [...padding, ...wanted] } }).sort({ _id: 1 }).toArray();
+    expect(many.map((d) => d._id)).toEqual(expected);
+    const none = await coll.find({ v: { $nin: [...padding, ...wanted] } }).sort({ _id: 1 }).toArray();
+    expect(none.map((d) => d._id)).toEqual([8, 9, 99]);
+    const folded = await coll.find({ v: { $in: [...padding, "a"] } }, { collation: { locale: "en", strength: 2 } }).toArray();
+    expect(folded.map((d) => d._id)).toEqual([9]);
+  });
+
+  it("an updateMany over many ids by $in changes each once, keeps every index exact, and a unique index still refuses a duplicate", async () => {
+    const coll = await fresh("bulk_status", Array.from({ length: 1500 }, (_, i) => ({ _id: new ObjectId(), n: i, group: i % 3, status: "pending", meta: { k: `k${i}` }, tags: [`t${i % 5}`] })));
+    await coll.createIndex({ group: 1, status: 1 });
+    await coll.createIndex({ "meta.k": 1 });
+    await coll.createIndex({ tags: 1 });
+    await coll.createIndex({ n: 1 }, { unique: true });
+    const ids = (await coll.find({ group: 0 }, { projection: { _id: 1 } }).toArray()).map((d) => d._id);
+    const at = new Date();
+    const first = await coll.updateMany({ group: 0, status: "pending", _id: { $in: ids } }, { $set: { status: "cancelled", cancelled_at: at } });
+    expect(first).toMatchObject({ matchedCount: 500, modifiedCount: 500 });
+    const again = await coll.updateMany({ _id: { $in: ids } }, { $set: { status: "cancelled", cancelled_at: new Date(at.getTime()) } });
+    expect(again).toMatchObject({ matchedCount: 500, modifiedCount: 0 });
+    expect(await coll.countDocuments({ group: 0, status: "cancelled" })).toBe(500);
+    expect(await coll.countDocuments({ group: 0, status: "pending" })).toBe(0);
+    expect(await coll.countDocuments({ status: "pending" })).toBe(1000);
+    expect((await coll.findOne({ "meta.k": "k3" }))?.status).toBe("cancelled");
+    expect(await coll.countDocuments({ tags: "t0", status: "cancelled" })).toBe(100);
+    await coll.updateOne({ n: 4 }, { $set: { tags: ["x", "y"] } });
+    expect((await coll.find({ tags: "y" }).toArray()).map((d) => d.n)).toEqual([4]);
+    const dup = await serverError(coll.updateOne({ n: 5 }, { $set: { n: 6 } }));
+    expect(dup.code).toBe(11000);
+    expect(await coll.countDocuments({ n: 5 })).toBe(1);
   });
 });
 

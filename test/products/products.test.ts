@@ -124,7 +124,7 @@ describe("listing", () => {
     expect(page1.body.count).toBe(5);
     expect(page1.body.results.map((p) => p.sku)).toEqual(["L-1", "L-2"]);
     expect(page1.body.previous).toBeNull();
-    expect(page1.body.next).toBe("/api/v1/products/?page_size=2&ordering=id&page=2");
+    expect(page1.body.next).toBe("?page_size=2&ordering=id&page=2");
     const page3 = await carol.request<Page<Product>>("GET", "/api/v1/products/?page_size=2&ordering=id&page=3");
     expect(page3.body.results.map((p) => p.sku)).toEqual(["L-5"]);
     expect(page3.body.next).toBeNull();

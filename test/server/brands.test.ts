@@ -36,11 +36,11 @@ describe("brands", () => {
     const user = await server.register();
     for (const name of ["a", "b", "c"]) await createBrand(user, name);
     const first = BrandListResponseSchema.parse((await server.request("GET", "/api/v1/brands?page_size=3", { token: user.access_token })).body);
-    expect(first).toMatchObject({ count: 4, previous: null, next: "/api/v1/brands?page_size=3&page=2" });
-    const second = BrandListResponseSchema.parse((await server.request("GET", first.next!, { token: user.access_token })).body);
+    expect(first).toMatchObject({ count: 4, previous: null, next: "?page_size=3&page=2" });
+    const second = BrandListResponseSchema.parse((await server.request("GET", `/api/v1/brands${first.next!}`, { token: user.access_token })).body);
     expect(second.results).toHaveLength(1);
     expect(second.next).toBeNull();
-    expect(second.previous).toBe("/api/v1/brands?page_size=3&page=1");
+    expect(second.previous).toBe("?page_size=3&page=1");
   });
 
   it("refuses an invalid page size", async () => {

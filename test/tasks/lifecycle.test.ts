@@ -30,6 +30,8 @@ const TABLE: Array<{ op: OperationName; from: TaskStatus[]; to: TaskStatus }> = 
   { op: "cancel", from: ["pending", "running", "suspended"], to: "cancelled" },
   { op: "suspend", from: ["pending"], to: "suspended" },
   { op: "resume", from: ["suspended"], to: "pending" },
+  { op: "wait", from: ["running"], to: "suspended" },
+  { op: "resumeWaitersOf", from: ["suspended"], to: "pending" },
   { op: "retryByUser", from: ["failed", "cancelled"], to: "pending" },
   { op: "resumeFromCheckpoint", from: ["failed", "cancelled"], to: "pending" },
 ];
@@ -40,6 +42,8 @@ let owners = 1_000;
 interface Seed {
   executor?: "server" | "extension";
   maxRetries?: number;
+  /** The task it waits for. */
+  waitingFor?: string;
 }
 
 type Operation = { seed: Seed; run: (lifecycle: TaskLifecycle, task: Task) => Promise<Task | null> };
@@ -62,6 +66,9 @@ const OPERATIONS = {
   cancel: { seed: {}, run: (l, t) => l.cancel(t) },
   suspend: { seed: {}, run: (l, t) => l.suspend(t) },
   resume: { seed: {}, run: (l, t) => l.resume(t) },
+  // Waiting for a task that has not ended (itself, here): no immediate resumption.
+  wait: { seed: {}, run: (l, t) => l.wait(fence(t), t.task_id, {}) },
+  resumeWaitersOf: { seed: { waitingFor: "task_awaited" }, run: async (l, t) => ((await l.resumeWaitersOf("task_awaited")) === 1 ? current(t) : null) },
   retryByUser: { seed: { maxRetries: 3 }, run: (l, t) => l.retryByUser(t, {}) },
   resumeFromCheckpoint: { seed: {}, run: (l, t) => l.resumeFromCheckpoint(t) },
 } satisfies Record<string, Operation>;
@@ -105,6 +112,7 @@ async function seed(status: TaskStatus, options: Seed): Promise<Task> {
   });
   const set = {
     status,
+    ...(options.waitingFor ? { waiting_for: options.waitingFor } : {}),
     run_token: TOKEN,
     attempt: 1,
     lease_expires_at: new Date(Date.now() - 60_000),
@@ -152,6 +160,29 @@ describe("the task state machine", () => {
       }
     });
   }
+
+  it("a wait on a task already ended is resumed at once; a wait whose task's end went unheard is resumed by the sweep", async () => {
+    const ended = await seed("completed", {});
+    const waiter = await seed("running", {});
+    events.length = 0;
+    expect((await lifecycle.wait(fence(waiter), ended.task_id, {}))?.status).toBe("suspended");
+    expect((await current(waiter))?.status).toBe("pending");
+    expect(events.map((e) => [e.transition, e.from, e.to])).toEqual([
+      ["wait", "running", "suspended"],
+      ["resume", "suspended", "pending"],
+    ]);
+
+    const awaited = await seed("running", {});
+    const sleeper = await seed("running", {});
+    await lifecycle.wait(fence(sleeper), awaited.task_id, {});
+    await lifecycle.resumeEndedWaits();
+    expect((await current(sleeper))?.status).toBe("suspended");
+    // No listener here resumes it: the end goes unheard, as when the process that made it died.
+    await lifecycle.complete(fence(awaited), {});
+    expect((await current(sleeper))?.status).toBe("suspended");
+    await lifecycle.resumeEndedWaits();
+    expect(await current(sleeper)).toMatchObject({ status: "pending", waiting_for: null });
+  });
 
   it("a stale writer changes nothing: another run's token, or a status read before it changed", async () => {
     const running = await seed("running", {});

@@ -211,8 +211,8 @@ describe("GET /tasks/monitoring/metrics/ (real runs)", () => {
     const byTime = (await metricPage(api, "?ordering=-execution_time")).results.map((m) => m.execution_time_ms);
     expect(byTime).toEqual([...byTime].sort((a, b) => b - a));
     const first = await metricPage(api, "?ordering=id&page_size=2");
-    expect(first).toMatchObject({ count: 3, previous: null, next: `${M}/metrics/?ordering=id&page_size=2&page=2` });
-    const second = await metricPage(api, first.next!.slice(M.length + "/metrics/".length));
+    expect(first).toMatchObject({ count: 3, previous: null, next: "?ordering=id&page_size=2&page=2" });
+    const second = await metricPage(api, first.next!);
     expect(second.results.map((m) => m.id)).toEqual([Math.max(cheap.id, pricey.id, broken.id)]);
     expect([...first.results, ...second.results].map((m) => m.id)).toEqual([cheap.id, pricey.id, broken.id].sort((a, b) => a - b));
   });

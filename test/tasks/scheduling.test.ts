@@ -9,7 +9,9 @@ import { startServerProcess, type ServerProcess } from "../helpers/process.js";
 
 const BASE = "/tasks/scheduled/periodic-tasks";
 
-const server = await startTestServer({ SCHEDULER_TICK_MS: "100" });
+// Every-second schedules fire within a test's time: the one-minute minimum is lowered here (its
+// default is tested on a server of its own below).
+const server = await startTestServer({ SCHEDULER_TICK_MS: "100", CRON_MIN_INTERVAL_SECONDS: "1" });
 const scheduling = server.description.services.scheduling;
 const ticker = scheduling.ticker;
 const periodicTasks = scheduling.service.periodicTasks;
@@ -111,12 +113,15 @@ describe("periodic tasks: create", () => {
     expect(res.body.next_run_at_local).toBe(res.body.next_run_at.replace(".000Z", "+00:00"));
   });
 
-  it("refuses the spec's example type, which this server does not know, listing the known types", async () => {
-    const res = await create(alice, { cron_expression: "0 9 * * 1-5", task_type: "daily_seo_report" });
+  it("takes the spec's example type; refuses an unknown one, listing the known types", async () => {
+    const carol = await server.register();
+    const example = await create(carol, { cron_expression: "0 9 * * 1-5", task_type: "daily_seo_report" });
+    expect(example.status, JSON.stringify(example.body)).toBe(201);
+    const res = await create(carol, { cron_expression: "0 9 * * 1-5", task_type: "keyword_research" });
     expect(res.status).toBe(400);
     expect(res.body.error_code).toBe("VALIDATION_ERROR");
-    expect(res.body.field_errors.task_type[0]).toMatch(/Unknown task type 'daily_seo_report'.*data_export.*report_generation.*simulated/);
-    expect(res.body.known_task_types).toEqual(expect.arrayContaining(["data_export", "report_generation", "simulated"]));
+    expect(res.body.field_errors.task_type[0]).toMatch(/Unknown task type 'keyword_research'.*daily_seo_report.*data_export.*report_generation.*simulated/);
+    expect(res.body.known_task_types).toEqual(expect.arrayContaining(["daily_seo_report", "data_export", "report_generation", "seo_keyword_analysis", "simulated"]));
   });
 
   it("keeps every given field, and computes next_run_at in the schedule's zone", async () => {
@@ -172,6 +177,74 @@ describe("periodic tasks: create", () => {
   });
 });
 
+describe("the shortest interval between runs (CRON_MIN_INTERVAL_SECONDS)", () => {
+  let defaults: TestServer;
+  let user: RegisteredUser;
+  beforeAll(async () => {
+    defaults = await startTestServer({}, { taskExecution: false });
+    user = await defaults.register();
+  });
+  afterAll(() => defaults.close());
+
+  const on = (srv: TestServer, who: RegisteredUser, method: string, path: string, body?: unknown) =>
+    srv.request<Body>(method, path, { token: who.access_token, body });
+
+  it("by default, a schedule running more often than once a minute is refused with a 400 naming the limit", async () => {
+    for (const expression of ["* * * * * *", "*/30 * * * * *", "0,59 * * * * *", "0-5 0 12 * * *"]) {
+      const res = await on(defaults, user, "POST", `${BASE}/`, { task_type: "simulated", cron_expression: expression });
+      expect(res.status, expression).toBe(400);
+      expect(res.body).toMatchObject({
+        error_code: "VALIDATION_ERROR",
+        field_errors: { cron_expression: [expect.stringMatching(/at most once every 60 s/)] },
+        min_interval_seconds: 60,
+      });
+    }
+    const listed = await on(defaults, user, "GET", `${BASE}/`);
+    expect(listed.body.count).toBe(0);
+  });
+
+  it("by default, every minute (5 fields, or a single second) and slower are accepted", async () => {
+    for (const expression of ["* * * * *", "30 * * * * *", "0 */5 * * * *", "@hourly"]) {
+      const res = await on(defaults, user, "POST", `${BASE}/`, { task_type: "simulated", cron_expression: expression, enabled: false });
+      expect(res.status, `${expression}: ${JSON.stringify(res.body)}`).toBe(201);
+    }
+  });
+
+  it("an update to a too frequent expression is refused and leaves the schedule as it was", async () => {
+    const created = await on(defaults, user, "POST", `${BASE}/`, { task_type: "simulated", cron_expression: "*/2 * * * *", enabled: false });
+    expect(created.status).toBe(201);
+    const patched = await on(defaults, user, "PATCH", `${BASE}/${created.body.id}/`, { cron_expression: "*/10 * * * * *" });
+    expect(patched.status).toBe(400);
+    expect(patched.body.field_errors.cron_expression).toEqual([expect.stringMatching(/every 10 s.*at most once every 60 s/)]);
+    const put = await on(defaults, user, "PUT", `${BASE}/${created.body.id}/`, { task_type: "simulated", cron_expression: "* * * * * *" });
+    expect(put.status).toBe(400);
+    expect((await on(defaults, user, "GET", `${BASE}/${created.body.id}/`)).body.cron_expression).toBe("*/2 * * * *");
+  });
+
+  it("validate-cron says a too frequent expression cannot be saved", async () => {
+    const res = await on(defaults, user, "POST", `${BASE}/validate-cron/`, { cron_expression: "*/15 * * * * *" });
+    expect(res.body.valid).toBe(true);
+    expect(res.body.warnings).toContainEqual(expect.stringMatching(/at most once every 60 s: it cannot be saved/));
+  });
+
+  it("a lower minimum (this suite's server: 1 s) accepts an every-second schedule; a higher one refuses every minute", async () => {
+    const fast = await create(alice, { task_type: "simulated", cron_expression: "* * * * * *", enabled: false });
+    expect(fast.status).toBe(201);
+    await call(alice, "DELETE", `${BASE}/${fast.body.id}/`);
+    const strict = await startTestServer({ CRON_MIN_INTERVAL_SECONDS: "300" }, { taskExecution: false });
+    try {
+      const someone = await strict.register();
+      const minutely = await on(strict, someone, "POST", `${BASE}/`, { task_type: "simulated", cron_expression: "* * * * *" });
+      expect(minutely.status).toBe(400);
+      expect(minutely.body.min_interval_seconds).toBe(300);
+      const fiveMinutes = await on(strict, someone, "POST", `${BASE}/`, { task_type: "simulated", cron_expression: "*/5 * * * *" });
+      expect(fiveMinutes.status).toBe(201);
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
 describe("periodic tasks: read, filter, update, pause, delete", () => {
   let bob: RegisteredUser;
   const ids: Record<string, number> = {};
@@ -203,8 +276,8 @@ describe("periodic tasks: read, filter, update, pause, delete", () => {
     expect(searchCron.body.results.map((r: Body) => r.id)).toEqual([ids.sim]);
 
     const page1 = await call(bob, "GET", `${BASE}/?page_size=2&ordering=id`);
-    expect(page1.body).toMatchObject({ count: 3, previous: null, next: `${BASE}/?page_size=2&ordering=id&page=2` });
-    const page2 = await call(bob, "GET", page1.body.next);
+    expect(page1.body).toMatchObject({ count: 3, previous: null, next: "?page_size=2&ordering=id&page=2" });
+    const page2 = await call(bob, "GET", `${BASE}/${page1.body.next}`);
     expect(page2.body.results.map((r: Body) => r.id)).toEqual([ids.sim]);
     expect(page2.body.next).toBeNull();
 
@@ -435,7 +508,7 @@ describe("validate-cron", () => {
   });
 
   it("warns when a schedule runs more often than the scheduler tick", async () => {
-    const slow = await startTestServer({ SCHEDULER_TICK_MS: "10000" }, { taskExecution: false });
+    const slow = await startTestServer({ SCHEDULER_TICK_MS: "10000", CRON_MIN_INTERVAL_SECONDS: "1" }, { taskExecution: false });
     try {
       const user = await slow.register();
       const res = await slow.request<Body>("POST", `${BASE}/validate-cron/`, { token: user.access_token, body: { cron_expression: "*/5 * * * * *" } });
@@ -675,6 +748,7 @@ describe("two server processes on one database", () => {
       MONGODB_URI: server.testDatabase.uri,
       AUTH_RATE_LIMIT: "100000",
       SCHEDULER_TICK_MS: "100",
+      CRON_MIN_INTERVAL_SECONDS: "1",
       TASK_POLL_MS: "100",
       TASK_RETRY_BASE_MS: "100",
       TASK_HEARTBEAT_MS: "200",

@@ -31,9 +31,11 @@ export interface BatchesModule {
 /** What batches need of the task hub: the lifecycle, where queued jobs go, and which types run on the server. */
 export interface BatchesDeps {
   lifecycle: TaskLifecycle;
-  enqueue: (task: Pick<Task, "task_id" | "priority" | "scheduled_for">) => Promise<void>;
+  enqueueMany: (tasks: Array<Pick<Task, "task_id" | "brand" | "priority" | "scheduled_for">>) => Promise<void>;
   wakeSeller: (task: Task) => void;
   serverTypes: TaskRegistry;
+  /** Refuses (429) a batch whose jobs would pass the brand's queued quota. */
+  assertQueueRoom: (brand: number, adding: number) => Promise<void>;
 }
 
 export interface BatchesOptions {
@@ -51,10 +53,11 @@ export function createBatchesModule(connection: Connection, deps: BatchesDeps, l
     lifecycle,
     accounts,
     {
-      enqueue: deps.enqueue,
+      enqueueMany: deps.enqueueMany,
       wakeSeller: deps.wakeSeller,
       isServerType: (type) => serverTypes.has(type),
       serverTypes: () => serverTypes.names(),
+      assertQueueRoom: deps.assertQueueRoom,
     },
     logger.child({ module: "batches" }),
   );

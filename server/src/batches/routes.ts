@@ -45,7 +45,7 @@ export function registerBatchRoutes(api: ApiRouter, batches: BatchService, optio
     request: { body: CreateBatchBodySchema },
     status: 201,
     response: BatchSchema,
-    errors: { 409: "CONFLICT: the account is suspended" },
+    errors: { 409: "CONFLICT: the account is suspended", 429: "RATE_LIMITED: the jobs would pass the brand's queued quota (queued_task_limit, room)" },
     handler: ({ principal, brand, body }) => batches.create(principal, brand, body),
   });
 

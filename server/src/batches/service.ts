@@ -24,13 +24,14 @@ import type { Connection } from "mongoose";
 
 /** What batches need from task execution: queue a server job's run, wake a seller's extension. */
 export interface BatchDispatch {
-  enqueue(task: Pick<Task, "task_id" | "priority" | "scheduled_for">): Promise<void>;
+  /** Many jobs at once, in order (the brand's share of running slots decides how many get a queue entry now). */
+  enqueueMany(tasks: Array<Pick<Task, "task_id" | "brand" | "priority" | "scheduled_for">>): Promise<void>;
   wakeSeller(task: Task): void;
   isServerType(taskType: string): boolean;
   serverTypes(): string[];
+  assertQueueRoom(brand: number, adding: number): Promise<void>;
 }
 
-const ENQUEUE_PARALLELISM = 50;
 const MAX_FIELD_ERRORS = 20;
 
 export const batchNotFound = () => notFound("Batch not found");
@@ -56,6 +57,11 @@ const SORTS: Record<BatchListQuery["ordering"], Record<string, 1 | -1>> = {
   completed_at: { completed_at: 1, _id: 1 },
   "-completed_at": { completed_at: -1, _id: -1 },
 };
+
+/** What a job cancelled with its batch records. */
+function cancelledJobFields(reason: string | null): { error_message: string } {
+  return { error_message: reason ? `Batch cancelled: ${reason}` : "Batch cancelled" };
+}
 
 export class BatchService {
   readonly batches: BatchModel;
@@ -141,6 +147,8 @@ export class BatchService {
       ...own,
     }));
     const params = executor === "extension" ? this.validateExtensionParams(body.task_type, contexts) : contexts;
+    // Before the batch is stored: a refused batch leaves nothing behind.
+    await this.dispatch.assertQueueRoom(brand.brandId, params.length);
     const batchId = newBatchId();
     const scheduledFor = body.scheduled_for ? new Date(body.scheduled_for) : null;
     await this.batches.create({
@@ -153,7 +161,7 @@ export class BatchService {
       task_type: body.task_type,
       executor,
       priority: body.priority,
-      concurrency: executor === "server" ? body.concurrency : null,
+      concurrency: body.concurrency,
       scheduled_for: scheduledFor,
       cost_per_job: body.cost_per_job,
     });
@@ -239,11 +247,13 @@ export class BatchService {
       $set: { state: "cancelled", is_active: false, completed_at: now, cancellation_reason: reason },
     });
     if (marked.matchedCount === 0) throw conflict(`Cannot cancel a ${batch.state} batch`, { state: batch.state, allowed_states: ["active", "paused"] });
-    // Running jobs are stopped by their runner (it finds them cancelled) or lose their lease.
+    // Running jobs are stopped by their runner (it finds them cancelled) or lose their lease. A job
+    // the bulk pass misses (claimed, or back in the queue, while it runs) is cancelled by the claim
+    // gate or by onStatusChanged: the batch is marked cancelled first.
     await this.lifecycle.transitionMany("cancel", { brand: brand.brandId, batch_id: batchId }, ["pending", "suspended", "running"], "cancelled", {
       cancelled_at: now,
       completed_at: now,
-      error_message: reason ? `Batch cancelled: ${reason}` : "Batch cancelled",
+      ...cancelledJobFields(reason),
     });
   }
 
@@ -260,6 +270,11 @@ export class BatchService {
     if (!task.batch_id) return;
     const batch = await this.apply(task.brand, task.batch_id, changeOfEvent(event));
     if (!batch) return;
+    // Back in the queue (a retry, a hand-back) after its batch was cancelled: it does not run again.
+    if (event.to === "pending" && batch.state === "cancelled") {
+      await this.lifecycle.cancel(task, new Date(), cancelledJobFields(batch.cancellation_reason));
+      return;
+    }
     if (event.to === "completed") await this.bill(batch, task);
     if (event.from === "running" && batch.concurrency !== null) await this.dispatchPending(batch);
   }
@@ -299,8 +314,11 @@ export class BatchService {
    * or the job is held until a running job of the batch frees one.
    */
   private async admit(brand: number, batchId: string): Promise<ClaimAdmission> {
-    const batch = await this.batches.findOne({ brand, batch_id: batchId }, { state: 1, concurrency: 1, account_id: 1, cost_per_job: 1 }).lean<Batch>();
+    const batch = await this.batches
+      .findOne({ brand, batch_id: batchId }, { state: 1, concurrency: 1, account_id: 1, cost_per_job: 1, cancellation_reason: 1 })
+      .lean<Batch>();
     if (!batch) return { verdict: "claim" };
+    if (batch.state === "cancelled") return { verdict: "cancel", cancelSet: cancelledJobFields(batch.cancellation_reason) };
     if (batch.state === "paused") return { verdict: "suspend" };
     if (batch.cost_per_job > 0) {
       const account = await this.accounts.accounts.findOne({ brand, account_id: batch.account_id }, { status: 1, billing_type: 1, balance: 1 }).lean();
@@ -339,13 +357,11 @@ export class BatchService {
     const free = batch.concurrency === null ? batch.pending_jobs : Math.max(0, batch.concurrency - batch.running_slots);
     if (free === 0) return;
     const rows = await this.lifecycle.tasks
-      .find(filter, { task_id: 1, priority: 1, scheduled_for: 1 })
+      .find(filter, { task_id: 1, brand: 1, priority: 1, scheduled_for: 1 })
       .sort({ priority_rank: -1, id: 1 })
       .limit(free)
       .lean<Task[]>();
-    for (let i = 0; i < rows.length; i += ENQUEUE_PARALLELISM) {
-      await Promise.all(rows.slice(i, i + ENQUEUE_PARALLELISM).map((t) => this.dispatch.enqueue(t)));
-    }
+    await this.dispatch.enqueueMany(rows);
   }
 
   /** Jobs per status of one batch, counted (the drift check and the summary compare it with the counters). */

@@ -137,6 +137,7 @@ export function defineRoute<
 >(api: ApiRouter, spec: RouteSpec<A, P, Q, B, R>): void {
   assertParamsDeclared(spec);
   const handlers: RequestHandler[] = [];
+  if (spec.path.includes("/:")) handlers.push(skipDirectories(api));
   if (spec.rateLimit) handlers.push(spec.rateLimit);
   if (spec.beforeAuth) handlers.push(spec.beforeAuth);
   if (spec.auth !== "none") handlers.push(api.options.guards.authenticate(spec.auth !== "optional"));
@@ -159,6 +160,21 @@ export function defineRoute<
     hasBody: spec.request?.body !== undefined,
   });
   api.options.registry.registerPath(openApiRoute(spec));
+}
+
+/**
+ * A path that only groups other endpoints (/tasks/monitoring/ under /tasks/monitoring/metrics/…) is
+ * not a value of a route's parameter (/tasks/:id/): that route steps aside, and the path answers
+ * like any other that names nothing (404, or 405 where it has methods of its own).
+ */
+function skipDirectories(api: ApiRouter): RequestHandler {
+  return (req, _res, next) => (isDirectory(api, req.path) ? next("route") : next());
+}
+
+function isDirectory(api: ApiRouter, requestPath: string): boolean {
+  const path = requestPath.endsWith("/") ? requestPath : `${requestPath}/`;
+  // Only literal groups: a route's parameter in the prefix would make every value of it a "directory".
+  return api.routes.some((route) => route.path.length > path.length && route.path.startsWith(path) && !path.includes(":"));
 }
 
 type AnyRouteSpec = RouteSpec<AuthMode, unknown, unknown, unknown, z.ZodType | BinaryContent | null>;
@@ -311,7 +327,9 @@ export function finishRouter(api: ApiRouter): Router {
   }
   for (const [path, methods] of methodsByPath) {
     const allow = [...methods].sort().join(", ");
-    api.router.all(path, (req, _res, next) => {
+    const directories = path.includes("/:") ? skipDirectories(api) : null;
+    api.router.all(path, (req, res, next) => {
+      if (directories && isDirectory(api, req.path)) return directories(req, res, next);
       next(new AppError(405, "METHOD_NOT_ALLOWED", `Method "${req.method}" not allowed.`, { headers: { Allow: allow } }));
     });
   }

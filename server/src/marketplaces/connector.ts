@@ -39,6 +39,13 @@ export type PublishOutcome =
   /** The listing is being created elsewhere (Vinted: by the seller's extension, as task `task_id`); the pipeline waits for that task's result. */
   | { outcome: "handed_off"; task_id: string };
 
+/** Where a publication handed off (as task `task_id`) stands. */
+export type HandedOffOutcome =
+  | { state: "waiting" }
+  | { state: "published"; listing: PublishedListing }
+  /** It ended without a listing; a retry of the publication hands it off anew. */
+  | { state: "failed"; error: PublicationError };
+
 /** The enhancement step's output, when it ran (the product itself is never overwritten). */
 export interface EnhancedCopy {
   title: string;
@@ -87,6 +94,8 @@ export interface MarketplaceConnector<C = unknown> {
   /** Connected without stored credentials (Vinted: the user's extension is logged in to it). */
   isConnectedWithoutCredentials?(user: number): Promise<boolean>;
   publish(request: PublishRequest, connection: ConnectionHandle<C> | null): Promise<PublishOutcome>;
+  /** Connectors that hand off (handed_off): where the handed-off task stands. */
+  handedOffOutcome?(taskId: string): Promise<HandedOffOutcome>;
   /** A listing created earlier for `reference`, if the marketplace has one. */
   findByReference(reference: string, connection: ConnectionHandle<C> | null): Promise<PublishedListing | null | PublicationError>;
 }

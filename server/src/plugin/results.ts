@@ -34,6 +34,30 @@ function isResend(task: Task, token: string, digest: string): boolean {
   return (task.status === "completed" || task.status === "failed") && task.run_token === token && task.plugin?.result_digest === digest;
 }
 
+const leaseTokenRequired = (currentStatus: string) =>
+  new AppError(
+    409,
+    "LEASE_TOKEN_REQUIRED",
+    "This task was handed out more than once (an earlier lease expired): send the lease_token of your claim, so a late answer of the earlier lease cannot be taken for yours.",
+    { extra: { current_status: currentStatus } },
+  );
+
+/**
+ * The lease a result without `lease_token` (spec/plugin-polling-api.md's body) speaks for. Only the
+ * task's seller can hold its lease, so while the current lease is the only one the task ever had the
+ * poster holds it; after an earlier one expired, either lease could be answering, and only the token
+ * tells which. A task that is not running (finished, back in the queue) gets a token that matches
+ * nothing, so the usual refusal — or, for an identical resend, the acknowledgement — follows.
+ */
+function tokenOfOnlyLease(task: Task): string {
+  if (task.status === "running" && task.run_token) {
+    if ((task.attempt ?? 1) > 1) throw leaseTokenRequired(task.status);
+    return task.run_token;
+  }
+  if ((task.status === "completed" || task.status === "failed") && task.run_token && task.plugin?.result_digest) return task.run_token;
+  return "";
+}
+
 /** One of the seller's extension tasks, by `123` or `task_…`; 404 for anything else. */
 export async function findOwnedTask(tasks: TaskModel, userId: number, taskId: string): Promise<Task> {
   const key = /^\d+$/.test(taskId) ? { id: Number(taskId) } : { task_id: taskId };
@@ -121,14 +145,15 @@ export class ExtensionResults {
     const task = await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId);
     await this.assertMember(userId, task);
     const digest = digestOf(body);
-    if (task.status !== "running" || task.run_token !== body.lease_token || !task.lease_expires_at || task.lease_expires_at.getTime() < Date.now()) {
-      if (isResend(task, body.lease_token, digest)) return { status: "received", message: "Task result already received" };
-      throw await this.refusal(task, body.lease_token);
+    const token = body.lease_token ?? tokenOfOnlyLease(task);
+    if (task.status !== "running" || task.run_token !== token || !task.lease_expires_at || task.lease_expires_at.getTime() < Date.now()) {
+      if (isResend(task, token, digest)) return { status: "received", message: "Task result already received" };
+      throw await this.refusal(task, token);
     }
     const action = actionOf(task.task_type);
     const applied = action ? await this.deps.applier.apply(task, action, body) : { resultData: asJsonObject(body.data), warning: null };
     const now = new Date();
-    const executedAt = Number.isNaN(Date.parse(body.executed_at)) ? now : new Date(body.executed_at);
+    const executedAt = body.executed_at === undefined || Number.isNaN(Date.parse(body.executed_at)) ? now : new Date(body.executed_at);
     const metrics = { execution_time_ms: body.execution_time_ms, memory_usage_mb: 0, cost_usd: 0, recorded_at: now };
     const set: Json = body.success
       ? {
@@ -150,14 +175,14 @@ export class ExtensionResults {
       "plugin.executed_at": executedAt,
       "plugin.result_digest": digest,
     });
-    const fence = { _id: task._id, brand: task.brand, run_token: body.lease_token };
+    const fence = { _id: task._id, brand: task.brand, run_token: token };
     const lease = { aliveAt: now };
     const updated = body.success ? await this.deps.lifecycle.complete(fence, set, lease) : await this.deps.lifecycle.fail(fence, set, lease);
     if (!updated) {
       // An identical resend racing the first delivery finds it done: acknowledged like a resend.
       const now = await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId);
-      if (isResend(now, body.lease_token, digest)) return { status: "received", message: "Task result already received" };
-      throw await this.refusal(now, body.lease_token);
+      if (isResend(now, token, digest)) return { status: "received", message: "Task result already received" };
+      throw await this.refusal(now, token);
     }
     return { status: "received", message: receivedMessage(applied) };
   }

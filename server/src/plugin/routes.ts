@@ -142,12 +142,15 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results,
     method: "post",
     path: PLUGIN_ROUTES.result,
     summary: "Deliver the result of your lease (once; an identical resend is acknowledged again)",
+    description:
+      "The body and each action's `data` may also be as spec/plugin-polling-api.md shows them: without `lease_token` while the task's " +
+      "current lease is its only one, without `executed_at`, and `data` in the document's leaner shapes.",
     tags,
     auth: "user",
     request: { params: PluginTaskIdParamsSchema, body: TaskResultBodySchema },
     ...largeBody,
     response: TaskResultResponseSchema,
-    errors: leaseErrors,
+    errors: { ...leaseErrors, 409: `${leaseErrors[409]}, or LEASE_TOKEN_REQUIRED (no lease_token after an earlier lease of the task expired)` },
     handler: ({ principal, params, body }) => results.result(principal.userId, params.task_id, body),
   });
 

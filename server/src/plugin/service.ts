@@ -50,6 +50,8 @@ interface NewPluginTask {
   description?: string;
   maxRetries?: number;
   scheduledFor?: Date | null;
+  /** At most one live task holds it (server/src/tasks/exclusive.ts). */
+  exclusiveKey?: string;
 }
 
 export class PluginService implements ExternalTaskTypes {
@@ -107,6 +109,11 @@ export class PluginService implements ExternalTaskTypes {
     });
   }
 
+  /** A task for the seller's extension asked for by a server feature (a Vinted publication). */
+  async createOnBehalf(t: Pick<NewPluginTask, "owner" | "brand" | "action" | "params" | "description" | "exclusiveKey">): Promise<Task> {
+    return this.insert({ ...t, priority: DEFAULT_PRIORITY, timeoutSeconds: DEFAULT_TIMEOUT_SECONDS });
+  }
+
   private async insert(t: NewPluginTask): Promise<Task> {
     // The seller's held long-poll is woken by the lifecycle's listeners.
     return this.lifecycle.create({
@@ -124,6 +131,7 @@ export class PluginService implements ExternalTaskTypes {
       scheduled_for: t.scheduledFor ?? null,
       ...(t.maxRetries !== undefined ? { max_retries: t.maxRetries } : {}),
       plugin: defaultPluginState(),
+      ...(t.exclusiveKey ? { exclusive_key: t.exclusiveKey, exclusive_slot: t.exclusiveKey } : {}),
     });
   }
 

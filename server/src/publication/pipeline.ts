@@ -13,7 +13,7 @@ import type { Enhancer } from "../enhancement/index.js";
 import type { EnhancedCopy, MarketplaceService, PublishedListing } from "../marketplaces/index.js";
 import { isPublicationError } from "../marketplaces/index.js";
 import type { ProductService, PublishableProduct } from "../products/index.js";
-import { PermanentTaskError, type TaskContext, type TaskHandler } from "../tasks/executor/registry.js";
+import { PermanentTaskError, TaskWaiting, type TaskContext, type TaskHandler } from "../tasks/executor/registry.js";
 import type { WebhookService } from "../webhooks/index.js";
 import { newEvent } from "../webhooks/index.js";
 import {
@@ -29,6 +29,7 @@ import {
   startStep,
   type PipelineStep,
   type RetryPolicy,
+  type StatePatch,
   type StepFailure,
   type StepState,
 } from "./steps.js";
@@ -52,7 +53,12 @@ export interface PipelineDeps {
   policy: RetryPolicy;
 }
 
-type StepOutcome = { ok: true; result: Record<string, unknown> } | { ok: false; failure: StepFailure };
+type StepOutcome =
+  | { ok: true; result: Record<string, unknown> }
+  /** `patch`: what the failure also resets (a handed-off task that ended without a listing is forgotten). */
+  | { ok: false; failure: StepFailure; patch?: StatePatch }
+  /** Handed off as task `wait` (Vinted: the seller's extension): the run ends, the task waits for it. */
+  | { ok: "waiting"; wait: string };
 
 /** The stored step state of a task (a fresh one for a task that never ran). */
 export function stepStateOf(publication: Record<string, unknown> | null | undefined): StepState {
@@ -74,12 +80,17 @@ export function publicationHandler(deps: PipelineDeps): TaskHandler {
       ctx.throwIfStopped();
       await save(applyPatch(state, startStep(state, step, new Date())));
       const outcome = await runStep(deps, ctx, input, product, state, step);
+      if (outcome.ok === "waiting") {
+        await save(applyPatch(state, { publication_task_id: outcome.wait }));
+        const name = deps.marketplaces.connector(input.marketplace_id).name;
+        throw new TaskWaiting(outcome.wait, `Waiting for the extension to publish to ${name} (task ${outcome.wait})`);
+      }
       if (outcome.ok) {
         await save(applyPatch(state, completeStep(state, step, outcome.result)));
         continue;
       }
       const decision = onStepFailure(state, step, outcome.failure, deps.policy);
-      await save(applyPatch(state, decision.patch));
+      await save(applyPatch(state, { ...outcome.patch, ...decision.patch }));
       if (decision.action === "fail") throw new PermanentTaskError(outcome.failure.message, { ...state.error_details });
       await sleep(decision.delay_ms, undefined, { signal: ctx.signal });
     }
@@ -119,6 +130,13 @@ async function publicationStep(deps: PipelineDeps, ctx: TaskContext, input: Publ
   const connector = deps.marketplaces.connector(input.marketplace_id);
   const handle = await deps.marketplaces.handle(ctx.task.brand, input.marketplace_id);
   const reference = ctx.task.task_id;
+  if (state.publication_task_id !== null && connector.handedOffOutcome) {
+    const handed = await connector.handedOffOutcome(state.publication_task_id);
+    if (handed.state === "waiting") return { ok: "waiting", wait: state.publication_task_id };
+    if (handed.state === "published") return { ok: true, result: listingResult(handed.listing) };
+    // Ended without a listing: this attempt fails; a retry of the publication hands it off anew.
+    return { ok: false, failure: failureOf(handed.error), patch: { publication_task_id: null } };
+  }
   if (publicationPlan(state) === "lookup_then_publish") {
     // An earlier attempt may have created the listing before we could save it.
     const found = await connector.findByReference(reference, handle);
@@ -131,10 +149,7 @@ async function publicationStep(deps: PipelineDeps, ctx: TaskContext, input: Publ
   );
   if (outcome.outcome === "published") return { ok: true, result: listingResult(outcome.listing) };
   if (outcome.outcome === "failed") return { ok: false, failure: failureOf(outcome.error) };
-  return {
-    ok: false,
-    failure: { kind: "final", message: `${connector.name} publication through the extension is not available from a server run`, response: { task_id: outcome.task_id }, retry_after_ms: null },
-  };
+  return { ok: "waiting", wait: outcome.task_id };
 }
 
 function optionsFor(options: Record<string, unknown>, code: string): Record<string, unknown> {

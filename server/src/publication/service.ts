@@ -10,9 +10,13 @@ import { AppError } from "../http/errors.js";
 import type { MarketplaceService } from "../marketplaces/index.js";
 import type { ProductService } from "../products/index.js";
 import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
+import { takeExclusiveSlot } from "../tasks/exclusive.js";
 import type { Task } from "../tasks/model.js";
 import { PUBLICATION_TASK_TYPE, stepStateOf } from "./pipeline.js";
 import { currentStepText, nextStep, progressPercentage, statusWhileRunning, TOTAL_STEPS, type StepState } from "./steps.js";
+
+/** What the summaries of product-tasks need of each task. */
+const SUMMARY_FIELDS = { task_id: 1, status: 1, "context_data.marketplace_id": 1, "publication.status": 1, "publication.steps_completed": 1, created_at: 1, id: 1 } as const;
 
 /** Publications that block another publish of the same product to the same marketplace. */
 const BLOCKING: readonly TaskStatus[] = ["pending", "running", "suspended", "completed"];
@@ -25,6 +29,11 @@ export class PublicationService {
     private readonly maxRetries: number,
   ) {}
 
+  /**
+   * One task per marketplace. The read below answers the usual refusal before anything is created;
+   * the guarantee is the task's exclusive key, taken in the write that creates it (two concurrent
+   * publishes of the same product to the same marketplace cannot both create a task).
+   */
   async publish(principal: Principal, brand: BrandAccess, body: PublishBody): Promise<PublishResponse> {
     await this.products.doc(brand, body.product_id);
     const connectors = body.marketplace_ids.map((id) => this.marketplaces.connector(id));
@@ -32,40 +41,55 @@ export class PublicationService {
       const live = await this.lifecycle.tasks
         .findOne({ brand: brand.brandId, task_type: PUBLICATION_TASK_TYPE, "context_data.product_id": body.product_id, "context_data.marketplace_id": connector.id, status: { $in: [...BLOCKING] } })
         .lean<Task>();
-      if (live) {
-        const how = live.status === "completed" ? "is already published on" : "is already being published to";
-        throw new AppError(409, "ALREADY_PUBLISHED", `Product ${body.product_id} ${how} ${connector.name} (task ${live.task_id})`, {
-          extra: { error: `Product ${body.product_id} ${how} ${connector.name}`, task_id: live.task_id, marketplace_id: connector.id },
-        });
-      }
+      if (live) throw alreadyPublished(body.product_id, connector, live);
     }
-    const tasks: PublishResponse["tasks"] = [];
+    const created: Task[] = [];
     for (const connector of connectors) {
-      const task = await this.lifecycle.create({
-        task_id: `task_${randomBytes(6).toString("hex")}`,
-        brand: brand.brandId,
-        created_by: principal.userId,
-        task_type: PUBLICATION_TASK_TYPE,
-        priority: "normal",
-        description: `Publish product ${body.product_id} to ${connector.name}`,
-        context_data: { product_id: body.product_id, marketplace_id: connector.id, enhance: body.enhance, options: body.options },
-        max_retries: this.maxRetries,
-      });
-      tasks.push({ task_id: task.task_id, marketplace: connector.id, marketplace_name: connector.name, status: "pending" });
+      const key = publicationKey(brand.brandId, body.product_id, connector.id);
+      const outcome = await takeExclusiveSlot(this.lifecycle.tasks, brand.brandId, key, () =>
+        this.lifecycle.create({
+          task_id: `task_${randomBytes(6).toString("hex")}`,
+          brand: brand.brandId,
+          created_by: principal.userId,
+          task_type: PUBLICATION_TASK_TYPE,
+          priority: "normal",
+          description: `Publish product ${body.product_id} to ${connector.name}`,
+          context_data: { product_id: body.product_id, marketplace_id: connector.id, enhance: body.enhance, options: body.options },
+          max_retries: this.maxRetries,
+          exclusive_key: key,
+          exclusive_slot: key,
+        }),
+      );
+      if (!outcome.taken) {
+        // Lost a race on one marketplace: the call creates nothing rather than part of what it asked.
+        for (const task of created) await this.lifecycle.remove(task, ["pending"]);
+        throw alreadyPublished(body.product_id, connector, outcome.holder);
+      }
+      created.push(outcome.value);
     }
-    return { product_id: body.product_id, tasks };
+    return {
+      product_id: body.product_id,
+      tasks: created.map((task, i) => ({ task_id: task.task_id, marketplace: connectors[i].id, marketplace_name: connectors[i].name, status: "pending" as const })),
+    };
   }
 
+  /**
+   * Statuses and summaries need every task of the product, but only their status words: those are
+   * read with a narrow projection, and whole documents only for the page shown.
+   */
   async productTasks(brand: BrandAccess, productId: number, query: ProductTasksQuery): Promise<ProductTasksResponse> {
     const product = await this.products.doc(brand, productId);
     const match: Record<string, unknown> = { brand: brand.brandId, task_type: PUBLICATION_TASK_TYPE, "context_data.product_id": productId };
     if (query.marketplace_id !== undefined) {
       match["context_data.marketplace_id"] = this.marketplaces.connector(query.marketplace_id).id;
     }
-    const rows = await this.lifecycle.tasks.find(match).sort({ created_at: -1, id: -1 }).lean<Task[]>();
-    const views = rows.map((task) => this.view(task, product));
-    const filtered = query.status ? views.filter((v) => v.status === query.status) : views;
-    const page = filtered.slice(query.offset, query.offset + query.limit);
+    const rows = await this.lifecycle.tasks.find(match, SUMMARY_FIELDS).sort({ created_at: -1, id: -1 }).lean<Task[]>();
+    const summaries = rows.map((task) => ({ task_id: task.task_id, status: publicationStatus(task, stepStateOf(task.publication)), marketplace_name: this.marketplaceName(task) }));
+    const filtered = query.status ? summaries.filter((v) => v.status === query.status) : summaries;
+    const shown = filtered.slice(query.offset, query.offset + query.limit).map((v) => v.task_id);
+    const docs = shown.length ? await this.lifecycle.tasks.find({ brand: brand.brandId, task_id: { $in: shown } }).lean<Task[]>() : [];
+    const byId = new Map(docs.map((d) => [d.task_id, d]));
+    const page = shown.flatMap((id) => (byId.has(id) ? [this.view(byId.get(id)!, product)] : []));
     return {
       product_id: String(productId),
       product_title: product.title,
@@ -81,9 +105,14 @@ export class PublicationService {
     };
   }
 
+  private marketplaceName(task: Pick<Task, "context_data">): string {
+    const marketplaceId = Number(task.context_data.marketplace_id);
+    return this.marketplaces.connectors.byId(marketplaceId)?.name ?? `Marketplace ${marketplaceId}`;
+  }
+
   private view(task: Task, product: { id: number; title: string; sku: string }): ProductTask {
     const marketplaceId = Number(task.context_data.marketplace_id);
-    const name = this.marketplaces.connectors.byId(marketplaceId)?.name ?? `Marketplace ${marketplaceId}`;
+    const name = this.marketplaceName(task);
     const stored = stepStateOf(task.publication);
     const state: StepState = { ...stored, status: publicationStatus(task, stored) };
     return {
@@ -109,6 +138,19 @@ export class PublicationService {
       marketplace_name: name,
     };
   }
+}
+
+/** The exclusive key of a publication: one live task per brand, product and marketplace. */
+function publicationKey(brand: number, productId: number, marketplaceId: number): string {
+  return `${PUBLICATION_TASK_TYPE}:${brand}:${productId}:${marketplaceId}`;
+}
+
+function alreadyPublished(productId: number, connector: { id: number; name: string }, live: Task | null): AppError {
+  const how = live?.status === "completed" ? "is already published on" : "is already being published to";
+  const task = live ? ` (task ${live.task_id})` : "";
+  return new AppError(409, "ALREADY_PUBLISHED", `Product ${productId} ${how} ${connector.name}${task}`, {
+    extra: { error: `Product ${productId} ${how} ${connector.name}`, task_id: live?.task_id ?? null, marketplace_id: connector.id },
+  });
 }
 
 /**

@@ -180,7 +180,10 @@ export function resumeAfterFailure(state: StepState): StatePatch {
 }
 
 /** `current_step` as the spec words it. */
-export function currentStepText(state: Pick<StepState, "status" | "steps_completed" | "error_details">, marketplaceName: string): string {
+export function currentStepText(
+  state: Pick<StepState, "status" | "steps_completed" | "error_details"> & Partial<Pick<StepState, "publication_task_id">>,
+  marketplaceName: string,
+): string {
   switch (state.status) {
     case "pending":
       return "Waiting to start";
@@ -189,7 +192,7 @@ export function currentStepText(state: Pick<StepState, "status" | "steps_complet
     case "enhanced":
       return "Enhanced, waiting to publish";
     case "publishing":
-      return `Publishing to ${marketplaceName}`;
+      return state.publication_task_id ? `Waiting for the extension to publish to ${marketplaceName}` : `Publishing to ${marketplaceName}`;
     case "published":
       return state.steps_completed.includes("publication") && nextStep(state) === "webhook" ? "Published, sending webhook" : "Published";
     case "webhook_sent":

@@ -344,3 +344,20 @@ export function shortestIntervalMs(runs: Date[]): number | null {
   }
   return shortest;
 }
+
+/** Occurrences looked at for the shortest gap: a minute's worth of second-stepped runs and more. */
+const GAP_SAMPLE = 120;
+
+/**
+ * The shortest gap, in seconds, between consecutive occurrences (among the first GAP_SAMPLE from a
+ * fixed instant, in UTC: sub-minute steps repeat every minute, so they show up in any sample).
+ * Null when fewer than two occurrences can be computed.
+ */
+export function shortestGapSeconds(schedule: CronSchedule): number | null {
+  try {
+    const gap = shortestIntervalMs(nextRuns(schedule, "UTC", new Date(Date.UTC(2001, 0, 1)), GAP_SAMPLE));
+    return gap === null ? null : gap / 1000;
+  } catch {
+    return null;
+  }
+}

@@ -18,6 +18,8 @@ export interface SchedulingDeps {
   catalog: TaskTypeCatalog;
   /** SCHEDULER_TICK_MS. */
   tickMs: number;
+  /** CRON_MIN_INTERVAL_SECONDS. */
+  minIntervalSeconds: number;
   logger: Logger;
 }
 
@@ -30,7 +32,7 @@ export interface Scheduling {
 }
 
 export function createScheduling(deps: SchedulingDeps): Scheduling {
-  const service = new SchedulingService(deps.connection, deps.catalog, { tickMs: deps.tickMs });
+  const service = new SchedulingService(deps.connection, deps.catalog, { tickMs: deps.tickMs, minIntervalSeconds: deps.minIntervalSeconds });
   const ticker = new SchedulerTicker(
     service.periodicTasks,
     (periodic, occurrence) =>

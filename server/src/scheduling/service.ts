@@ -21,7 +21,7 @@ import type { BrandAccess, Principal } from "../http/context.js";
 import { AppError } from "../http/errors.js";
 import { skipOf, toPage } from "../http/pagination.js";
 import type { TaskTypeCatalog } from "../tasks/service.js";
-import { describeCron, nextRunAfter, nextRuns, parseCron, shortestIntervalMs, toZonedIso, zoneUsableByCronParser, type CronSchedule } from "./cron.js";
+import { describeCron, nextRunAfter, nextRuns, parseCron, shortestGapSeconds, shortestIntervalMs, toZonedIso, zoneUsableByCronParser, type CronSchedule } from "./cron.js";
 import { periodicTaskModel, type PeriodicTask, type PeriodicTaskModel } from "./model.js";
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -41,6 +41,8 @@ export function storedSchedule(expression: string): CronSchedule | null {
 export interface SchedulingOptions {
   /** SCHEDULER_TICK_MS: schedules firing more often than this are warned about. */
   tickMs: number;
+  /** CRON_MIN_INTERVAL_SECONDS: schedules firing more often than this are refused. */
+  minIntervalSeconds: number;
 }
 
 /** Periodic tasks of a brand: CRUD, pause/resume, cron validation and the scheduled-jobs views. */
@@ -130,12 +132,28 @@ export class SchedulingService {
       const check = parseCron(fields.cron_expression);
       if (check.ok) schedule = check.schedule;
       else fieldErrors.cron_expression = check.errors;
+      const tooFrequent = schedule ? this.tooFrequent(schedule) : null;
+      if (tooFrequent) {
+        fieldErrors.cron_expression = [tooFrequent];
+        extra.min_interval_seconds = this.options.minIntervalSeconds;
+      }
     }
     if (fields.timezone !== undefined && !zoneUsableByCronParser(fields.timezone)) {
       fieldErrors.timezone = [`Time zone '${fields.timezone}' cannot be used for schedules`];
     }
     if (Object.keys(fieldErrors).length) throw new AppError(400, "VALIDATION_ERROR", "Validation failed", { field_errors: fieldErrors, extra });
     return schedule;
+  }
+
+  /**
+   * A schedule firing more often than the minimum interval is refused: one brand's every-second
+   * schedule would otherwise keep a worker busy for everyone. Null when it is frequent enough.
+   */
+  private tooFrequent(schedule: CronSchedule): string | null {
+    const gap = shortestGapSeconds(schedule);
+    const min = this.options.minIntervalSeconds;
+    if (gap === null || gap >= min) return null;
+    return `Runs as often as every ${gap} s: schedules may run at most once every ${min} s`;
   }
 
   async find(brand: BrandAccess, id: number): Promise<PeriodicTask> {
@@ -288,6 +306,8 @@ export class SchedulingService {
     if (schedule.dayOrRule) {
       warnings.push("Both day-of-month and day-of-week are restricted: it runs on days matching EITHER of them (standard cron rule), not only days matching both");
     }
+    const tooFrequent = this.tooFrequent(schedule);
+    if (tooFrequent) warnings.push(`${tooFrequent}: it cannot be saved as a periodic task`);
     const shortest = shortestIntervalMs(runs);
     if (shortest !== null && shortest < this.options.tickMs) {
       warnings.push(

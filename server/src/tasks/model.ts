@@ -30,7 +30,7 @@ export interface TaskMetrics {
   recorded_at: Date;
 }
 
-export type PersistentJobState = "running" | "interrupted" | "resumed" | "completed" | "failed";
+export type PersistentJobState = "running" | "interrupted" | "resumed" | "completed" | "failed" | "cancelled";
 
 export interface PersistentJob {
   state: PersistentJobState;
@@ -84,6 +84,15 @@ export interface Task {
   error_details: Record<string, unknown> | null;
   /** marketplace_publication: the pipeline's step state (server/src/publication/steps.ts); null for other types. */
   publication: Record<string, unknown> | null;
+  /**
+   * Tasks sharing an exclusive key are never live at the same time (a publication: one per brand,
+   * product and marketplace). Kept for the task's life; `exclusive_slot` holds the same value while
+   * the task owns the key (a unique index makes taking it atomic) and is null once another took it.
+   */
+  exclusive_key: string | null;
+  exclusive_slot: string | null;
+  /** Suspended while another task (this task_id) runs elsewhere, e.g. a publication handed to the seller's extension. */
+  waiting_for: string | null;
   retry_count: number;
   max_retries: number;
   scheduled_for: Date | null;
@@ -107,6 +116,15 @@ export interface Task {
   /** Extension tasks: end of the current lease (`run_token` is the lease token). */
   lease_expires_at: Date | null;
   plugin: PluginTaskState | null;
+  /**
+   * Fair share (server tasks). `brand_slot`: which of its brand's running slots a run holds (a
+   * unique index over running tasks keeps a brand within its limit, across processes).
+   * `awaiting_slot`: claimed while its brand had no free slot, so it waits without a queue entry
+   * until one frees. `fair_tag`: its place in the round-robin between brands, kept while it waits.
+   */
+  brand_slot?: number | null;
+  awaiting_slot?: boolean;
+  fair_tag?: number | null;
   metrics: TaskMetrics | null;
   persistent_job: PersistentJob | null;
 }
@@ -136,7 +154,7 @@ const pluginStateSchema = new Schema<PluginTaskState>(
 
 const persistentJobSchema = new Schema<PersistentJob>(
   {
-    state: { type: String, enum: ["running", "interrupted", "resumed", "completed", "failed"], default: "running" },
+    state: { type: String, enum: ["running", "interrupted", "resumed", "completed", "failed", "cancelled"], default: "running" },
     can_resume: { type: Boolean, default: false },
     checkpoint_count: { type: Number, default: 0 },
     last_checkpoint_at: { type: Date, default: null },
@@ -171,6 +189,9 @@ export const taskSchema = new Schema<Task>(
     error_message: { type: String, default: null },
     error_details: { type: Schema.Types.Mixed, default: null },
     publication: { type: Schema.Types.Mixed, default: null },
+    exclusive_key: { type: String, default: null },
+    exclusive_slot: { type: String, default: null },
+    waiting_for: { type: String, default: null },
     retry_count: { type: Number, default: 0 },
     max_retries: { type: Number, default: 3 },
     scheduled_for: { type: Date, default: null },
@@ -188,6 +209,9 @@ export const taskSchema = new Schema<Task>(
     owner_user_id: { type: Number, default: null },
     lease_expires_at: { type: Date, default: null },
     plugin: { type: pluginStateSchema, default: null },
+    brand_slot: { type: Number },
+    awaiting_slot: { type: Boolean },
+    fair_tag: { type: Number },
     metrics: { type: metricsSchema, default: null },
     persistent_job: { type: persistentJobSchema, default: null },
   },
@@ -205,9 +229,21 @@ taskSchema.index({ brand: 1, created_at: -1 });
 taskSchema.index({ brand: 1, status: 1 });
 taskSchema.index({ status: 1, worker_id: 1 });
 taskSchema.index({ batch_id: 1 });
+// One owner per exclusive key: creating or retrying a second live task for it fails on this index.
+taskSchema.index({ exclusive_slot: 1 }, { unique: true, partialFilterExpression: { exclusive_slot: { $type: "string" } } });
+// The tasks waiting for one that just ended.
+taskSchema.index({ waiting_for: 1 }, { partialFilterExpression: { waiting_for: { $type: "string" } } });
 // Extension delivery: a seller's claims and sweeps, and the lease sweeper.
 taskSchema.index({ owner_user_id: 1, status: 1 });
 taskSchema.index({ executor: 1, status: 1, lease_expires_at: 1 });
+// Fair share: at most one running server task per (brand, slot) — a brand never holds more slots
+// than it has. Only running server tasks with a slot are in it.
+taskSchema.index(
+  { brand: 1, brand_slot: 1 },
+  { unique: true, name: "brand_running_slot", partialFilterExpression: { status: "running", executor: "server", brand_slot: { $gte: 0 } } },
+);
+// Tasks waiting for a slot of their brand, in the order they get one.
+taskSchema.index({ awaiting_slot: 1, brand: 1, priority_rank: -1, fair_tag: 1, id: 1 });
 
 export type TaskModel = Model<Task>;
 

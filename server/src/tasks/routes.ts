@@ -2,6 +2,7 @@ import {
   CancelTaskResponseSchema,
   CreateTaskBodySchema,
   QueueStatsResponseSchema,
+  ReplaceTaskBodySchema,
   RetryTaskBodySchema,
   RetryTaskResponseSchema,
   TaskIdParamsSchema,
@@ -15,7 +16,10 @@ import { defineRoute, type ApiRouter } from "../http/define-route.js";
 import type { TaskService } from "./service.js";
 
 const tags = ["tasks"];
-const notFound = { 404: "Task not found or access denied" };
+const notFound = {
+  404: "Task not found or access denied",
+  403: "PERMISSION_DENIED: a task you may know exists (yours, or of another of your brands) outside the brand addressed",
+};
 
 /** spec/task-core-api.md: the task hub, brand-scoped. */
 export function registerTaskRoutes(api: ApiRouter, tasks: TaskService): void {
@@ -39,6 +43,7 @@ export function registerTaskRoutes(api: ApiRouter, tasks: TaskService): void {
     request: { body: CreateTaskBodySchema },
     status: 201,
     response: TaskSchema,
+    errors: { 429: "RATE_LIMITED: the brand's queued quota is reached (queued_task_limit)" },
     handler: ({ principal, brand, body }) => tasks.create(principal, brand, body),
   });
 
@@ -72,20 +77,23 @@ export function registerTaskRoutes(api: ApiRouter, tasks: TaskService): void {
     request: { params: TaskIdParamsSchema },
     response: TaskSchema,
     errors: notFound,
-    handler: ({ brand, params }) => tasks.get(brand, params.id),
+    handler: ({ principal, brand, params }) => tasks.get(brand, params.id, principal.userId),
   });
 
   for (const method of ["put", "patch"] as const) {
     defineRoute(api, {
       method,
       path: "/tasks/:id/",
-      summary: `Change the modifiable fields (${method === "put" ? "all given" : "partial"}): priority, description, context_data, scheduled_for, max_retries, timeout_minutes`,
+      summary:
+        method === "put"
+          ? "Replace the modifiable fields (every one given): priority, description, context_data, scheduled_for, max_retries, timeout_minutes"
+          : "Change some modifiable fields: priority, description, context_data, scheduled_for, max_retries, timeout_minutes",
       tags,
       auth: "brand",
-      request: { params: TaskIdParamsSchema, body: UpdateTaskBodySchema },
+      request: { params: TaskIdParamsSchema, body: method === "put" ? ReplaceTaskBodySchema : UpdateTaskBodySchema },
       response: TaskSchema,
-      errors: notFound,
-      handler: ({ brand, params, body }) => tasks.update(brand, params.id, body),
+      errors: { ...notFound, 400: "VALIDATION_ERROR (a PUT missing a field names it), or INVALID_OPERATION: the task is finished (completed, failed, cancelled)" },
+      handler: ({ principal, brand, params, body }) => tasks.update(brand, params.id, body, principal.userId),
     });
   }
 
@@ -99,7 +107,7 @@ export function registerTaskRoutes(api: ApiRouter, tasks: TaskService): void {
     status: 204,
     response: null,
     errors: notFound,
-    handler: ({ brand, params }) => tasks.remove(brand, params.id),
+    handler: ({ principal, brand, params }) => tasks.remove(brand, params.id, principal.userId),
   });
 
   defineRoute(api, {
@@ -111,7 +119,7 @@ export function registerTaskRoutes(api: ApiRouter, tasks: TaskService): void {
     request: { params: TaskIdParamsSchema, body: RetryTaskBodySchema },
     response: RetryTaskResponseSchema,
     errors: { ...notFound, 400: "INVALID_OPERATION: not failed/cancelled, or max_retries reached" },
-    handler: ({ brand, params, body }) => tasks.retry(brand, params.id, body),
+    handler: ({ principal, brand, params, body }) => tasks.retry(brand, params.id, body, principal.userId),
   });
 
   defineRoute(api, {
@@ -123,6 +131,6 @@ export function registerTaskRoutes(api: ApiRouter, tasks: TaskService): void {
     request: { params: TaskIdParamsSchema },
     response: CancelTaskResponseSchema,
     errors: { ...notFound, 400: "INVALID_OPERATION: already finished" },
-    handler: ({ brand, params }) => tasks.cancel(brand, params.id),
+    handler: ({ principal, brand, params }) => tasks.cancel(brand, params.id, principal.userId),
   });
 }

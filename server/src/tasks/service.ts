@@ -18,13 +18,14 @@ import {
   type TypeStatsResponse,
   type UpdateTaskBody,
 } from "../../../shared/tasks.js";
-import { brandFilter } from "../brands/scope.js";
+import { allBrands, brandFilter } from "../brands/scope.js";
 import type { BrandAccess, Principal } from "../http/context.js";
-import { AppError, invalidOperation } from "../http/errors.js";
+import { AppError, invalidOperation, permissionDenied } from "../http/errors.js";
 import { skipOf, toPage } from "../http/pagination.js";
 import { fieldErrorsOf } from "../http/validation.js";
 import { NON_FIELD_ERRORS } from "../../../shared/errors.js";
 import { checkpointModel } from "./executor/checkpoint-model.js";
+import { takeExclusiveSlot } from "./exclusive.js";
 import { taskListFilter, taskSort } from "./filters.js";
 import type { TaskLifecycle } from "./lifecycle/index.js";
 import { PRIORITY_RANK, type Task, type TaskModel } from "./model.js";
@@ -33,7 +34,7 @@ import { upgradeStoredTasks } from "./upgrade.js";
 
 /** What the API needs from execution: queue a run again (new priority or time), stop a local run at once. */
 export interface TaskQueue {
-  enqueue(task: Pick<Task, "task_id" | "priority" | "scheduled_for">): Promise<void>;
+  enqueue(task: Pick<Task, "task_id" | "brand" | "priority" | "scheduled_for">): Promise<void>;
   abortLocally(taskId: string): void;
   /** Tasks one process runs at once (for estimates). */
   readonly concurrency: number;
@@ -54,6 +55,9 @@ export interface ExternalTaskTypes {
   create(principal: Principal, brand: BrandAccess, body: CreateTaskBody): Promise<Task>;
 }
 
+/** spec/task-core-api.md's permission error, for a task the caller may know exists but cannot reach here. */
+export const TASK_PERMISSION_DENIED = "You do not have permission to access this task";
+
 export const taskNotFound = () => new AppError(404, "TASK_NOT_FOUND", "Task not found or access denied");
 
 function newTaskId(): string {
@@ -67,10 +71,14 @@ function startOfTodayUtc(): Date {
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
+/** Nothing more happens to a task in these states (unless it is retried): PUT/PATCH refuse them. */
+const FINISHED_STATUSES = ["completed", "failed", "cancelled"] as const;
+
 export class TaskService {
   readonly tasks: TaskModel;
   private readonly serializer: TaskSerializer;
   private external: ExternalTaskTypes | null = null;
+  private memberBrandIds: ((userId: number) => Promise<number[]>) | null = null;
 
   constructor(
     private readonly connection: Connection,
@@ -92,12 +100,35 @@ export class TaskService {
     await upgradeStoredTasks(this.tasks);
   }
 
-  /** `123` or `task_…`, within the brand; 404 otherwise (another brand's task does not exist). */
-  async find(brand: BrandAccess, idOrTaskId: string): Promise<Task> {
+  /** Who belongs to which brand: lets a task outside the caller's brand be told apart from one that does not exist. */
+  useMembership(memberBrandIds: (userId: number) => Promise<number[]>): void {
+    this.memberBrandIds = memberBrandIds;
+  }
+
+  /**
+   * `123` or `task_…`, within the brand. Outside it, 404 — another brand's task does not exist for
+   * the caller — unless the caller may know it exists (they created it, or are a member of its
+   * brand and only addressed another one): then the spec's 403 says so, with the brand to address
+   * when the caller is one of its members.
+   */
+  async find(brand: BrandAccess, idOrTaskId: string, callerId?: number): Promise<Task> {
     const key = /^\d+$/.test(idOrTaskId) ? { id: Number(idOrTaskId) } : { task_id: idOrTaskId };
     const task = await this.tasks.findOne(brandFilter(brand, key)).lean<Task>();
-    if (!task) throw taskNotFound();
-    return task;
+    if (task) return task;
+    if (callerId !== undefined) await this.refuseKnownForeignTask(key, callerId);
+    throw taskNotFound();
+  }
+
+  private async refuseKnownForeignTask(key: Record<string, unknown>, callerId: number): Promise<void> {
+    const foreign = await allBrands(this.tasks.findOne(key, { brand: 1, created_by: 1 }).lean<Pick<Task, "brand" | "created_by">>());
+    if (!foreign) return;
+    const member = this.memberBrandIds ? (await this.memberBrandIds(callerId)).includes(foreign.brand) : false;
+    if (member) {
+      throw new AppError(403, "PERMISSION_DENIED", TASK_PERMISSION_DENIED, {
+        extra: { brand_id: foreign.brand, hint: `This task belongs to another of your brands: send X-Brand-ID: ${foreign.brand}` },
+      });
+    }
+    if (foreign.created_by === callerId) throw permissionDenied(TASK_PERMISSION_DENIED);
   }
 
   async list(req: Request, brand: BrandAccess, query: TaskListQuery): Promise<Page<TaskView>> {
@@ -109,8 +140,8 @@ export class TaskService {
     return toPage(req, query, count, await this.serializer.many(rows));
   }
 
-  async get(brand: BrandAccess, id: string): Promise<TaskView> {
-    return this.serializer.one(await this.find(brand, id));
+  async get(brand: BrandAccess, id: string, callerId?: number): Promise<TaskView> {
+    return this.serializer.one(await this.find(brand, id, callerId));
   }
 
   async create(principal: Principal, brand: BrandAccess, body: CreateTaskBody): Promise<TaskView> {
@@ -166,8 +197,14 @@ export class TaskService {
   }
 
   /** PATCH (partial) or PUT (the modifiable fields); execution fields can change only while pending. */
-  async update(brand: BrandAccess, id: string, body: UpdateTaskBody): Promise<TaskView> {
-    const task = await this.find(brand, id);
+  async update(brand: BrandAccess, id: string, body: UpdateTaskBody, callerId?: number): Promise<TaskView> {
+    const task = await this.find(brand, id, callerId);
+    if ((FINISHED_STATUSES as readonly string[]).includes(task.status)) {
+      throw invalidOperation(`Cannot modify a ${task.status} task: it is finished (retry it to run it again, with new_priority if needed)`, {
+        current_status: task.status,
+        allowed_statuses: TASK_STATUSES.filter((s) => !(FINISHED_STATUSES as readonly string[]).includes(s)),
+      });
+    }
     const executionFields = (["context_data", "scheduled_for", "timeout_minutes"] as const).filter((f) => body[f] !== undefined);
     if (executionFields.length && task.status !== "pending") {
       throw invalidOperation(`Cannot change ${executionFields.join(", ")} of a ${task.status} task`, {
@@ -190,8 +227,8 @@ export class TaskService {
   }
 
   /** Deletes the task; a running one is cancelled first, so its run stops and writes nothing more. */
-  async remove(brand: BrandAccess, id: string): Promise<void> {
-    const task = await this.find(brand, id);
+  async remove(brand: BrandAccess, id: string, callerId?: number): Promise<void> {
+    const task = await this.find(brand, id, callerId);
     if (task.status === "running") {
       await this.lifecycle.cancel(task);
       this.queue.abortLocally(task.task_id);
@@ -200,8 +237,8 @@ export class TaskService {
     await checkpointModel(this.connection).deleteMany(brandFilter(brand, { task_id: task.task_id }));
   }
 
-  async retry(brand: BrandAccess, id: string, body: RetryTaskBody): Promise<RetryTaskResponse> {
-    const task = await this.find(brand, id);
+  async retry(brand: BrandAccess, id: string, body: RetryTaskBody, callerId?: number): Promise<RetryTaskResponse> {
+    const task = await this.find(brand, id, callerId);
     if (!(RETRYABLE_STATUSES as readonly string[]).includes(task.status)) {
       throw invalidOperation(`Cannot retry a ${task.status} task`, { current_status: task.status, allowed_statuses: [...RETRYABLE_STATUSES] });
     }
@@ -214,10 +251,16 @@ export class TaskService {
     }
     const set: Record<string, unknown> = {};
     if (body.reset_progress) Object.assign(set, { progress_percentage: 0, progress_message: null });
+    // Progress reset means starting over: the job's checkpoints go, so its next run starts from scratch.
+    if (body.reset_progress && task.persistent_job) {
+      Object.assign(set, { "persistent_job.can_resume": false, "persistent_job.checkpoint_count": 0, "persistent_job.last_checkpoint_at": null, "persistent_job.progress_percentage": 0 });
+      // Before the retry queues it: a failed or cancelled task has no run writing checkpoints meanwhile.
+      await checkpointModel(this.connection).deleteMany(brandFilter(brand, { task_id: task.task_id }));
+    }
     if (body.clear_errors) Object.assign(set, { error_message: null, error_details: null });
     if (body.new_priority && body.new_priority !== task.priority) Object.assign(set, { priority: body.new_priority, priority_rank: PRIORITY_RANK[body.new_priority] });
     // Queued again (server) or offered to the seller's extension by the lifecycle's listeners.
-    const updated = await this.lifecycle.retryByUser(task, set);
+    const updated = await this.retryOwningItsKey(task, set);
     if (!updated) throw invalidOperation("The task changed meanwhile; reload it and try again", { current_status: task.status });
     return {
       message: "Task queued for retry",
@@ -227,6 +270,19 @@ export class TaskService {
       max_retries: updated.max_retries,
       estimated_start: (await this.estimateStart(brand, updated)).toISOString(),
     };
+  }
+
+  /** A task with an exclusive key takes it back in the retry's own write, unless another live task holds it. */
+  private async retryOwningItsKey(task: Task, set: Record<string, unknown>): Promise<Task | null> {
+    const key = task.exclusive_key;
+    if (!key) return this.lifecycle.retryByUser(task, set);
+    const outcome = await takeExclusiveSlot(this.tasks, task.brand, key, () => this.lifecycle.retryByUser(task, { ...set, exclusive_slot: key }));
+    if (outcome.taken) return outcome.value;
+    const holder = outcome.holder;
+    throw invalidOperation(`Cannot retry: task ${holder?.task_id ?? "(another)"} (${holder?.status ?? "live"}) is doing the same work`, {
+      current_status: task.status,
+      conflicting_task_id: holder?.task_id ?? null,
+    });
   }
 
   /** Now, or later when tasks of equal or higher priority are queued ahead (by their recent duration). */
@@ -242,8 +298,8 @@ export class TaskService {
     return new Date(Date.now() + waitMs);
   }
 
-  async cancel(brand: BrandAccess, id: string): Promise<CancelTaskResponse> {
-    const task = await this.find(brand, id);
+  async cancel(brand: BrandAccess, id: string, callerId?: number): Promise<CancelTaskResponse> {
+    const task = await this.find(brand, id, callerId);
     if (!(CANCELLABLE_STATUSES as readonly string[]).includes(task.status)) {
       throw invalidOperation(`Cannot cancel a ${task.status} task`, { current_status: task.status, allowed_statuses: [...CANCELLABLE_STATUSES] });
     }

@@ -7,6 +7,15 @@ import type { z } from "zod";
 import { PLUGIN_PARAMS_SCHEMAS, PLUGIN_RESULT_SCHEMAS, type PluginAction, type TaskResultBody } from "../../../shared/plugin.js";
 import { fieldErrorsOf } from "../http/validation.js";
 import type { Task } from "../tasks/model.js";
+import {
+  documentedDelete,
+  documentedPrices,
+  documentedStats,
+  documentedSync,
+  documentedUserData,
+  isDocumentedAction,
+  type DocumentedAction,
+} from "./documented-results.js";
 import { readListings } from "./normalize.js";
 import type { VintedService } from "./service.js";
 
@@ -54,6 +63,10 @@ export class VintedResultApplier {
     }
     const schema: z.ZodType = PLUGIN_RESULT_SCHEMAS[action];
     const parsed = schema.safeParse(body.data);
+    if (!parsed.success && isDocumentedAction(action)) {
+      const documented = await this.applyDocumented(task, action, body);
+      if (documented) return documented;
+    }
     if (!parsed.success) {
       const problems = Object.entries(fieldErrorsOf(parsed.error))
         .map(([k, v]) => `${k}: ${v.join(", ")}`)
@@ -98,6 +111,55 @@ export class VintedResultApplier {
       }
       case "upload_photo":
         return { resultData: data, warning: null };
+    }
+  }
+
+  /**
+   * A result in spec/plugin-polling-api.md's shape, completed from the task and applied like the
+   * extension's; null when `body.data` is not in that shape either.
+   */
+  private async applyDocumented(task: Task, action: DocumentedAction, body: TaskResultBody): Promise<AppliedResult | null> {
+    const owner = task.owner_user_id as number;
+    const params = (task.context_data ?? {}) as Json;
+    const receivedAt = body.executed_at && !Number.isNaN(Date.parse(body.executed_at)) ? new Date(body.executed_at) : new Date();
+    switch (action) {
+      case "get_user_data": {
+        const data = documentedUserData(body.data);
+        if (!data) return null;
+        await this.vinted.storeAccount(owner, data, task.task_id);
+        const { csrf_token: _secret, ...kept } = data;
+        return { resultData: kept, warning: null };
+      }
+      case "get_all_products": {
+        const sync = documentedSync(body.data);
+        if (!sync) return null;
+        const { listings, problems } = readListings(sync.products);
+        if (sync.complete) {
+          const outcome = await this.vinted.applyCompleteSync(owner, listings, task.task_id, task.started_at ?? new Date(0), task.plugin?.sync_total_entries ?? null);
+          return { resultData: { total: sync.total, complete: true, ...outcome }, warning: null, problems };
+        }
+        const upserted = await this.vinted.upsertListings(owner, listings, task.task_id);
+        const skipped = `the result has ${sync.products.length} of ${sync.total} listings: nothing was marked gone`;
+        return { resultData: { total: sync.total, complete: false, upserted, marked_gone: 0, gone_marking_skipped: skipped }, warning: null, problems };
+      }
+      case "delete_product": {
+        const done = documentedDelete(body.data, params);
+        if (!done) return null;
+        if (done.data) await this.vinted.markDeleted(owner, done.data.item_id, task.task_id);
+        return { resultData: done.data ?? asJsonObject(body.data), warning: done.warning };
+      }
+      case "get_stats": {
+        const done = documentedStats(body.data, params, receivedAt);
+        if (!done) return null;
+        if (done.data) await this.vinted.storeStats(owner, done.data, task.task_id);
+        return { resultData: done.data ?? asJsonObject(body.data), warning: done.warning };
+      }
+      case "update_prices": {
+        const done = documentedPrices(body.data, params);
+        if (!done) return null;
+        if (done.data) await this.applyPrices(owner, params, done.data.results, task.task_id);
+        return { resultData: asJsonObject(body.data), warning: done.warning };
+      }
     }
   }
 

@@ -67,11 +67,37 @@ export function runFind(coll: Collection | undefined, spec: FindSpec): Document[
 
 /** mingo projects in place: it is given copies. Fields keep the stored document's order. */
 export function projectDocuments(page: Document[], projection: Document, filter: Document, options: MatchOptions = {}): Document[] {
+  const fields = topLevelInclusion(projection);
+  if (fields) return page.map((doc) => includeFields(doc, fields));
   const { slices, rest } = splitSlices(projection);
   const copies = page.map(cloneDocument);
   const projected = Object.keys(rest).length ? new Query(filter, options).find<Document>(copies, rest).all() : copies;
   for (const doc of projected) for (const [path, how] of slices) sliceAt(doc, path.split("."), how);
   return projected.map((doc, i) => inDocumentOrder(doc, page[i]));
+}
+
+/** An inclusion of top-level fields only (`{_id: 1}`, `{a: 1, b: 1, _id: 0}`): the fields kept, with `_id` unless excluded. */
+function topLevelInclusion(projection: Document): Set<string> | null {
+  const fields = new Set<string>(["_id"]);
+  let includes = false;
+  for (const [path, how] of Object.entries(projection)) {
+    if (!path || path.includes(".") || path.startsWith("$")) return null;
+    if (path === "_id" && (how === 0 || how === false)) fields.delete("_id");
+    else if (how === 1 || how === true) {
+      fields.add(path);
+      includes = true;
+    } else return null;
+  }
+  // `{_id: 0}` alone excludes.
+  return includes ? fields : null;
+}
+
+/** Copies of the kept fields, `_id` first, then in the stored document's order. */
+function includeFields(doc: Document, fields: Set<string>): Document {
+  const out: Document = {};
+  if (fields.has("_id") && "_id" in doc) out._id = cloneDocument(doc._id);
+  for (const key of Object.keys(doc)) if (key !== "_id" && fields.has(key)) out[key] = cloneDocument(doc[key]);
+  return out;
 }
 
 /**

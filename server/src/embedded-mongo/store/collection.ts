@@ -94,6 +94,7 @@ export class Collection {
       }
       return out;
     }
+    if (plan.plans.length === 1 && plan.plans[0].ranges.length === 1) return this.lazily(plan.plans[0]);
     const keys = new Set<string>();
     for (const p of plan.plans) for (const key of p.index.scan(p.ranges)) keys.add(key);
     for (const key of keys) {
@@ -101,6 +102,14 @@ export class Collection {
       if (doc) out.push(doc);
     }
     return out;
+  }
+
+  /** One range's documents read as they are needed: a match with a limit stops reading at it. */
+  private *lazily(plan: Plan): Generator<Document> {
+    for (const key of plan.index.inOrder(plan.ranges[0], false)) {
+      const doc = this.docs.get(key);
+      if (doc) yield doc;
+    }
   }
 
   /**
@@ -156,10 +165,10 @@ export class Collection {
   }
 
   /** Throws MongoDB's duplicate-key error when `doc` would break `_id` or a unique index. */
-  checkUnique(doc: Document, replacing?: Document): void {
+  checkUnique(doc: Document, replacing?: Document, indexes: Iterable<OrderedIndex> = this.ordered.values()): void {
     const existing = this.docs.get(idKey(doc._id));
     if (existing && existing !== replacing) throw this.duplicateKey(ID_INDEX, [doc._id]);
-    for (const index of this.ordered.values()) {
+    for (const index of indexes) {
       const conflict = index.findConflict(doc);
       if (conflict) throw this.duplicateKey(index.spec, conflict);
     }
@@ -185,15 +194,19 @@ export class Collection {
 
   /** Swaps a stored document for its new version, keeping indexes exact; throws before changing anything. */
   replace(oldDoc: Document, newDoc: Document): void {
-    for (const index of this.ordered.values()) index.remove(oldDoc);
+    // An index whose keys the change leaves as they were is not touched (a status change moves
+    // one or two of a task's indexes, not all of them).
+    const moved = [...this.ordered.values()].filter((index) => !index.sameKeys(oldDoc, newDoc));
+    const id = idKey(newDoc._id);
+    for (const index of moved) index.remove(oldDoc, id);
     try {
-      this.checkUnique(newDoc, oldDoc);
+      this.checkUnique(newDoc, oldDoc, moved);
     } catch (err) {
-      for (const index of this.ordered.values()) index.add(oldDoc);
+      for (const index of moved) index.add(oldDoc, id);
       throw err;
     }
-    this.docs.set(idKey(newDoc._id), newDoc);
-    for (const index of this.ordered.values()) index.add(newDoc);
+    this.docs.set(id, newDoc);
+    for (const index of moved) index.add(newDoc, id);
   }
 
   remove(doc: Document): void {

@@ -1,7 +1,7 @@
 import { Double, EJSON, Int32, Long, ObjectId, Timestamp, type Document } from "bson";
 import { Query, candidates, type MatchOptions } from "./matching.js";
 import { collationCompare, collationKey } from "./collation.js";
-import { compareValues, typeRank, type StringCompare } from "./values.js";
+import { compareValues, equalityKey, typeRank, type StringCompare } from "./values.js";
 
 /*
  * Compiling a filter with mingo costs far more than testing a document against it, and the hot
@@ -112,11 +112,14 @@ function operatorNode(field: string, op: string, v: unknown, slot: { next: numbe
     const first = slot.next;
     slot.next += v.length;
     const count = v.length;
-    const any: Node = (doc, values) => {
-      const found = candidates(doc, field);
-      for (let i = first; i < first + count; i++) if (found.some((c) => compareValues(c, values[i], strings) === 0)) return true;
-      return false;
-    };
+    const any: Node =
+      count >= HASHED_IN_MIN && !strings
+        ? hashedIn(field, first, count)
+        : (doc, values) => {
+            const found = candidates(doc, field);
+            for (let i = first; i < first + count; i++) if (found.some((c) => compareValues(c, values[i], strings) === 0)) return true;
+            return false;
+          };
     return op === "$in" ? any : (doc, values) => !any(doc, values);
   }
   if (!PARAM_OPS.has(op) || !isParameter(v)) return literal(field, { [op]: v }, options);
@@ -137,6 +140,39 @@ function operatorNode(field: string, op: string, v: unknown, slot: { next: numbe
     default:
       return ordered(field, at, strings, (c) => c <= 0);
   }
+}
+
+/** From this many values on, `$in` looks values up by key instead of comparing with each. */
+const HASHED_IN_MIN = 16;
+
+/**
+ * `$in` over many values (a bulk write's 10,000 ids) as a lookup: the values are grouped by
+ * `equalityKey` once per filter (per parameter array), and a hit is confirmed with `compareValues`.
+ */
+function hashedIn(field: string, first: number, count: number): Node {
+  const tables = new WeakMap<unknown[], Map<string, unknown[]>>();
+  const tableOf = (values: unknown[]) => {
+    let table = tables.get(values);
+    if (!table) {
+      table = new Map();
+      for (let i = first; i < first + count; i++) {
+        const key = equalityKey(values[i])!;
+        const bucket = table.get(key);
+        if (bucket) bucket.push(values[i]);
+        else table.set(key, [values[i]]);
+      }
+      tables.set(values, table);
+    }
+    return table;
+  };
+  return (doc, values) => {
+    const table = tableOf(values);
+    return candidates(doc, field).some((c) => {
+      const key = equalityKey(c);
+      const bucket = key === null ? undefined : table.get(key);
+      return bucket !== undefined && bucket.some((v) => compareValues(c, v) === 0);
+    });
+  };
 }
 
 function equals(field: string, at: number, strings: StringCompare | undefined): Node {

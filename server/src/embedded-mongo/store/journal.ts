@@ -82,7 +82,11 @@ export class Journal {
   }
 
   append(record: JournalRecord): void {
-    const buf = BSON.serialize(record);
+    this.appendSerialized(BSON.serialize(record));
+  }
+
+  /** A record already serialized (by `serializeRecord`). */
+  appendSerialized(buf: Uint8Array): void {
     this.pending.push(buf);
     this.recordsSinceCompaction++;
   }

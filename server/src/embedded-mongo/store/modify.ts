@@ -1,6 +1,7 @@
 import { ObjectId, Timestamp, type Document } from "bson";
 import { Aggregator, updaterQueryOptions } from "./matching.js";
 import { updateOne } from "mingo/updater";
+import { cloneDeep, isEqual } from "mingo/util";
 import type { Collation } from "./collation.js";
 import { MongoCommandError } from "../errors.js";
 import { cloneDocument, getPath, idKey } from "./values.js";
@@ -38,6 +39,32 @@ function applyOperators(doc: Document, operators: Document, options: UpdateOptio
   const condition = usesPositional(operators) ? options.filter : {};
   const result = updateOne([doc], condition, operators, { arrayFilters: options.arrayFilters, cloneMode: "deep" }, updaterQueryOptions({ collation: options.collation }));
   return result.modifiedFields ?? [];
+}
+
+const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+/**
+ * `$set` of top-level fields alone (a bulk status change over 100,000 documents), applied here as
+ * mingo applies it (same equality, same deep copy of the value) to a shallow copy: the new version
+ * shares the untouched fields' values with the old one, which is safe because stored documents are
+ * never changed in place (every other update works on a deep copy). Undefined for any other update;
+ * null when nothing changes.
+ */
+function setTopLevelFields(doc: Document, operators: Document): Document | null | undefined {
+  const ops = Object.keys(operators);
+  if (ops.length !== 1 || ops[0] !== "$set") return undefined;
+  const fields = operators.$set as unknown;
+  if (!fields || typeof fields !== "object" || Array.isArray(fields)) return undefined;
+  const paths = Object.keys(fields);
+  if (!paths.every((p) => p.length > 0 && !p.includes(".") && !p.includes("$") && !RESERVED_KEYS.has(p))) return undefined;
+  let next: Document | null = null;
+  for (const path of paths) {
+    const value = (fields as Document)[path];
+    if (isEqual(doc[path], value)) continue;
+    next ??= { ...doc };
+    next[path] = cloneDeep(value);
+  }
+  return next;
 }
 
 function isOperatorUpdate(update: Document): boolean {
@@ -183,6 +210,10 @@ export function applyUpdate(doc: Document, update: UpdateSpec, options: UpdateOp
   const setId = takeIdFromSet(operators);
   if (setId.present) assertSameId(doc, { _id: setId.value });
   currentTimestamps(operators);
+  if (!inserting) {
+    const direct = setTopLevelFields(doc, operators);
+    if (direct !== undefined) return direct;
+  }
   const next = cloneDocument(doc);
   checkArrayTargets(next, operators);
   if (operators.$pull) operators.$pull = { ...(operators.$pull as Document) };
@@ -291,6 +322,12 @@ export function prepareInsert(doc: Document): Document {
   if (Array.isArray(doc._id)) throw new MongoCommandError("InvalidIdField", "can't use an array for _id");
   checkIdValue(doc._id);
   // mongod stores _id as the first field whatever order the client sent.
+  if (doc._id !== undefined && firstKey(doc) === "_id") return doc;
   const { _id, ...rest } = doc;
   return { _id: _id === undefined ? new ObjectId() : _id, ...rest };
+}
+
+function firstKey(doc: Document): string | undefined {
+  for (const key in doc) return key;
+  return undefined;
 }

@@ -43,6 +43,40 @@ const BTree: typeof sortedBtree.default =
   typeof btreeExport === "function" ? (btreeExport as typeof sortedBtree.default) : sortedBtree.default;
 type BTree<K, V> = InstanceType<typeof sortedBtree.default<K, V>>;
 
+/**
+ * Whether both documents hold the same scalar (string, number, boolean, null, date) at `parts`,
+ * through plain objects only: then they give an index the same key there. False means "compare
+ * the keys", not "different".
+ */
+function sameScalarAt(a: Document, b: Document, parts: readonly string[]): boolean {
+  let x: unknown = a;
+  let y: unknown = b;
+  for (const part of parts) {
+    if (!isPlainObject(x) || !isPlainObject(y)) return false;
+    x = (x as Document)[part];
+    y = (y as Document)[part];
+  }
+  if (x instanceof Date && y instanceof Date) return x.getTime() === y.getTime();
+  return (x === null || (typeof x !== "object" && x !== undefined)) && x === y;
+}
+
+const NOT_SCALAR = Symbol("not scalar");
+
+/** The one key value at `parts` (null when missing), or NOT_SCALAR when the path meets an array or an odd object. */
+function scalarValueAt(doc: Document, parts: readonly string[]): unknown {
+  let cur: unknown = doc;
+  for (const part of parts) {
+    if (!isPlainObject(cur)) return cur === undefined || cur === null || typeof cur !== "object" || cur instanceof Date ? null : NOT_SCALAR;
+    cur = (cur as Document)[part];
+  }
+  if (cur === undefined) return null;
+  return Array.isArray(cur) ? NOT_SCALAR : cur;
+}
+
+function isPlainObject(v: unknown): boolean {
+  return v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype;
+}
+
 /** A secondary index kept as a B+tree of (values…, id) keys; arrays index each element (multikey). */
 export class OrderedIndex {
   readonly fields: string[];
@@ -91,6 +125,8 @@ export class OrderedIndex {
   /** The value tuples this document contributes, or none when sparse/partial rules leave it out. */
   valueTuples(doc: Document): unknown[][] {
     if (this.partial && !this.partial.test(doc)) return [];
+    const single = this.scalarTuple(doc);
+    if (single) return this.isSparse && single.every((v) => v === null) && !this.hasAnyField(doc) ? [] : [single];
     const perField = this.paths.map((parts) => indexValuesOf(doc, parts));
     perField.forEach((vals, i) => {
       if (vals.length > 1) this.multikey[i] = true;
@@ -101,6 +137,17 @@ export class OrderedIndex {
     let tuples: unknown[][] = [[]];
     for (const vals of perField) tuples = tuples.flatMap((t) => vals.map((v) => [...t, v]));
     return tuples;
+  }
+
+  /** The key values when no field's path meets an array (most documents): one tuple, built directly. */
+  private scalarTuple(doc: Document): unknown[] | null {
+    const out = new Array<unknown>(this.paths.length);
+    for (let i = 0; i < this.paths.length; i++) {
+      const value = scalarValueAt(doc, this.paths[i]);
+      if (value === NOT_SCALAR) return null;
+      out[i] = value;
+    }
+    return out;
   }
 
   private hasAnyField(doc: Document): boolean {
@@ -114,13 +161,19 @@ export class OrderedIndex {
     });
   }
 
-  add(doc: Document): void {
-    const id = idKey(doc._id);
+  /** Whether two versions of one document have entries this index orders the same (it reads only their ids). */
+  sameKeys(a: Document, b: Document): boolean {
+    if (!this.partial && this.paths.every((parts) => sameScalarAt(a, b, parts))) return true;
+    const x = this.valueTuples(a);
+    const y = this.valueTuples(b);
+    return x.length === y.length && x.every((tuple, i) => this.compare([...tuple, ""], [...y[i], ""]) === 0);
+  }
+
+  add(doc: Document, id = idKey(doc._id)): void {
     for (const tuple of this.valueTuples(doc)) this.tree.set([...tuple, id], true);
   }
 
-  remove(doc: Document): void {
-    const id = idKey(doc._id);
+  remove(doc: Document, id = idKey(doc._id)): void {
     for (const tuple of this.valueTuples(doc)) this.tree.delete([...tuple, id]);
   }
 

@@ -6,6 +6,8 @@ import { Journal, type JournalRecord } from "./journal.js";
 
 /** mongod's limit on one stored document (a bigger one could never be sent back in a reply). */
 const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
+/** `{}` in BSON: its length and its terminating byte. */
+const EMPTY_DOCUMENT_BYTES = 5;
 
 export interface StorageOptions {
   /** Directory of the journal; null keeps everything in memory only. */
@@ -73,20 +75,40 @@ export class Storage {
   }
 
   insert(coll: Collection, doc: Document): void {
-    const size = BSON.calculateObjectSize(doc);
+    const { size, record } = this.putRecord(coll, doc);
     if (size > MAX_DOCUMENT_BYTES) {
       throw new MongoCommandError("BadValue", `object to insert too large. size in bytes: ${size}, max size: ${MAX_DOCUMENT_BYTES}`);
     }
     coll.insert(doc);
-    this.journal?.append({ o: "put", d: coll.db, c: coll.name, doc });
+    if (record) this.journal?.appendSerialized(record);
   }
 
   replace(coll: Collection, oldDoc: Document, newDoc: Document): void {
-    if (BSON.calculateObjectSize(newDoc) > MAX_DOCUMENT_BYTES) {
+    const { size, record } = this.putRecord(coll, newDoc);
+    if (size > MAX_DOCUMENT_BYTES) {
       throw new MongoCommandError("BSONObjectTooLarge", `Resulting document after update is larger than ${MAX_DOCUMENT_BYTES}`);
     }
     coll.replace(oldDoc, newDoc);
-    this.journal?.append({ o: "put", d: coll.db, c: coll.name, doc: newDoc });
+    if (record) this.journal?.appendSerialized(record);
+  }
+
+  /**
+   * The journal record that stores `doc`, serialized once, and the document's own BSON size (the
+   * record's size less its fixed envelope); with no journal, only the size.
+   */
+  private putRecord(coll: Collection, doc: Document): { size: number; record: Uint8Array | null } {
+    if (!this.journal) return { size: BSON.calculateObjectSize(doc), record: null };
+    let record: Uint8Array;
+    try {
+      record = BSON.serialize({ o: "put", d: coll.db, c: coll.name, doc });
+    } catch (err) {
+      // bson's serializer stops short of a document far over the limit: that is the answer.
+      const size = BSON.calculateObjectSize(doc);
+      if (size > MAX_DOCUMENT_BYTES) return { size, record: null };
+      throw err;
+    }
+    const envelope = BSON.calculateObjectSize({ o: "put", d: coll.db, c: coll.name, doc: {} }) - EMPTY_DOCUMENT_BYTES;
+    return { size: record.length - envelope, record };
   }
 
   remove(coll: Collection, doc: Document): void {

@@ -23,6 +23,8 @@ export function typeRank(v: unknown): number {
     case "boolean":
       return 9;
   }
+  if (v instanceof Date) return 10;
+  if (v instanceof ObjectId) return 8;
   if (v instanceof MinKey) return 1;
   if (v instanceof MaxKey) return 13;
   if (v instanceof Timestamp) return 11; // before Long: bson's Timestamp is a subclass of Long
@@ -73,6 +75,10 @@ const binaryStrings: StringCompare = (a, b) => (a === b ? 0 : a < b ? -1 : 1);
 
 /** Total order over BSON values as MongoDB orders index keys (strings by `strings`, binary unless a collation applies). */
 export function compareValues(a: unknown, b: unknown, strings: StringCompare = binaryStrings): number {
+  // Index keys are mostly strings, numbers and dates compared with their own kind: answered first.
+  if (typeof a === "string" && typeof b === "string") return strings(a, b);
+  if (typeof a === "number" && typeof b === "number" && a === a && b === b) return a < b ? -1 : a > b ? 1 : 0;
+  if (a instanceof Date && b instanceof Date) return Math.sign(a.getTime() - b.getTime());
   const ra = typeRank(a);
   const rb = typeRank(b);
   if (a instanceof Bound || b instanceof Bound) {
@@ -148,6 +154,27 @@ export function idKey(v: unknown): string {
   if (v === null || v === undefined) return "z";
   if (typeof v === "boolean") return "b" + v;
   return "x" + EJSON.stringify(v as Document, { relaxed: false });
+}
+
+/**
+ * A key that two values share whenever `compareValues` (binary strings) finds them equal: numbers
+ * of every BSON type by their numeric value, strings, dates and ObjectIds by their content. Values
+ * of other brackets get null. Different values may share a key (two Longs past 2^53): callers
+ * confirm a hit with `compareValues`.
+ */
+export function equalityKey(v: unknown): string | null {
+  switch (typeRank(v)) {
+    case 3:
+      return v instanceof Bound ? null : "n" + Number(toNumber(v));
+    case 4:
+      return "s" + (v as string);
+    case 8:
+      return "o" + (v as ObjectId).toHexString();
+    case 10:
+      return "d" + (v as Date).getTime();
+    default:
+      return null;
+  }
 }
 
 const IMMUTABLE_TYPES = [ObjectId, Long, Decimal128, Binary, Timestamp, MinKey, MaxKey, Int32, Double];

@@ -7,7 +7,7 @@
 import type { Connection } from "mongoose";
 import type { CreateProductParams } from "../../../../shared/plugin.js";
 import { vintedModels } from "../../vinted/model.js";
-import type { MarketplaceConnector, PublishedListing, PublicationError, PublishOutcome, PublishRequest } from "../connector.js";
+import type { HandedOffOutcome, MarketplaceConnector, PublishedListing, PublicationError, PublishOutcome, PublishRequest } from "../connector.js";
 import { isPublicationError, transientError } from "../connector.js";
 import { VINTED_TITLE_MAX, vintedCreateParams } from "./params.js";
 
@@ -22,6 +22,8 @@ export interface VintedTaskGateway {
   createProductTask(input: { brand: number; user: number; reference: string; params: CreateProductParams }): Promise<{ task_id: string }>;
   /** The listing that the task created for `reference` made, once that task has completed successfully; null before. */
   createdListing(reference: string): Promise<PublishedListing | null>;
+  /** Where the extension task `taskId` stands: still to run or running, done with its listing, or ended without one. */
+  outcomeOf(taskId: string): Promise<HandedOffOutcome>;
 }
 
 /** Until the pipeline provides a gateway: publication to Vinted is refused as not available yet (transient). */
@@ -30,6 +32,7 @@ export const UNWIRED_VINTED_GATEWAY: VintedTaskGateway = {
     throw new Error("Vinted publication needs the task lifecycle's gateway (not wired)");
   },
   createdListing: async () => null,
+  outcomeOf: async () => ({ state: "failed", error: transientError("Vinted publication needs the task lifecycle's gateway (not wired)") }),
 };
 
 export class VintedConnector implements MarketplaceConnector<null> {
@@ -71,5 +74,9 @@ export class VintedConnector implements MarketplaceConnector<null> {
 
   async findByReference(reference: string): Promise<PublishedListing | null | PublicationError> {
     return this.gateway.createdListing(reference);
+  }
+
+  handedOffOutcome(taskId: string): Promise<HandedOffOutcome> {
+    return this.gateway.outcomeOf(taskId);
   }
 }

@@ -2,12 +2,12 @@ import os from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Connection } from "mongoose";
 import type { Logger } from "pino";
-import type { TaskLifecycle, TaskStatusChanged } from "../lifecycle/index.js";
+import type { TaskLifecycle, TaskStatusChanged, TasksBulkStatusChanged } from "../lifecycle/index.js";
 import type { Task } from "../model.js";
 import { WorkerHeartbeat } from "./heartbeat.js";
 import { InterruptedTaskRecovery } from "./recovery.js";
 import type { TaskRegistry } from "./registry.js";
-import { TaskRunner, type RunnerOptions } from "./runner.js";
+import { TaskRunner, type QueueableTask, type RunnerOptions } from "./runner.js";
 
 export interface ExecutionOptions extends Omit<RunnerOptions, "workerId"> {
   workerId?: string;
@@ -33,13 +33,24 @@ export class TaskExecution {
   private readonly heartbeat: WorkerHeartbeat;
   private readonly recovery: InterruptedTaskRecovery;
   private recoveryTimer: NodeJS.Timeout | null = null;
+  private slotSweepTimer: NodeJS.Timeout | null = null;
+  private readonly slotSweepMs: number;
+  private readonly logger: Logger;
 
   readonly concurrency: number;
 
-  constructor(connection: Connection, lifecycle: TaskLifecycle, registry: TaskRegistry, logger: Logger, options: ExecutionOptions) {
+  constructor(
+    connection: Connection,
+    private readonly lifecycle: TaskLifecycle,
+    registry: TaskRegistry,
+    logger: Logger,
+    options: ExecutionOptions,
+  ) {
     this.concurrency = options.concurrency;
+    this.slotSweepMs = options.processEveryMs;
     const workerId = options.workerId ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
     const log = logger.child({ worker_id: workerId });
+    this.logger = log;
     this.runner = new TaskRunner({ connection, lifecycle, registry, logger: log, options: { ...options, workerId } });
     this.heartbeat = new WorkerHeartbeat(connection, { workerId, intervalMs: options.heartbeatMs }, () => this.runner.runningTaskIds(), log);
     this.recovery = new InterruptedTaskRecovery(connection, lifecycle, { workerId, staleAfterMs: options.staleAfterMs, autoResume: options.autoResume }, log);
@@ -58,18 +69,52 @@ export class TaskExecution {
     await this.recovery.recover();
     this.recoveryTimer = setInterval(() => void this.recovery.recover().catch(() => undefined), this.recoveryInterval);
     this.recoveryTimer.unref();
+    this.slotSweepTimer = setInterval(() => void this.offerFreedSlots(), this.slotSweepMs);
+    this.slotSweepTimer.unref();
   }
 
   /** Stops executing; runs still going after `graceMs` are put back in the queue for another worker. */
   async stop(graceMs?: number): Promise<void> {
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
     this.recoveryTimer = null;
+    if (this.slotSweepTimer) clearInterval(this.slotSweepTimer);
+    this.slotSweepTimer = null;
     await this.runner.stop(graceMs);
     await this.heartbeat.stop();
   }
 
-  enqueue(task: Pick<Task, "task_id" | "priority" | "scheduled_for">): Promise<void> {
+  enqueue(task: QueueableTask): Promise<void> {
     return this.runner.enqueue(task);
+  }
+
+  /** Many at once (a batch's jobs): see TaskRunner.enqueueMany. */
+  enqueueMany(tasks: QueueableTask[]): Promise<void> {
+    return this.runner.enqueueMany(tasks);
+  }
+
+  /**
+   * Gives the brand's tasks waiting for a running slot as many queue entries as it has free slots,
+   * each at the place in line it had (its fair tag). Called when one of its runs ends, and by the
+   * sweep (a process that died between the two leaves no task waiting for ever).
+   */
+  async dispatchAwaiting(brand: number): Promise<void> {
+    const free = this.lifecycle.runningLimitPerBrand - (await this.lifecycle.runningCount(brand));
+    for (const task of await this.lifecycle.takeAwaiting(brand, free)) await this.runner.enqueue(task, task.fair_tag ?? null);
+  }
+
+  /** Listener: a server run that ends frees a slot of its brand. */
+  onRunEnded = (event: TaskStatusChanged): Promise<void> | undefined =>
+    event.from === "running" && event.task.executor === "server" ? this.dispatchAwaiting(event.task.brand) : undefined;
+
+  /** Listener: a bulk transition out of running (a batch cancelled) frees slots of its brand. */
+  onBulkRunsEnded = (event: TasksBulkStatusChanged): Promise<void> | undefined => ((event.counts.running ?? 0) > 0 ? this.dispatchAwaiting(event.brand) : undefined);
+
+  private async offerFreedSlots(): Promise<void> {
+    try {
+      for (const brand of await this.lifecycle.brandsAwaiting()) await this.dispatchAwaiting(brand);
+    } catch (err) {
+      this.logger.warn({ err }, "could not offer freed running slots");
+    }
   }
 
   /** A server task back in the queue (created, retried, resumed, requeued) gets its Agenda run. */

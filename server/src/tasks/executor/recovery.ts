@@ -38,7 +38,7 @@ export class InterruptedTaskRecovery {
     const orphans = await allBrands(this.tasks.find({ status: "running", executor: "server", worker_id: { $nin: [...alive] } }).lean());
     let recovered = 0;
     for (const task of orphans) if (await this.recoverOne(task)) recovered++;
-    return recovered;
+    return recovered + (await this.lifecycle.resumeEndedWaits());
   }
 
   private async recoverOne(task: Task): Promise<boolean> {

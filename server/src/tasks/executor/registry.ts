@@ -42,6 +42,21 @@ export class PermanentTaskError extends Error {
   }
 }
 
+/**
+ * Thrown by a handler that hands its task over to wait for another task (`taskId`), e.g. a
+ * publication waiting for the seller's extension: the run ends without an outcome, the task is
+ * suspended (no worker held) and runs again once that task ends. The handler saves its own state first.
+ */
+export class TaskWaiting extends Error {
+  constructor(
+    readonly taskId: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "TaskWaiting";
+  }
+}
+
 /** Server-side task types and their handlers. */
 export class TaskRegistry {
   private readonly types = new Map<string, TaskTypeDefinition>();

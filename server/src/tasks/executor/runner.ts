@@ -6,20 +6,31 @@ import type { Db } from "mongodb";
 import type { Logger } from "pino";
 import { allBrands } from "../../brands/scope.js";
 import { checkpointModel, type CheckpointModel } from "./checkpoint-model.js";
-import { taskModel, type Task, type TaskModel } from "../model.js";
+import { PRIORITY_RANK, taskModel, type Task, type TaskModel } from "../model.js";
+import { FairQueue } from "./fair-queue.js";
 import { createTaskContext, type RunState } from "./context.js";
 import type { RunFence, TaskLifecycle } from "../lifecycle/index.js";
 import { TaskStoppedError, describeError, untilStopped } from "./outcome.js";
-import { PermanentTaskError, type TaskRegistry } from "./registry.js";
+import { PermanentTaskError, TaskWaiting, type TaskRegistry } from "./registry.js";
 
 export const RUN_TASK_JOB = "markethub:run-task";
 const AGENDA_COLLECTION = "agenda_jobs";
 
-/** Agenda priorities for task priorities (Agenda: higher runs first). */
-const AGENDA_PRIORITY = { low: -10, normal: 0, high: 10, critical: 20 } as const;
+/** What a queued run carries: the task, and its place in the round-robin between brands (fair-queue.ts). */
+interface RunJobData {
+  task_id: string;
+  rank?: number;
+  tag?: number;
+}
+
+/** What queueing a run needs of a task. */
+export type QueueableTask = Pick<Task, "task_id" | "brand" | "priority" | "scheduled_for">;
 
 /** Agenda drops a run whose lock is older than this; runs longer than that touch their job. */
 const LOCK_LIFETIME_MS = 60_000;
+
+/** Queue entries saved at once when many tasks are queued together. */
+const SAVE_PARALLELISM = 50;
 
 export interface RunnerOptions {
   workerId: string;
@@ -48,6 +59,7 @@ export interface RunnerDeps {
 export class TaskRunner {
   private readonly tasks: TaskModel;
   private readonly checkpoints: CheckpointModel;
+  private readonly fair: FairQueue;
   private readonly running = new Map<string, RunState>();
   /** Executions under way in this process (settled once their last write has landed). */
   private readonly inFlight = new Set<Promise<void>>();
@@ -59,6 +71,7 @@ export class TaskRunner {
   constructor(private readonly deps: RunnerDeps) {
     this.tasks = taskModel(deps.connection);
     this.checkpoints = checkpointModel(deps.connection);
+    this.fair = new FairQueue(deps.connection);
   }
 
   get workerId(): string {
@@ -87,7 +100,7 @@ export class TaskRunner {
       // The task document is the record of a run: a finished job has nothing more to say.
       removeOnComplete: true,
     });
-    agenda.define(RUN_TASK_JOB, (job: Job<{ task_id: string }>) => this.track(this.execute(job.attrs.data.task_id, job)), {
+    agenda.define(RUN_TASK_JOB, (job: Job<RunJobData>) => this.track(this.execute(job.attrs.data.task_id, job)), {
       concurrency: options.concurrency,
       lockLimit: options.concurrency,
     });
@@ -142,10 +155,50 @@ export class TaskRunner {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Queues a run of the task at its `scheduled_for` (or now); works whether or not this process executes tasks. */
-  async enqueue(task: Pick<Task, "task_id" | "priority" | "scheduled_for">): Promise<void> {
-    const job = this.agendaInstance().create(RUN_TASK_JOB, { task_id: task.task_id });
-    job.priority(AGENDA_PRIORITY[task.priority as keyof typeof AGENDA_PRIORITY] ?? 0);
+  /**
+   * Queues a run of the task at its `scheduled_for` (or now), behind the runs of its priority in
+   * round-robin order between brands; works whether or not this process executes tasks.
+   * `keepTag`: the place in line a task waiting for a slot already had (it is offered a slot now).
+   */
+  async enqueue(task: QueueableTask, keepTag: number | null = null): Promise<void> {
+    if (keepTag !== null) return this.saveRun(task, keepTag);
+    await this.enqueueMany([task]);
+  }
+
+  /**
+   * Queues many tasks (a batch's jobs): tags reserved in one step per brand and priority; of the
+   * due ones, only as many as the brand has running slots get a queue entry — the others (and all
+   * of them when the brand already has tasks waiting) go to the brand's waiting list, in order,
+   * rather than being claimed only to be put back.
+   */
+  async enqueueMany(tasks: QueueableTask[]): Promise<void> {
+    const groups = new Map<string, QueueableTask[]>();
+    for (const task of tasks) {
+      const key = `${task.brand}:${PRIORITY_RANK[task.priority] ?? PRIORITY_RANK.normal}`;
+      groups.set(key, [...(groups.get(key) ?? []), task]);
+    }
+    for (const group of groups.values()) await this.enqueueGroup(group);
+  }
+
+  private async enqueueGroup(group: QueueableTask[]): Promise<void> {
+    const { brand, priority } = group[0];
+    const first = await this.fair.reserveTags(brand, PRIORITY_RANK[priority] ?? PRIORITY_RANK.normal, group.length);
+    const now = new Date();
+    const tagged = group.map((task, i) => ({ task, fairTag: first + i, due: !task.scheduled_for || task.scheduled_for <= now }));
+    const due = tagged.filter((t) => t.due);
+    const lifecycle = this.deps.lifecycle;
+    const entries = due.length === 0 || (await lifecycle.hasAwaiting(brand)) ? 0 : Math.min(due.length, lifecycle.runningLimitPerBrand);
+    const queued = [...tagged.filter((t) => !t.due), ...due.slice(0, entries)];
+    for (let i = 0; i < queued.length; i += SAVE_PARALLELISM) {
+      await Promise.all(queued.slice(i, i + SAVE_PARALLELISM).map((t) => this.saveRun(t.task, t.fairTag)));
+    }
+    await lifecycle.park(due.slice(entries));
+  }
+
+  private async saveRun(task: QueueableTask, tag: number): Promise<void> {
+    const rank = PRIORITY_RANK[task.priority] ?? PRIORITY_RANK.normal;
+    const job = this.agendaInstance().create<RunJobData>(RUN_TASK_JOB, { task_id: task.task_id, rank, tag });
+    job.priority(FairQueue.agendaPriority(rank, tag));
     job.schedule(task.scheduled_for && task.scheduled_for > new Date() ? task.scheduled_for : new Date());
     await job.save();
   }
@@ -182,10 +235,12 @@ export class TaskRunner {
     return (latest?.state as Record<string, unknown> | undefined) ?? null;
   }
 
-  async execute(taskId: string, job?: Job<{ task_id: string }>): Promise<void> {
+  async execute(taskId: string, job?: Job<RunJobData>): Promise<void> {
     const token = randomUUID();
-    const task = await this.deps.lifecycle.claim(taskId, token, this.workerId);
+    const tag = job?.attrs.data.tag ?? null;
+    const task = await this.deps.lifecycle.claim(taskId, token, this.workerId, tag);
     if (!task) return;
+    if (tag !== null && job?.attrs.data.rank !== undefined) await this.fair.advance(job.attrs.data.rank, tag).catch(() => undefined);
     // A run longer than Agenda's lock lifetime would be dropped by Agenda (and its slot given away).
     const keepAlive = job ? setInterval(() => void job.touch().catch(() => undefined), LOCK_LIFETIME_MS / 3) : null;
     const logger = this.deps.logger.child({ task_id: task.task_id, task_type: task.task_type });
@@ -248,6 +303,10 @@ export class TaskRunner {
   /** A run that ended without a result; the lifecycle queues it again when it goes back to pending. */
   private async fail(run: RunState, err: unknown, metrics: object, logger: Logger): Promise<void> {
     const lifecycle = this.deps.lifecycle;
+    if (err instanceof TaskWaiting) {
+      await lifecycle.wait(this.fence(run), err.taskId, { metrics, progress_message: err.message });
+      return;
+    }
     if (err instanceof TaskStoppedError && err.reason === "cancelled") {
       // Only a cancelled task takes the metrics of its stopped run (a deleted one is gone, a taken-over one is another run's).
       await lifecycle.recordStoppedRun(this.fence(run), { metrics });

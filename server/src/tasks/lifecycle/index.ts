@@ -7,7 +7,7 @@
  * change left it. Writes that keep the status (progress, lease renewals, checkpoints) are fenced the
  * same way and live here too, so a run's every write is conditioned on still owning the task.
  */
-import type { Connection, Types, UpdateQuery } from "mongoose";
+import { Types, type Connection, type UpdateQuery } from "mongoose";
 import type { Logger } from "pino";
 import type { TaskStatus } from "../../../../shared/tasks.js";
 import { allBrands } from "../../brands/scope.js";
@@ -18,21 +18,37 @@ import { TaskEvents } from "./events.js";
 import { lifecycleWrite } from "./guard.js";
 import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicyOptions } from "./retry-policy.js";
 import { allows, TRANSITIONS, type TransitionName } from "./table.js";
-import type { BatchScope, ClaimGate, FailureInput, FailureOutcome, Fields, LeaseCondition, LifecycleOptions, NewTask, RunFence } from "./types.js";
+import type { BatchScope, ClaimAdmission, ClaimGate, CreationCheck, FailureInput, FailureOutcome, Fields, LeaseCondition, LifecycleOptions, NewTask, RunFence } from "./types.js";
 
 export { TaskEvents, type TaskEventMap, type TaskEventName, type TaskStatusChanged, type TasksBulkStatusChanged } from "./events.js";
 export { ALLOWED_STATUS_CHANGES, TRANSITIONS, type TransitionName } from "./table.js";
 export { decideRetry, retryDelayMs, type FailureKind, type RetryPolicyOptions } from "./retry-policy.js";
-export type { BatchScope, ClaimAdmission, ClaimGate, FailureInput, FailureOutcome, LeaseCondition, LifecycleOptions, NewTask, RunFence } from "./types.js";
+export type { BatchScope, ClaimAdmission, ClaimGate, CreationCheck, FailureInput, FailureOutcome, LeaseCondition, LifecycleOptions, NewTask, RunFence } from "./types.js";
+
+/** A write refused by a unique index (here: the brand slot another run took first). */
+function isDuplicateKey(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 11000;
+}
+
+/** A task in one of these has its outcome: whoever waits for it may go on. */
+export const ENDED_STATUSES = ["completed", "failed", "cancelled"] as const satisfies readonly TaskStatus[];
+
+/** Candidates an extension claim looks at before answering that nothing can be claimed now. */
+const MAX_GATED_LOOKS = 20;
 
 /** Tasks per write of a bulk transition. */
 const BULK_SLICE = 10_000;
+
+/** What a cancel leaves of a checkpointed job. */
+const CANCELLED_JOB = { state: "cancelled", can_resume: false } as const;
 
 export class TaskLifecycle {
   readonly tasks: TaskModel;
   readonly events: TaskEvents;
   private readonly retry: RetryPolicyOptions;
+  readonly runningLimitPerBrand: number;
   private claimGate: ClaimGate | null = null;
+  private creationCheck: CreationCheck | null = null;
 
   constructor(
     private readonly connection: Connection,
@@ -42,6 +58,7 @@ export class TaskLifecycle {
     this.tasks = taskModel(connection);
     this.events = new TaskEvents(logger.child({ module: "task-lifecycle" }));
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.runningLimitPerBrand = options.runningLimitPerBrand ?? Number.MAX_SAFE_INTEGER;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -53,29 +70,54 @@ export class TaskLifecycle {
     this.claimGate = gate;
   }
 
+  /** Every creation path (API, batches, schedules, publication, plugin) passes this check first. */
+  useCreationCheck(check: CreationCheck): void {
+    this.creationCheck = check;
+  }
+
   /**
    * Stores many new pending tasks (a batch's jobs) with insertMany in chunks, and announces each
-   * chunk with one `tasks.created` event. Ids are reserved in one counter step per chunk.
+   * chunk with one `tasks.created` event. Ids are reserved in one counter step per chunk. Tasks that
+   * differ only in `task_id` and `context_data` (a batch's jobs) are built from one validated
+   * document per chunk instead of one mongoose document each.
    */
   async createMany(inputs: NewTask[], chunkSize = 5_000): Promise<number> {
+    if (inputs.length > 0) await this.creationCheck?.(inputs[0].brand, inputs.length);
     let stored = 0;
     for (let start = 0; start < inputs.length; start += chunkSize) {
       const chunk = inputs.slice(start, start + chunkSize);
       const last = await nextSequence(this.connection, "tasks", chunk.length);
-      const first = last - chunk.length + 1;
-      const docs = await this.tasks.insertMany(
-        chunk.map((input, i) => ({ ...input, id: first + i, priority_rank: rankOf(input) })),
-        { ordered: true },
-      );
-      const tasks = docs.map((d) => d.toObject() as Task);
-      stored += tasks.length;
-      await this.events.emit("tasks.created", { brand: chunk[0].brand, batch_id: chunk[0].batch_id ?? null, tasks });
+      const docs = await this.documentsOf(chunk, last - chunk.length + 1);
+      await this.tasks.insertMany(docs, { ordered: true, lean: true });
+      stored += docs.length;
+      await this.events.emit("tasks.created", { brand: chunk[0].brand, batch_id: chunk[0].batch_id ?? null, tasks: docs });
     }
     return stored;
   }
 
+  /** The stored form of each input, with its defaults and timestamps, validated by the schema. */
+  private async documentsOf(chunk: NewTask[], firstId: number): Promise<Task[]> {
+    const now = new Date();
+    // `_id` first, as the engine stores it (a document in any other order is rebuilt on insert).
+    const { _id: _first, ...shared } = await this.validated(chunk[0], firstId, now);
+    return Promise.all(
+      chunk.map(async (input, i) => {
+        const id = firstId + i;
+        if (!sharesFieldsWith(input, chunk[0])) return this.validated(input, id, now);
+        return { _id: new Types.ObjectId(), ...shared, id, task_id: input.task_id, context_data: input.context_data ?? {} };
+      }),
+    );
+  }
+
+  private async validated(input: NewTask, id: number, now: Date): Promise<Task> {
+    const doc = new this.tasks({ ...input, id, priority_rank: rankOf(input), created_at: now, updated_at: now });
+    await doc.validate();
+    return doc.toObject() as Task;
+  }
+
   /** Stores a new task, pending (due now or at `scheduled_for`), and announces it. */
   async create(input: NewTask): Promise<Task> {
+    await this.creationCheck?.(input.brand, 1);
     const created = await this.tasks.create({
       ...input,
       id: await nextSequence(this.connection, "tasks"),
@@ -100,45 +142,160 @@ export class TaskLifecycle {
   // Claims
   // -------------------------------------------------------------------------------------------
 
-  /** A server worker claims a due pending task with a fresh run token; null when it is not there to take. */
-  async claim(taskId: string, token: string, workerId: string): Promise<Task | null> {
+  /**
+   * A server worker claims a due pending task with a fresh run token, in a free running slot of its
+   * brand; null when it is not there to take. When the brand has no free slot the task is marked
+   * `awaiting_slot` (with `fairTag`, its place in line) and waits for `dispatchAwaiting`.
+   */
+  async claim(taskId: string, token: string, workerId: string, fairTag: number | null = null): Promise<Task | null> {
     // The _id is read first by the unique task_id, so the claim itself is an _id lookup: with the
     // claim's other conditions in the filter, a planner may prefer a (status, …) index and read
     // every pending task — the cost of a claim would then grow with the backlog.
     const found = await allBrands(this.tasks.findOne({ task_id: taskId }, { _id: 1, status: 1, brand: 1, batch_id: 1 }).lean());
     if (!found || found.status !== "pending") return null;
-    const admission = found.batch_id && this.claimGate ? await this.claimGate(found) : null;
-    if (admission?.verdict === "suspend") {
-      await this.change("suspend", "pending", "suspended", { _id: found._id }, { $set: {} });
+    const slot = await this.freeBrandSlot(found.brand);
+    if (slot === null) {
+      await this.awaitSlot(found, fairTag);
       return null;
     }
-    if (admission?.verdict === "hold") return null;
+    const admission = found.batch_id && this.claimGate ? await this.claimGate(found) : null;
+    if (admission && admission.verdict !== "claim") {
+      await this.refuseClaim(found._id, admission);
+      return null;
+    }
     const now = new Date();
-    const claimed = await this.change(
-      "claim",
-      "pending",
-      "running",
-      { _id: found._id, task_id: taskId, executor: "server", ...dueBy(now) },
-      {
-        $set: { started_at: now, run_token: token, worker_id: workerId, progress_message: null },
-        $inc: { attempt: 1 },
-      },
-    );
+    let claimed: Task | null;
+    try {
+      claimed = await this.change(
+        "claim",
+        "pending",
+        "running",
+        { _id: found._id, task_id: taskId, executor: "server", ...dueBy(now) },
+        {
+          $set: { started_at: now, run_token: token, worker_id: workerId, progress_message: null, brand_slot: slot, awaiting_slot: false },
+          $inc: { attempt: 1 },
+        },
+      );
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      // Another process took that slot between our read and this write: wait for the next one.
+      claimed = null;
+      await this.awaitSlot(found, fairTag);
+    }
     if (!claimed) await admission?.release?.();
     return claimed;
+  }
+
+  /** The lowest running slot of the brand no run holds; null when every slot is taken. */
+  private async freeBrandSlot(brand: number): Promise<number | null> {
+    const limit = this.runningLimitPerBrand;
+    const running = await this.tasks.find({ brand, executor: "server", status: "running" }, { brand_slot: 1 }).limit(limit + 1).lean<Task[]>();
+    // Runs without a slot (started before slots existed) count too.
+    if (running.length >= limit) return null;
+    const taken = new Set(running.map((t) => t.brand_slot));
+    for (let slot = 0; slot < limit; slot++) if (!taken.has(slot)) return slot;
+    return null;
+  }
+
+  /** Whether some task of the brand waits for a running slot (new ones then wait behind it, in order). */
+  async hasAwaiting(brand: number): Promise<boolean> {
+    return (await this.tasks.exists({ awaiting_slot: true, brand, status: "pending", executor: "server" })) !== null;
+  }
+
+  /** Queued tasks go straight to their brand's waiting list (its slots are spoken for), each with its place in line. */
+  async park(entries: Array<{ task: Pick<Task, "task_id" | "brand">; fairTag: number }>): Promise<void> {
+    if (entries.length === 0) return;
+    await this.tasks.bulkWrite(
+      entries.map(({ task, fairTag }) => ({
+        updateOne: { filter: { task_id: task.task_id, brand: task.brand, status: "pending" as const }, update: { $set: { awaiting_slot: true, fair_tag: fairTag } } },
+      })),
+      { ordered: false },
+    );
+  }
+
+  private async awaitSlot(task: Pick<Task, "_id" | "brand">, fairTag: number | null): Promise<void> {
+    await this.tasks.updateOne({ _id: task._id, brand: task.brand, status: "pending" }, { $set: { awaiting_slot: true, fair_tag: fairTag } });
+  }
+
+  /** Running server tasks of the brand (for how many waiting tasks may be offered a slot). */
+  async runningCount(brand: number): Promise<number> {
+    return this.tasks.countDocuments({ brand, executor: "server", status: "running" });
+  }
+
+  /**
+   * Up to `count` of the brand's tasks waiting for a slot, best first (priority, then their place in
+   * line), each taken off the waiting list by one conditional write: several processes offering
+   * slots at once never hand the same task out twice.
+   */
+  async takeAwaiting(brand: number, count: number): Promise<Task[]> {
+    if (count <= 0) return [];
+    const rows = await this.tasks
+      .find({ awaiting_slot: true, brand, status: "pending", executor: "server" })
+      .sort({ priority_rank: -1, fair_tag: 1, id: 1 })
+      .limit(count)
+      .lean<Task[]>();
+    const taken: Task[] = [];
+    for (const row of rows) {
+      const res = await this.tasks.updateOne({ _id: row._id, brand, awaiting_slot: true, status: "pending" }, { $set: { awaiting_slot: false } });
+      if (res.modifiedCount === 1) taken.push(row);
+    }
+    return taken;
+  }
+
+  /** Brands with tasks waiting for a slot (the periodic sweep's work list). */
+  async brandsAwaiting(): Promise<number[]> {
+    return allBrands(this.tasks.distinct("brand", { awaiting_slot: true, status: "pending", executor: "server" })) as Promise<number[]>;
   }
 
   /**
    * The seller's extension claims its best due task: leased for the task's timeout with `token`
    * (highest priority, then the oldest), among `brands` when given (those the seller is a member of).
+   * Batch jobs pass the claim gate first, as server jobs do: a job its batch holds is skipped (the
+   * next best is taken), one it suspends or cancels is moved so and the next best is looked at.
    */
   async claimLease(ownerUserId: number, token: string, brands: readonly number[] | null = null): Promise<Task | null> {
+    const mine: Fields = { owner_user_id: ownerUserId, executor: "extension", ...(brands ? { brand: { $in: [...brands] } } : {}) };
+    if (!this.claimGate) return this.lease(mine, token);
+    const held: string[] = [];
+    for (let look = 0; look < MAX_GATED_LOOKS; look++) {
+      const filter: Fields = held.length ? { ...mine, batch_id: { $nin: held } } : mine;
+      const best = await allBrands(
+        this.tasks.findOne({ ...filter, status: "pending", ...dueBy(new Date()) }, { _id: 1, brand: 1, batch_id: 1 }).sort(LEASE_ORDER).lean<Pick<Task, "_id" | "brand" | "batch_id">>(),
+      );
+      if (!best) return null;
+      const admission = best.batch_id ? await this.claimGate(best) : null;
+      if (admission?.verdict === "hold") {
+        held.push(best.batch_id!);
+        continue;
+      }
+      if (admission && admission.verdict !== "claim") {
+        await this.refuseClaim(best._id, admission);
+        continue;
+      }
+      const leased = await this.lease({ ...filter, _id: best._id }, token);
+      if (leased) return leased;
+      await admission?.release?.();
+    }
+    return null;
+  }
+
+  /** Suspends or cancels a pending job its batch does not admit. */
+  private async refuseClaim(id: Types.ObjectId, admission: ClaimAdmission): Promise<void> {
+    if (admission.verdict === "suspend") await this.change("suspend", "pending", "suspended", { _id: id }, { $set: {} });
+    if (admission.verdict === "cancel") {
+      const at = new Date();
+      await this.change("cancel", "pending", "cancelled", { _id: id }, { $set: { cancelled_at: at, completed_at: at, ...admission.cancelSet } });
+    }
+  }
+
+  /** One atomic claim of the best due pending task matching `filter`, with a fresh lease. */
+  private async lease(filter: Fields, token: string): Promise<Task | null> {
     const now = new Date();
     return this.change(
       "claim",
       "pending",
       "running",
-      { owner_user_id: ownerUserId, executor: "extension", ...(brands ? { brand: { $in: [...brands] } } : {}), ...dueBy(now) },
+      { ...filter, ...dueBy(now) },
       [
         {
           $set: {
@@ -257,9 +414,22 @@ export class TaskLifecycle {
   // -------------------------------------------------------------------------------------------
 
   /** From the status the caller read (one of cancel's from-states); null when it changed meanwhile or is not cancellable. */
-  async cancel(task: Task, at = new Date()): Promise<Task | null> {
+  async cancel(task: Task, at = new Date(), set: Fields = {}): Promise<Task | null> {
     if (!allows("cancel", task.status, "cancelled")) return null;
-    return this.change("cancel", task.status, "cancelled", { _id: task._id, brand: task.brand }, { $set: { cancelled_at: at, completed_at: at } });
+    const cancelled = await this.change("cancel", task.status, "cancelled", { _id: task._id, brand: task.brand }, { $set: { cancelled_at: at, completed_at: at, ...set } });
+    if (cancelled?.persistent_job) return (await this.endPersistentJobs({ _id: task._id, brand: task.brand })) ? { ...cancelled, persistent_job: { ...cancelled.persistent_job, ...CANCELLED_JOB } } : cancelled;
+    return cancelled;
+  }
+
+  /**
+   * A cancelled task's checkpointed job is over: not running, and never resumed from its checkpoint
+   * (a retry starts it again). Written after the status: the run's checkpoints are fenced on
+   * `running`, so none can follow and undo it.
+   */
+  private async endPersistentJobs(filter: Fields): Promise<number> {
+    const set = Object.fromEntries(Object.entries(CANCELLED_JOB).map(([k, v]) => [`persistent_job.${k}`, v]));
+    const result = await this.tasks.updateMany({ ...filter, status: "cancelled", persistent_job: { $ne: null }, "persistent_job.state": { $ne: "cancelled" } }, { $set: set });
+    return result.modifiedCount;
   }
 
   async suspend(task: Task): Promise<Task | null> {
@@ -268,6 +438,44 @@ export class TaskLifecycle {
 
   async resume(task: Task): Promise<Task | null> {
     return this.change("resume", "suspended", "pending", { _id: task._id, brand: task.brand }, { $set: {} });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Waiting for another task
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * The run hands its task over to wait for task `waitingFor` (suspended, no worker held). That task
+   * may have ended before this write, when no one was waiting yet to be told: then resumed at once.
+   */
+  async wait(fence: RunFence, waitingFor: string, set: Fields): Promise<Task | null> {
+    const waiting = await this.change("wait", "running", "suspended", fenceFilter(fence), {
+      $set: { ...set, waiting_for: waitingFor, run_token: null, worker_id: null, lease_expires_at: null },
+    });
+    if (waiting && (await this.hasEnded(waitingFor))) await this.resumeWaitersOf(waitingFor);
+    return waiting;
+  }
+
+  /** Tasks suspended waiting for `taskId` go back to the queue (it ended, or was removed). */
+  async resumeWaitersOf(taskId: string): Promise<number> {
+    let resumed = 0;
+    while (await this.change("resume", "suspended", "pending", { waiting_for: taskId }, { $set: { waiting_for: null, scheduled_for: null } })) resumed++;
+    return resumed;
+  }
+
+  /** Waits whose task ended while no one heard it (the process that ended it died before telling): resumed. */
+  async resumeEndedWaits(): Promise<number> {
+    const waiting = await allBrands(this.tasks.find({ status: "suspended", waiting_for: { $type: "string" } }, { waiting_for: 1 }).lean<Array<Pick<Task, "waiting_for">>>());
+    let resumed = 0;
+    for (const taskId of new Set(waiting.map((t) => t.waiting_for!))) {
+      if (await this.hasEnded(taskId)) resumed += await this.resumeWaitersOf(taskId);
+    }
+    return resumed;
+  }
+
+  private async hasEnded(taskId: string): Promise<boolean> {
+    const awaited = await allBrands(this.tasks.findOne({ task_id: taskId }, { status: 1 }).lean<Pick<Task, "status">>());
+    return !awaited || (ENDED_STATUSES as readonly TaskStatus[]).includes(awaited.status);
   }
 
   /** POST …/retry/: a failed or cancelled task goes back to the queue while `retry_count < max_retries`. */
@@ -326,6 +534,7 @@ export class TaskLifecycle {
       const moved = await this.updateManyInSlices({ brand: scope.brand, batch_id: scope.batch_id, status: state }, { ...set, status: to });
       if (moved > 0) counts[state] = moved;
     }
+    if (to === "cancelled" && Object.keys(counts).length > 0) await this.endPersistentJobs({ brand: scope.brand, batch_id: scope.batch_id });
     if (Object.keys(counts).length > 0) {
       await this.events.emit("tasks.bulk_status_changed", { transition: name, to, brand: scope.brand, batch_id: scope.batch_id, counts, at: new Date() });
     }
@@ -386,4 +595,15 @@ export class TaskLifecycle {
     if (task) await this.events.emit("task.status_changed", { from, to, transition: name, task });
     return task;
   }
+}
+
+/** Fields in which the tasks of one createMany call may differ and still share one validated document. */
+const PER_TASK_FIELDS = new Set(["task_id", "context_data"]);
+
+function sharesFieldsWith(input: NewTask, first: NewTask): boolean {
+  const a = input as Record<string, unknown>;
+  const b = first as Record<string, unknown>;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) if (!PER_TASK_FIELDS.has(key) && a[key] !== b[key]) return false;
+  return true;
 }

@@ -28,6 +28,8 @@ export const TRANSITIONS = {
   cancel: { from: CANCELLABLE_STATUSES, to: ["cancelled"] },
   /** Held back (a paused batch); never claimed while suspended. */
   suspend: { from: ["pending"], to: ["suspended"] },
+  /** The run waits for another task's outcome (a publication handed to the seller's extension): suspended, no worker held; `resume` queues it again once that task ends. */
+  wait: { from: ["running"], to: ["suspended"] },
   resume: { from: ["suspended"], to: ["pending"] },
   /** POST …/retry/: counts against max_retries. */
   retry: { from: RETRYABLE_STATUSES, to: ["pending"] },

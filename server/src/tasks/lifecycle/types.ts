@@ -35,6 +35,8 @@ export type NewTask = Pick<Task, "brand" | "created_by" | "task_type" | "priorit
       | "owner_user_id"
       | "plugin"
       | "priority_rank"
+      | "exclusive_key"
+      | "exclusive_slot"
     >
   > & { task_id: string };
 
@@ -52,14 +54,20 @@ export type FailureOutcome = { outcome: "retried" | "failed"; task: Task };
 
 /**
  * What a batch says before one of its jobs is claimed: run it, hold it (its concurrency is used up:
- * it is offered again when a slot frees), or suspend it (the batch is paused, the account cannot pay).
- * `release` gives back a slot `admit` reserved when the claim then found nothing to take.
+ * it is offered again when a slot frees), suspend it (the batch is paused, the account cannot pay),
+ * or cancel it (the batch is cancelled: a job its bulk cancel has not reached yet, or one that went
+ * back to the queue after it, never starts). `release` gives back a slot `admit` reserved when the
+ * claim then found nothing to take; `cancelSet` is what the cancelled job records (its reason).
  */
 export interface ClaimAdmission {
-  verdict: "claim" | "hold" | "suspend";
+  verdict: "claim" | "hold" | "suspend" | "cancel";
   release?: () => Promise<void>;
+  cancelSet?: Fields;
 }
 export type ClaimGate = (task: Pick<Task, "_id" | "brand" | "batch_id">) => Promise<ClaimAdmission>;
+
+/** Refuses (throws) the creation of `adding` new tasks for a brand, e.g. past its queued quota. */
+export type CreationCheck = (brand: number, adding: number) => Promise<void>;
 
 /** Which tasks a bulk transition may move: always one batch of one brand. */
 export interface BatchScope {
@@ -69,4 +77,6 @@ export interface BatchScope {
 
 export interface LifecycleOptions {
   retry?: RetryPolicyOptions;
+  /** Server tasks one brand may have running at once, across processes (unlimited when omitted). */
+  runningLimitPerBrand?: number;
 }
