@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allBrands } from "../../server/src/brands/scope.js";
 import { connectDatabase, type Database } from "../../server/src/db/connect.js";
 import { toPluginView } from "../../server/src/plugin/view.js";
+import { FAIR_QUEUE_COLLECTION, FairQueue } from "../../server/src/tasks/executor/fair-queue.js";
+import { AGENDA_COLLECTION, RUN_TASK_JOB } from "../../server/src/tasks/executor/runner.js";
 import { taskModel, type Task, type TaskModel } from "../../server/src/tasks/model.js";
 import { upgradeStoredTasks } from "../../server/src/tasks/upgrade.js";
 import { startTestDatabase, type TestDatabase } from "../helpers/mongo.js";
@@ -78,5 +80,35 @@ describe("the start-up upgrade of stored tasks", () => {
     expect(raw?.plugin).not.toHaveProperty("timeout_seconds");
     expect(toPluginView(await read(docs.plugin7.task_id))).toMatchObject({ priority: 7, timeout: 30 });
     expect(toPluginView(await read(docs.pluginRenamed.task_id))).toMatchObject({ priority: 0, timeout: 120 });
+  });
+
+  it("moves runs queued on the old scale, and their round-robin counters, to today's levels", async () => {
+    const jobs = db.connection.collection(AGENDA_COLLECTION);
+    const counters = db.connection.collection<{ _id: string; value: number }>(FAIR_QUEUE_COLLECTION);
+    const queued = (task_id: string, rank: number, tag: number) => ({ name: RUN_TASK_JOB, data: { task_id, rank, tag }, priority: rank * 1e12 - tag, nextRunAt: new Date() });
+    await jobs.insertMany([queued("old-high", 2, 7), queued("old-critical", 3, 0), queued("normal", 1, 4), queued("new-high", 5, 9)]);
+    await counters.insertMany([
+      { _id: "clock:2", value: 7 },
+      { _id: "brand:4:2", value: 8 },
+      { _id: "brand:4:5", value: 3 },
+      { _id: "clock:3", value: 1 },
+      { _id: "clock:1", value: 4 },
+    ]);
+
+    await upgradeStoredTasks(tasks);
+    await upgradeStoredTasks(tasks);
+
+    const byTask = Object.fromEntries((await jobs.find({ name: RUN_TASK_JOB }).toArray()).map((j) => [j.data.task_id, { rank: j.data.rank, priority: j.priority }]));
+    expect(byTask).toEqual({
+      "old-high": { rank: 5, priority: FairQueue.agendaPriority(5, 7) },
+      "old-critical": { rank: 9, priority: FairQueue.agendaPriority(9, 0) },
+      normal: { rank: 1, priority: FairQueue.agendaPriority(1, 4) },
+      "new-high": { rank: 5, priority: FairQueue.agendaPriority(5, 9) },
+    });
+    // Queued before the upgrade, still ahead of a later run of its priority and behind any of a higher one.
+    expect(byTask["old-high"].priority).toBeGreaterThan(byTask["new-high"].priority);
+    expect(byTask["old-critical"].priority).toBeGreaterThan(byTask["new-high"].priority);
+    const values = Object.fromEntries((await counters.find({}).toArray()).map((c) => [c._id, c.value]));
+    expect(values).toEqual({ "clock:5": 7, "brand:4:5": 8, "clock:9": 1, "clock:1": 4 });
   });
 });
