@@ -16,6 +16,7 @@ import { taskModel, timeoutSecondsOf, type Task, type TaskModel } from "../model
 import { dueBy, fenceFilter, LEASE_ORDER, leaseEnd, leaseFilter, rankOf } from "./conditions.js";
 import { TaskEvents } from "./events.js";
 import { lifecycleWrite } from "./guard.js";
+import { BrandSlots } from "./slots.js";
 import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicyOptions } from "./retry-policy.js";
 import { allows, TRANSITIONS, type TransitionName } from "./table.js";
 import type { BatchScope, ClaimAdmission, ClaimGate, CreationCheck, FailureInput, FailureOutcome, Fields, LeaseCondition, LifecycleOptions, NewTask, RunFence } from "./types.js";
@@ -47,6 +48,7 @@ export class TaskLifecycle {
   readonly events: TaskEvents;
   private readonly retry: RetryPolicyOptions;
   readonly runningLimitPerBrand: number;
+  private readonly slots: BrandSlots;
   private claimGate: ClaimGate | null = null;
   private creationCheck: CreationCheck | null = null;
 
@@ -59,6 +61,7 @@ export class TaskLifecycle {
     this.events = new TaskEvents(logger.child({ module: "task-lifecycle" }));
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.runningLimitPerBrand = options.runningLimitPerBrand ?? Number.MAX_SAFE_INTEGER;
+    this.slots = new BrandSlots(this.tasks, this.runningLimitPerBrand);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -153,9 +156,9 @@ export class TaskLifecycle {
     // every pending task — the cost of a claim would then grow with the backlog.
     const found = await allBrands(this.tasks.findOne({ task_id: taskId }, { _id: 1, status: 1, brand: 1, batch_id: 1 }).lean());
     if (!found || found.status !== "pending") return null;
-    const slot = await this.freeBrandSlot(found.brand);
+    const slot = await this.slots.freeBrandSlot(found.brand);
     if (slot === null) {
-      await this.awaitSlot(found, fairTag);
+      await this.slots.awaitSlot(found, fairTag);
       return null;
     }
     const admission = found.batch_id && this.claimGate ? await this.claimGate(found) : null;
@@ -180,71 +183,35 @@ export class TaskLifecycle {
       if (!isDuplicateKey(err)) throw err;
       // Another process took that slot between our read and this write: wait for the next one.
       claimed = null;
-      await this.awaitSlot(found, fairTag);
+      await this.slots.awaitSlot(found, fairTag);
     }
     if (!claimed) await admission?.release?.();
     return claimed;
   }
 
-  /** The lowest running slot of the brand no run holds; null when every slot is taken. */
-  private async freeBrandSlot(brand: number): Promise<number | null> {
-    const limit = this.runningLimitPerBrand;
-    const running = await this.tasks.find({ brand, executor: "server", status: "running" }, { brand_slot: 1 }).limit(limit + 1).lean<Task[]>();
-    // Runs without a slot (started before slots existed) count too.
-    if (running.length >= limit) return null;
-    const taken = new Set(running.map((t) => t.brand_slot));
-    for (let slot = 0; slot < limit; slot++) if (!taken.has(slot)) return slot;
-    return null;
-  }
-
   /** Whether some task of the brand waits for a running slot (new ones then wait behind it, in order). */
-  async hasAwaiting(brand: number): Promise<boolean> {
-    return (await this.tasks.exists({ awaiting_slot: true, brand, status: "pending", executor: "server" })) !== null;
+  hasAwaiting(brand: number): Promise<boolean> {
+    return this.slots.hasAwaiting(brand);
   }
 
   /** Queued tasks go straight to their brand's waiting list (its slots are spoken for), each with its place in line. */
-  async park(entries: Array<{ task: Pick<Task, "task_id" | "brand">; fairTag: number }>): Promise<void> {
-    if (entries.length === 0) return;
-    await this.tasks.bulkWrite(
-      entries.map(({ task, fairTag }) => ({
-        updateOne: { filter: { task_id: task.task_id, brand: task.brand, status: "pending" as const }, update: { $set: { awaiting_slot: true, fair_tag: fairTag } } },
-      })),
-      { ordered: false },
-    );
-  }
-
-  private async awaitSlot(task: Pick<Task, "_id" | "brand">, fairTag: number | null): Promise<void> {
-    await this.tasks.updateOne({ _id: task._id, brand: task.brand, status: "pending" }, { $set: { awaiting_slot: true, fair_tag: fairTag } });
+  park(entries: Array<{ task: Pick<Task, "task_id" | "brand">; fairTag: number }>): Promise<void> {
+    return this.slots.park(entries);
   }
 
   /** Running server tasks of the brand (for how many waiting tasks may be offered a slot). */
-  async runningCount(brand: number): Promise<number> {
-    return this.tasks.countDocuments({ brand, executor: "server", status: "running" });
+  runningCount(brand: number): Promise<number> {
+    return this.slots.runningCount(brand);
   }
 
-  /**
-   * Up to `count` of the brand's tasks waiting for a slot, best first (priority, then their place in
-   * line), each taken off the waiting list by one conditional write: several processes offering
-   * slots at once never hand the same task out twice.
-   */
-  async takeAwaiting(brand: number, count: number): Promise<Task[]> {
-    if (count <= 0) return [];
-    const rows = await this.tasks
-      .find({ awaiting_slot: true, brand, status: "pending", executor: "server" })
-      .sort({ priority_rank: -1, fair_tag: 1, id: 1 })
-      .limit(count)
-      .lean<Task[]>();
-    const taken: Task[] = [];
-    for (const row of rows) {
-      const res = await this.tasks.updateOne({ _id: row._id, brand, awaiting_slot: true, status: "pending" }, { $set: { awaiting_slot: false } });
-      if (res.modifiedCount === 1) taken.push(row);
-    }
-    return taken;
+  /** Up to `count` of the brand's tasks waiting for a slot, best first, each taken off the waiting list once. */
+  takeAwaiting(brand: number, count: number): Promise<Task[]> {
+    return this.slots.takeAwaiting(brand, count);
   }
 
   /** Brands with tasks waiting for a slot (the periodic sweep's work list). */
-  async brandsAwaiting(): Promise<number[]> {
-    return allBrands(this.tasks.distinct("brand", { awaiting_slot: true, status: "pending", executor: "server" })) as Promise<number[]>;
+  brandsAwaiting(): Promise<number[]> {
+    return this.slots.brandsAwaiting();
   }
 
   /**
