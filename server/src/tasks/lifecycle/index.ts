@@ -17,6 +17,7 @@ import { dueBy, fenceFilter, LEASE_ORDER, leaseEnd, leaseFilter, rankOf } from "
 import { TaskEvents } from "./events.js";
 import { lifecycleWrite } from "./guard.js";
 import { BrandSlots } from "./slots.js";
+import { TaskWaits } from "./waits.js";
 import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicyOptions } from "./retry-policy.js";
 import { allows, TRANSITIONS, type TransitionName } from "./table.js";
 import type { BatchScope, ClaimAdmission, ClaimGate, CreationCheck, FailureInput, FailureOutcome, Fields, LeaseCondition, LifecycleOptions, NewTask, RunFence } from "./types.js";
@@ -31,8 +32,7 @@ function isDuplicateKey(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 11000;
 }
 
-/** A task in one of these has its outcome: whoever waits for it may go on. */
-export const ENDED_STATUSES = ["completed", "failed", "cancelled"] as const satisfies readonly TaskStatus[];
+export { ENDED_STATUSES } from "./waits.js";
 
 /** Candidates an extension claim looks at before answering that nothing can be claimed now. */
 const MAX_GATED_LOOKS = 20;
@@ -49,6 +49,7 @@ export class TaskLifecycle {
   private readonly retry: RetryPolicyOptions;
   readonly runningLimitPerBrand: number;
   private readonly slots: BrandSlots;
+  private readonly waits: TaskWaits;
   private claimGate: ClaimGate | null = null;
   private creationCheck: CreationCheck | null = null;
 
@@ -62,6 +63,7 @@ export class TaskLifecycle {
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.runningLimitPerBrand = options.runningLimitPerBrand ?? Number.MAX_SAFE_INTEGER;
     this.slots = new BrandSlots(this.tasks, this.runningLimitPerBrand);
+    this.waits = new TaskWaits(this.tasks, (...args) => this.change(...args));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -415,34 +417,18 @@ export class TaskLifecycle {
    * The run hands its task over to wait for task `waitingFor` (suspended, no worker held). That task
    * may have ended before this write, when no one was waiting yet to be told: then resumed at once.
    */
-  async wait(fence: RunFence, waitingFor: string, set: Fields): Promise<Task | null> {
-    const waiting = await this.change("wait", "running", "suspended", fenceFilter(fence), {
-      $set: { ...set, waiting_for: waitingFor, run_token: null, worker_id: null, lease_expires_at: null },
-    });
-    if (waiting && (await this.hasEnded(waitingFor))) await this.resumeWaitersOf(waitingFor);
-    return waiting;
+  wait(fence: RunFence, waitingFor: string, set: Fields): Promise<Task | null> {
+    return this.waits.wait(fence, waitingFor, set);
   }
 
   /** Tasks suspended waiting for `taskId` go back to the queue (it ended, or was removed). */
-  async resumeWaitersOf(taskId: string): Promise<number> {
-    let resumed = 0;
-    while (await this.change("resume", "suspended", "pending", { waiting_for: taskId }, { $set: { waiting_for: null, scheduled_for: null } })) resumed++;
-    return resumed;
+  resumeWaitersOf(taskId: string): Promise<number> {
+    return this.waits.resumeWaitersOf(taskId);
   }
 
   /** Waits whose task ended while no one heard it (the process that ended it died before telling): resumed. */
-  async resumeEndedWaits(): Promise<number> {
-    const waiting = await allBrands(this.tasks.find({ status: "suspended", waiting_for: { $type: "string" } }, { waiting_for: 1 }).lean<Array<Pick<Task, "waiting_for">>>());
-    let resumed = 0;
-    for (const taskId of new Set(waiting.map((t) => t.waiting_for!))) {
-      if (await this.hasEnded(taskId)) resumed += await this.resumeWaitersOf(taskId);
-    }
-    return resumed;
-  }
-
-  private async hasEnded(taskId: string): Promise<boolean> {
-    const awaited = await allBrands(this.tasks.findOne({ task_id: taskId }, { status: 1 }).lean<Pick<Task, "status">>());
-    return !awaited || (ENDED_STATUSES as readonly TaskStatus[]).includes(awaited.status);
+  resumeEndedWaits(): Promise<number> {
+    return this.waits.resumeEndedWaits();
   }
 
   /** POST …/retry/: a failed or cancelled task goes back to the queue while `retry_count < max_retries`. */

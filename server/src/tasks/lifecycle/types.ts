@@ -1,7 +1,9 @@
 /** What the lifecycle's transitions take and answer. */
-import type { Types } from "mongoose";
+import type { Types, UpdateQuery } from "mongoose";
+import type { TaskStatus } from "../../../../shared/tasks.js";
 import type { Task } from "../model.js";
 import type { FailureKind, RetryPolicyOptions } from "./retry-policy.js";
+import type { TransitionName } from "./table.js";
 
 export type Fields = Record<string, unknown>;
 
@@ -80,3 +82,16 @@ export interface LifecycleOptions {
   /** Server tasks one brand may have running at once, across processes (unlimited when omitted). */
   runningLimitPerBrand?: number;
 }
+
+/**
+ * The lifecycle's one status write (TaskLifecycle.change), handed to the parts of the lifecycle in
+ * their own files: `from` → `to` if transition `name` allows it, conditioned on the task still being in `from`.
+ */
+export type StatusChange = (
+  name: TransitionName,
+  from: TaskStatus,
+  to: TaskStatus,
+  filter: Fields,
+  update: UpdateQuery<Task> | Fields[],
+  options?: { sort?: Record<string, 1 | -1> },
+) => Promise<Task | null>;
