@@ -27,6 +27,7 @@ const SELLERS = 10_000;
 const IN_FLIGHT = 64;
 const WARMUP_REQUESTS = SELLERS;
 const MEASURED_REQUESTS = 12_000;
+const POLL_ROUNDS = 4;
 const LONG_POLL_SAMPLES = 20;
 const PLAIN_POLL_SAMPLES = 5;
 const PLAIN_POLL_INTERVAL_MS = 5_000;
@@ -67,6 +68,8 @@ async function serveMarketHub(): Promise<number> {
     CREDENTIALS_KEY: "0123456789abcdef".repeat(4),
     ACCESS_TOKEN_TTL: "1h",
     PLUGIN_POLL_INTERVAL_MS: "0",
+    // The claims round registers its 50 sellers through the API.
+    AUTH_RATE_LIMIT: "1000",
   });
   if (!result.ok) throw new Error(result.problems.join("; "));
   const config = result.config;
@@ -122,8 +125,10 @@ async function startChild(mode: "bare" | "markethub"): Promise<ChildServer> {
     base: `http://127.0.0.1:${port}`,
     pid: child.pid!,
     async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, "exit");
       child.kill("SIGTERM");
-      await once(child, "exit");
+      await exited;
     },
   };
 }
@@ -153,16 +158,39 @@ function call(base: string, method: string, path: string, token?: string, body?:
   });
 }
 
-async function pollThroughput(base: string, tokens: string[]): Promise<number> {
+interface PollRound {
+  perSecond: number;
+  /** Server CPU per request (ms), from /proc; null elsewhere. */
+  cpuMs: number | null;
+}
+
+async function pollRound(server: ChildServer, tokens: string[], count: number, offset: number): Promise<PollRound> {
   let failures = 0;
   const poll = async (i: number) => {
-    const answer = await call(base, "GET", "/api/plugin/tasks", tokens[i % tokens.length]);
+    const answer = await call(server.base, "GET", "/api/plugin/tasks", tokens[(i + offset) % tokens.length]);
     if (answer.status !== 200 || answer.body.task_id !== null) failures++;
   };
-  await opsPerSecond(WARMUP_REQUESTS, IN_FLIGHT, poll);
-  const perSecond = await opsPerSecond(MEASURED_REQUESTS, IN_FLIGHT, (i) => poll(i + WARMUP_REQUESTS));
+  const cpuBefore = cpuSeconds(server.pid).other;
+  const perSecond = await opsPerSecond(count, IN_FLIGHT, poll);
+  const cpuAfter = cpuSeconds(server.pid).other;
   if (failures) throw new Error(`${failures} polls did not answer 200 "No pending tasks"`);
-  return perSecond;
+  return { perSecond, cpuMs: cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) * 1000) / count : null };
+}
+
+/**
+ * Both servers up at once, measured in alternating rounds: on a shared, loaded machine the load
+ * changes from one second to the next, and alternating exposes both to the same conditions.
+ */
+async function pollThroughput(bare: ChildServer, markethub: ChildServer, tokens: string[]): Promise<{ bare: PollRound[]; markethub: PollRound[] }> {
+  await pollRound(bare, tokens, 2_000, 0);
+  await pollRound(markethub, tokens, WARMUP_REQUESTS, 0);
+  const rounds = { bare: [] as PollRound[], markethub: [] as PollRound[] };
+  const perRound = Math.floor(MEASURED_REQUESTS / POLL_ROUNDS);
+  for (let r = 0; r < POLL_ROUNDS; r++) {
+    rounds.bare.push(await pollRound(bare, tokens, perRound, r * perRound));
+    rounds.markethub.push(await pollRound(markethub, tokens, perRound, WARMUP_REQUESTS + r * perRound));
+  }
+  return rounds;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -312,19 +340,24 @@ export async function runPluginBench(): Promise<void> {
   );
 
   const bare = await startChild("bare");
-  let bareRate: number;
-  try {
-    bareRate = await pollThroughput(bare.base, tokens);
-  } finally {
-    await bare.stop();
-  }
-
   const markethub = await startChild("markethub");
   try {
-    const rate = await pollThroughput(markethub.base, tokens);
-    row("GET /api/plugin/tasks, MarketHub (JWT, session, claim)", rate, "req/s");
+    const rounds = await pollThroughput(bare, markethub, tokens);
+    await bare.stop();
+    const rate = median(rounds.markethub.map((r) => r.perSecond));
+    const bareRate = median(rounds.bare.map((r) => r.perSecond));
+    const ratios = rounds.markethub.map((r, i) => r.perSecond / rounds.bare[i].perSecond);
+    row(`GET /api/plugin/tasks, MarketHub (median of ${POLL_ROUNDS} rounds)`, rate, "req/s");
     row("same client, bare Express constant JSON", bareRate, "req/s");
-    row("ratio MarketHub / bare Express", rate / bareRate, "x");
+    row("ratio MarketHub / bare Express (median of the rounds' ratios)", median(ratios), "x");
+    row("  the rounds' ratios", ratios.map((x) => x.toFixed(2)).join(" "));
+    const cpu = (list: PollRound[]) => (list.every((r) => r.cpuMs !== null) ? median(list.map((r) => r.cpuMs!)) : null);
+    const [mhCpu, bareCpu] = [cpu(rounds.markethub), cpu(rounds.bare)];
+    if (mhCpu !== null && bareCpu !== null) {
+      row("server CPU per empty poll, MarketHub", mhCpu, "ms");
+      row("server CPU per request, bare Express", bareCpu, "ms");
+      row("ratio of CPU per request, bare / MarketHub", bareCpu / mhCpu, "x");
+    }
 
     const longPoll = await longPollLatencies(markethub.base);
     const plain = await plainPollLatencies(markethub.base);
@@ -342,6 +375,7 @@ export async function runPluginBench(): Promise<void> {
     if (claims.cpuMsPerTask !== null) row("server CPU per task (create, claim, result)", claims.cpuMsPerTask, "ms");
   } finally {
     agent.destroy();
+    await bare.stop();
     await markethub.stop();
   }
 }

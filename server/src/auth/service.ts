@@ -15,7 +15,7 @@ import {
   newSessionId,
   signAccessToken,
   tokenError,
-  verifyAccessToken,
+  VerifiedTokens,
   type TokenSettings,
 } from "./tokens.js";
 
@@ -46,6 +46,7 @@ export class AuthService {
   readonly models: AuthModels;
   private readonly lockout: AccountLockout;
   private readonly sessions: SessionCache;
+  private readonly verifiedTokens: VerifiedTokens;
 
   constructor(
     private readonly connection: Connection,
@@ -56,6 +57,7 @@ export class AuthService {
     this.models = authModels(connection);
     this.lockout = new AccountLockout(throttleModel(connection), settings.lockout);
     this.sessions = new SessionCache(settings.sessionCacheMs ?? 0);
+    this.verifiedTokens = new VerifiedTokens(settings);
   }
 
   async init(): Promise<void> {
@@ -154,7 +156,7 @@ export class AuthService {
 
   /** A valid access token whose session is still open. */
   async authenticate(accessToken: string): Promise<Principal> {
-    const principal = verifyAccessToken(this.settings, accessToken);
+    const principal = this.verifiedTokens.verify(accessToken);
     if (!(await this.isSessionOpen(principal))) throw tokenError.revoked();
     return principal;
   }
