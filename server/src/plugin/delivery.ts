@@ -139,9 +139,16 @@ export class ExtensionDelivery {
     return ids.filter((id): id is number => typeof id === "number");
   }
 
-  /** Every seller with a task to claim now: one query. */
+  /**
+   * Every seller with a task to claim now. Two reads, one per status, each on the
+   * (executor, status, lease_expires_at) index: finished tasks are never looked at.
+   */
   private async allSellersWithWork(): Promise<number[]> {
-    const ids = await allBrands(this.deps.tasks.distinct("owner_user_id", { owner_user_id: { $ne: null }, ...claimableFilter(new Date()) }));
-    return ids.filter((id): id is number => typeof id === "number");
+    const now = new Date();
+    const [due, ended] = await Promise.all([
+      allBrands(this.deps.tasks.distinct("owner_user_id", { executor: "extension", status: "pending", $or: [{ scheduled_for: null }, { scheduled_for: { $lte: now } }] })),
+      allBrands(this.deps.tasks.distinct("owner_user_id", { executor: "extension", status: "running", lease_expires_at: { $lt: now } })),
+    ]);
+    return [...new Set([...due, ...ended])].filter((id): id is number => typeof id === "number");
   }
 }
