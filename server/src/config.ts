@@ -178,6 +178,8 @@ const EnvSchema = z.object({
   TASK_RUNNING_LIMIT_PER_BRAND: integerInRange(4, 1, 10_000),
   /** Pending tasks one brand may have queued; creating more is refused with 429. */
   TASK_QUEUED_LIMIT_PER_BRAND: integerInRange(100_000, 1, 10_000_000),
+  /** A brand's count of queued tasks that has not moved for this long is checked against a count of its pending tasks. */
+  TASK_QUEUED_COUNT_QUIET_MS: integerInRange(30_000, 100, 86_400_000),
   /** How often every server process looks for due periodic tasks (/tasks/scheduled/); a schedule fires at most once per tick. */
   SCHEDULER_TICK_MS: integerInRange(10_000, 20, 3_600_000),
   /** Periodic tasks may fire at most once every this many seconds (a seconds field finer than that is refused). */
@@ -329,6 +331,8 @@ export interface TaskExecutionConfig {
   runningLimitPerBrand: number;
   /** Fair share: pending tasks per brand (TASK_QUEUED_LIMIT_PER_BRAND). */
   queuedLimitPerBrand: number;
+  /** How long a brand's queued count must be still before it is recounted (TASK_QUEUED_COUNT_QUIET_MS). */
+  queuedCountQuietMs: number;
   /** Periodic tasks: the scheduler's tick (SCHEDULER_TICK_MS). */
   schedulerTickMs: number;
   /** Periodic tasks: the shortest gap allowed between two runs of a schedule (CRON_MIN_INTERVAL_SECONDS). */
@@ -410,6 +414,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
         autoResume: e.TASK_AUTO_RESUME,
         runningLimitPerBrand: e.TASK_RUNNING_LIMIT_PER_BRAND,
         queuedLimitPerBrand: e.TASK_QUEUED_LIMIT_PER_BRAND,
+        queuedCountQuietMs: e.TASK_QUEUED_COUNT_QUIET_MS,
         schedulerTickMs: e.SCHEDULER_TICK_MS,
         cronMinIntervalSeconds: e.CRON_MIN_INTERVAL_SECONDS,
         alertEvalMs: e.ALERT_EVAL_MS,
