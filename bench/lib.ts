@@ -39,12 +39,16 @@ export interface EngineProcess {
   stop(): Promise<void>;
 }
 
-/** The embedded engine as its own process (`npm run db`), journaling to a temp directory. */
+/**
+ * The embedded engine as its own process (`npm run db`), journaling to a temp directory.
+ * BENCH_PROFILE=dir writes its CPU profile to dir/engine (profile the app with `node --cpu-prof`).
+ */
 export async function startEngineProcess(): Promise<EngineProcess> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mh-bench-"));
+  const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}/engine`] : [];
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", path.join(ROOT, "server/src/embedded-mongo/cli.ts"), "--port", "0", "--data-dir", dataDir],
+    [...profile, "--import", "tsx", path.join(ROOT, "server/src/embedded-mongo/cli.ts"), "--port", "0", "--data-dir", dataDir],
     { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
   );
   const lines = createInterface({ input: child.stdout! });

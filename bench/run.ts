@@ -2,6 +2,7 @@ import { runBatchesBench } from "./batches.bench.js";
 import { runEngineBench } from "./engine.bench.js";
 import { runPluginBench } from "./plugin.bench.js";
 import { runPublicationBench } from "./publication.bench.js";
+import { runSoakBench } from "./soak.bench.js";
 import { runTasksBench } from "./tasks.bench.js";
 
 /** `npm run bench [name…]`: every benchmark, or only the named ones. Figures are measured in this run. */
@@ -11,6 +12,7 @@ const benches: Record<string, () => Promise<void>> = {
   tasks: runTasksBench,
   batches: runBatchesBench,
   publication: runPublicationBench,
+  soak: runSoakBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -25,6 +25,8 @@ import type { Task } from "./tasks/model.js";
 import type { TaskStatus } from "../../shared/tasks.js";
 import { PluginTaskGateway } from "./publication/vinted-gateway.js";
 import { QueuedTaskQuota } from "./tasks/quota.js";
+import { QueuedTaskCounts } from "./tasks/queued-count.js";
+import { RepeatingWork } from "./lifecycle/repeating.js";
 import { registerTaskRoutes } from "./tasks/routes.js";
 import { TaskService } from "./tasks/service.js";
 import { VintedResultApplier } from "./vinted/apply-results.js";
@@ -61,6 +63,8 @@ export interface Services {
   /** This process's share of server-task execution (started by main.ts or a test, never by createApp). */
   execution: TaskExecution;
   tasks: TaskService;
+  /** Each brand's count of pending tasks (the queued quota reads it). */
+  queuedCounts: QueuedTaskCounts;
   persistence: PersistenceService;
   /** Metrics, workers, alert rules and alerts (/tasks/monitoring/). */
   monitoring: Monitoring;
@@ -105,6 +109,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
       scrypt: scryptParams(config.authScryptCost),
       lockout: config.authLockout,
+      sessionCacheMs: config.authSessionCacheMs,
     },
     brands,
     logger,
@@ -116,7 +121,9 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     runningLimitPerBrand: taskConfig.runningLimitPerBrand,
   });
   const registry = builtInTaskTypes(connection);
-  const queuedQuota = new QueuedTaskQuota(lifecycle.tasks, taskConfig.queuedLimitPerBrand);
+  const queuedCounts = new QueuedTaskCounts(connection, lifecycle.tasks, taskConfig.queuedCountQuietMs, logger.child({ module: "queued-count" }));
+  const queuedQuota = new QueuedTaskQuota(queuedCounts, taskConfig.queuedLimitPerBrand);
+  const queuedRecount = new RepeatingWork("queued count recount", Math.max(100, Math.round(taskConfig.queuedCountQuietMs / 3)), () => queuedCounts.sweep(), logger);
   lifecycle.useCreationCheck((brand, adding) => queuedQuota.assertRoom(brand, adding));
   const execution = new TaskExecution(connection, lifecycle, registry, logger, {
     processEveryMs: taskConfig.pollMs,
@@ -133,7 +140,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   const scheduling = createScheduling({ connection, tasks, catalog: registry, tickMs: taskConfig.schedulerTickMs, minIntervalSeconds: taskConfig.cronMinIntervalSeconds, logger });
   const monitoring = createMonitoring(
     connection,
-    { staleAfterMs: taskConfig.heartbeatMs * 3, alertEvalMs: taskConfig.alertEvalMs, currentWorkerId: () => execution.workerId },
+    { staleAfterMs: taskConfig.heartbeatMs * 3, alertEvalMs: taskConfig.alertEvalMs, currentWorkerId: () => execution.workerId, pluginPolls: () => plugin.delivery.counters },
     logger,
   );
   const vinted = new VintedService(connection);
@@ -216,6 +223,8 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     if ((ENDED_STATUSES as readonly TaskStatus[]).includes(to)) await resumeWaiters(task);
   });
   lifecycle.events.on("task.deleted", ({ task }) => resumeWaiters(task));
+  // Last: a new task is handed to its runner before its brand's count moves.
+  queuedCounts.follow(lifecycle.events);
 
   return {
     services: {
@@ -224,6 +233,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
       lifecycle,
       execution,
       tasks,
+      queuedCounts,
       persistence,
       monitoring,
       scheduling,
@@ -240,6 +250,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     init: async () => {
       await Promise.all([auth.init(), brands.init()]);
       await tasks.init();
+      await queuedCounts.init();
       await monitoring.init();
       await scheduling.init();
       await vinted.init();
@@ -264,6 +275,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
       { name: "scheduler", start: () => scheduling.ticker.start(), stop: () => scheduling.ticker.stop() },
       plugin.service,
       batches.recount,
+      { name: "queued-count-recount", start: async () => queuedRecount.start(), stop: () => queuedRecount.stop() },
       retention.background,
     ],
   };

@@ -142,6 +142,8 @@ const EnvSchema = z.object({
   AUTH_LOCKOUT_DURATION: durationSeconds("15m"),
   /** scrypt's N as a power of two. OWASP's minimum (17) is enforced unless NODE_ENV=test (fast test suites). */
   AUTH_SCRYPT_COST: integerInRange(OWASP_SCRYPT_COST, 10, 20),
+  /** How long a session read as open is trusted without the database (a logout in another process is seen that late). */
+  AUTH_SESSION_CACHE_MS: integerInRange(30_000, 0, 3_600_000),
   /** Dashboard polling (batch status, overview): requests per minute per caller and URL. */
   POLL_RATE_LIMIT: integerInRange(60, 1, 1_000_000),
   /** A batch whose counters have not moved for this long is checked against a count of its jobs. */
@@ -176,6 +178,8 @@ const EnvSchema = z.object({
   TASK_RUNNING_LIMIT_PER_BRAND: integerInRange(4, 1, 10_000),
   /** Pending tasks one brand may have queued; creating more is refused with 429. */
   TASK_QUEUED_LIMIT_PER_BRAND: integerInRange(100_000, 1, 10_000_000),
+  /** A brand's count of queued tasks that has not moved for this long is checked against a count of its pending tasks. */
+  TASK_QUEUED_COUNT_QUIET_MS: integerInRange(30_000, 100, 86_400_000),
   /** How often every server process looks for due periodic tasks (/tasks/scheduled/); a schedule fires at most once per tick. */
   SCHEDULER_TICK_MS: integerInRange(10_000, 20, 3_600_000),
   /** Periodic tasks may fire at most once every this many seconds (a seconds field finer than that is refused). */
@@ -255,6 +259,8 @@ export interface Config {
   authLockout: { attempts: number; windowSeconds: number; durationSeconds: number };
   /** Password hashing: scrypt N = 2^authScryptCost, r=8, p=1. */
   authScryptCost: number;
+  /** A session read as open is trusted this long; a logout elsewhere is seen at most this late (0 = always read). */
+  authSessionCacheMs: number;
   /** Requests per minute one caller may make to one polled URL (batch status, dashboard). */
   pollRateLimit: number;
   /** Quiet time after which a batch's counters are checked against (and repaired from) a count of its jobs. */
@@ -325,6 +331,8 @@ export interface TaskExecutionConfig {
   runningLimitPerBrand: number;
   /** Fair share: pending tasks per brand (TASK_QUEUED_LIMIT_PER_BRAND). */
   queuedLimitPerBrand: number;
+  /** How long a brand's queued count must be still before it is recounted (TASK_QUEUED_COUNT_QUIET_MS). */
+  queuedCountQuietMs: number;
   /** Periodic tasks: the scheduler's tick (SCHEDULER_TICK_MS). */
   schedulerTickMs: number;
   /** Periodic tasks: the shortest gap allowed between two runs of a schedule (CRON_MIN_INTERVAL_SECONDS). */
@@ -386,6 +394,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       authRateWindowSeconds: e.AUTH_RATE_WINDOW,
       authLockout: { attempts: e.AUTH_LOCKOUT_ATTEMPTS, windowSeconds: e.AUTH_LOCKOUT_WINDOW, durationSeconds: e.AUTH_LOCKOUT_DURATION },
       authScryptCost: e.AUTH_SCRYPT_COST,
+      authSessionCacheMs: e.AUTH_SESSION_CACHE_MS,
       pollRateLimit: e.POLL_RATE_LIMIT,
       batchCountsQuietMs: e.BATCH_COUNTS_QUIET_MS,
       shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT,
@@ -405,6 +414,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
         autoResume: e.TASK_AUTO_RESUME,
         runningLimitPerBrand: e.TASK_RUNNING_LIMIT_PER_BRAND,
         queuedLimitPerBrand: e.TASK_QUEUED_LIMIT_PER_BRAND,
+        queuedCountQuietMs: e.TASK_QUEUED_COUNT_QUIET_MS,
         schedulerTickMs: e.SCHEDULER_TICK_MS,
         cronMinIntervalSeconds: e.CRON_MIN_INTERVAL_SECONDS,
         alertEvalMs: e.ALERT_EVAL_MS,

@@ -373,3 +373,56 @@ describe("explain shows index use", () => {
     }
   });
 });
+
+describe("the index that reads fewest documents wins", () => {
+  let coll: Collection<AnyDoc>;
+
+  // A queue: 2,000 entries of one owner waiting, three of them flagged.
+  beforeAll(async () => {
+    coll = await fresh(
+      "selective",
+      Array.from({ length: 2000 }, (_, i) => ({ _id: i, owner: 1, state: "queued", kind: "server", flagged: i % 700 === 0, rank: i % 5 })),
+    );
+    await coll.createIndex({ owner: 1, state: 1 });
+    await coll.createIndex({ flagged: 1, owner: 1, rank: -1 });
+    await coll.createIndex({ kind: 1, state: 1, at: 1 });
+  });
+
+  async function examined(filter: Document): Promise<{ examined: number; count: number }> {
+    const plan = await coll.find(filter).explain("executionStats");
+    return { examined: (plan.executionStats as Document).totalDocsExamined as number, count: await coll.countDocuments(filter) };
+  }
+
+  it("between indexes constraining as many fields, the one with the few matching keys", async () => {
+    expect(await examined({ flagged: true, owner: 1, state: "queued", kind: "server" })).toEqual({ examined: 3, count: 3 });
+  });
+
+  it("an index constraining fewer fields, when the one constraining more holds every entry", async () => {
+    expect(await examined({ flagged: true, state: "queued", kind: "server" })).toEqual({ examined: 3, count: 3 });
+  });
+
+  it("a sorted update of an $or over indexed branches takes the best due entry among many queued for later", async () => {
+    const jobs = await fresh(
+      "sorted_or",
+      Array.from({ length: 1000 }, (_, i) => ({ _id: i, name: "run", priority: 1000 - i, nextRunAt: new Date(Date.UTC(2999, 0, 1) + i), lockedAt: null })),
+    );
+    await jobs.insertMany([
+      { _id: "due-low", name: "run", priority: -5, nextRunAt: new Date(Date.UTC(2020, 0, 1)), lockedAt: null },
+      { _id: "due-high", name: "run", priority: -1, nextRunAt: new Date(Date.UTC(2020, 0, 2)), lockedAt: null },
+      { _id: "stale-lock", name: "run", priority: -3, nextRunAt: new Date(Date.UTC(2020, 0, 1)), lockedAt: new Date(Date.UTC(2020, 0, 1)) },
+    ]);
+    await jobs.createIndex({ name: 1, priority: -1, nextRunAt: 1 });
+    await jobs.createIndex({ name: 1, lockedAt: 1, nextRunAt: 1 });
+    const now = new Date(Date.UTC(2024, 0, 1));
+    const lockNext = () =>
+      jobs.findOneAndUpdate(
+        { name: "run", disabled: { $ne: true }, $or: [{ lockedAt: { $eq: null }, nextRunAt: { $lte: now } }, { lockedAt: { $lte: new Date(Date.UTC(2023, 0, 1)) } }] },
+        { $set: { lockedAt: now } },
+        { sort: { priority: -1, nextRunAt: 1 }, returnDocument: "after" },
+      );
+    expect((await lockNext())?._id).toBe("due-high");
+    expect((await lockNext())?._id).toBe("stale-lock");
+    expect((await lockNext())?._id).toBe("due-low");
+    expect(await lockNext()).toBeNull();
+  });
+});

@@ -3,22 +3,22 @@
  * extension alike). Creating more is refused with 429 before anything is stored, so one seller
  * queueing without end cannot fill the database or the queue for everyone else.
  *
- * The count is read before the insert: concurrent creations of one brand may together pass the
- * limit by what they add (the quota bounds a backlog; it is not a lock).
+ * The brand's count (queued-count.ts) is one document read, whatever its backlog. It is read before
+ * the insert: concurrent creations of one brand may together pass the limit by what they add (the
+ * quota bounds a backlog; it is not a lock).
  */
 import { AppError } from "../http/errors.js";
-import type { TaskModel } from "./model.js";
+import type { QueuedTaskCounts } from "./queued-count.js";
 
 export class QueuedTaskQuota {
   constructor(
-    private readonly tasks: TaskModel,
+    private readonly counts: QueuedTaskCounts,
     readonly limit: number,
   ) {}
 
   /** Throws 429 RATE_LIMITED (with the limit) when `adding` more pending tasks would pass the brand's quota. */
   async assertRoom(brand: number, adding: number): Promise<void> {
-    // Counting stops at the limit: the cost of a check does not grow past it.
-    const queued = await this.tasks.countDocuments({ brand, status: "pending" }, { limit: this.limit });
+    const queued = await this.counts.pendingOf(brand);
     if (queued + adding <= this.limit) return;
     const room = Math.max(0, this.limit - queued);
     throw new AppError(

@@ -118,8 +118,13 @@ export class Collection {
    */
   matchInSortOrder(filter: Document, sort: Document, limit = Infinity, options: MatchOptions = {}): Document[] | null {
     if (this.idPlan(filter, options.collation)) return null;
-    const plan = planQuery(filter, this.usableIndexes(options.collation), sort);
+    const indexes = this.usableIndexes(options.collation);
+    const plan = planQuery(filter, indexes, sort);
     if (!plan?.order) return null;
+    // Branches of an `$or` that each constrain more than the sorted index read only their matches
+    // (Agenda's due jobs among thousands queued for later): those, sorted in memory, cost less than
+    // walking the whole index in sort order.
+    if (planOrBranches(filter, indexes, plan.score)) return null;
     const query = this.compile(filter, options);
     const out: Document[] = [];
     for (const key of plan.index.inOrder(plan.ranges[0], plan.order === "reverse")) {

@@ -82,22 +82,62 @@ export interface Plan {
 const MAX_POINT_COMBINATIONS = 1000;
 
 /**
- * Picks the index whose leading fields the filter constrains most (ties: the one that also gives the
- * sort order); with a sort and no usable condition, an index whose order is the sort. Null: scan all.
+ * Picks the index whose leading fields the filter constrains most (ties: the fewest keys in a short
+ * trial, then the one that also gives the sort order); with a sort and no usable condition, an index
+ * whose order is the sort. When that choice has more keys than the trial reads, an index that
+ * constrains fewer fields but holds fewer keys is taken instead. Null: scan all.
  */
 export function planQuery(filter: Document, indexes: Iterable<OrderedIndex>, sort?: Document): Plan | null {
   const conditions = fieldConditions(filter);
-  let best: Plan | null = null;
-  const better = (plan: Plan) => !best || plan.score > best.score || (plan.score === best.score && plan.order && !best.order);
+  const plans: Plan[] = [];
   for (const index of indexes) {
     if (index.isPartial) continue;
     const plan = planForIndex(index, conditions) ?? (sort && !index.isSparse ? fullScan(index) : null);
     if (!plan) continue;
     plan.order = sort ? sortOrder(plan, index, conditions, sort) : null;
     if (plan.score === 0 && !plan.order) continue;
-    if (better(plan)) best = plan;
+    plans.push(plan);
   }
-  return best;
+  if (plans.length <= 1) return plans[0] ?? null;
+  const top = Math.max(...plans.map((p) => p.score));
+  const tied = plans.filter((p) => p.score === top);
+  const [chosen, keys] = tied.length > 1 ? fewestKeys(tied) : [tied[0], TRIAL_KEYS];
+  if (keys < TRIAL_KEYS || top >= UNIQUE_BONUS) return chosen;
+  const others = plans.filter((p) => p.score < top && p.score > 0);
+  if (others.length === 0) return chosen;
+  const [narrow, narrowKeys] = fewestKeys(others);
+  return narrowKeys < TRIAL_KEYS ? narrow : chosen;
+}
+
+/** Keys a trial reads of each candidate plan: enough to tell a handful of matches from a backlog. */
+const TRIAL_KEYS = 64;
+/** Added to the score of equality on every field of a unique index: at most one key per point. */
+const UNIQUE_BONUS = 100;
+
+/**
+ * The plan with the fewest keys in its ranges, counted up to TRIAL_KEYS (as mongod's plan trial
+ * stops early): `{awaiting_slot: true, brand, status}` then reads the few waiting tasks, not every
+ * pending task of the brand. Equal counts: the one giving the sort order.
+ */
+function fewestKeys(plans: Plan[]): [Plan, number] {
+  let best = plans[0];
+  let bestKeys = keysUpTo(best, TRIAL_KEYS);
+  for (const plan of plans.slice(1)) {
+    const keys = keysUpTo(plan, TRIAL_KEYS);
+    if (keys < bestKeys || (keys === bestKeys && plan.order && !best.order)) {
+      best = plan;
+      bestKeys = keys;
+    }
+  }
+  return [best, bestKeys];
+}
+
+function keysUpTo(plan: Plan, cap: number): number {
+  let n = 0;
+  for (const range of plan.ranges) {
+    for (const _key of plan.index.inOrder(range, false)) if (++n >= cap) return n;
+  }
+  return n;
 }
 
 function fullScan(index: OrderedIndex): Plan {
@@ -155,7 +195,7 @@ function planForIndex(index: OrderedIndex, conditions: Map<string, unknown>): Pl
   if (score === 0) return null;
   const used = prefixes[0].length + (range ? 1 : 0);
   // Equality on every field of a unique index: at most one document per point.
-  if (index.isUnique && !range && used === index.fields.length) score += 100;
+  if (index.isUnique && !range && used === index.fields.length) score += UNIQUE_BONUS;
   const ranges = prefixes.map((prefix): KeyRange => {
     if (!range) return { low: [...prefix, ...restBounds(index, used, "first")], high: [...prefix, ...restBounds(index, used, "last")] };
     // Index order: a descending field starts from its high end. An exclusive end skips every key
