@@ -77,7 +77,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension edge cases in %s"
     eb = await launchBrowser(kind, vinted);
     await extensionPage("options.html");
     await ext.setStorage({ vintedPacing: FAST_PACING });
-  }, 180_000);
+  }, 300_000); // the first suite to need the extension builds it: minutes on a loaded machine
 
   afterAll(async () => {
     const closing = await Promise.allSettled([eb?.close(), vinted?.close()]);
@@ -178,16 +178,19 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension edge cases in %s"
     expect(await hub.seller.product(vinted.state.sold[0]!.id)).toMatchObject({ status: "gone", gone_reason: "missing_from_complete_sync" });
   });
 
-  it("a captcha mid-sync hands the sync back and pauses: the Vinted row is red and the auto-resume explained; after Resume the sync continues", { timeout: 120_000 }, async () => {
-    // Slow pages, so the popup can be seen with the sync running; the challenge comes at page 3.
-    vinted.inject({ kind: "latency", ms: 400 });
-    vinted.inject({ kind: "captcha", afterRequests: 2 });
+  it("a captcha mid-sync hands the sync back and pauses: the Vinted row is red and the auto-resume explained; after Resume the sync continues", { timeout: 180_000 }, async () => {
+    // The sync reads page 1, then waits at page 2 until the popup has shown it running; the
+    // challenge answers that page.
+    const atPage2 = vinted.hold(/\/wardrobe\/.*[?&]page=2(&|$)/);
     const mark = vinted.state.requests.length;
     const taskId = await startSync();
     const page = await extensionPage("popup.html");
     // The running task has its human name in the popup.
     await page.waitForSelector("[data-testid=current-task]", { timeout: 30_000 });
     expect(await text(page, "current-task")).toMatch(/^Sync wardrobe/);
+    await waitUntil("the sync to wait at page 2", () => atPage2.waiting === 1);
+    vinted.inject({ kind: "captcha" });
+    atPage2.release();
     await waitUntil("the sync handed back", async () => (await localRecord(taskId))?.status === "handed_back", 60_000, 200);
     expect(await localRecord(taskId)).toMatchObject({ errorCode: "CAPTCHA_REQUIRED" });
     expect(await ext.getStorage("pause")).toMatchObject({ reason: "captcha" });
@@ -215,7 +218,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension edge cases in %s"
     await page.waitForFunction(`document.querySelector("[data-testid=vinted-state]")?.className === "ok"`, { timeout: 30_000, polling: 200 });
   });
 
-  it("a bulk price change of a listing the server has never synced carries that listing in its result", { timeout: 60_000 }, async () => {
+  it("a bulk price change of a listing the server has never synced carries that listing in its result", { timeout: 120_000 }, async () => {
     const fresh = { ...vinted.state.items[0]!, id: vinted.state.newItemId(), title: `Veste jamais synchronisée ${kind}`, price: "40.00" };
     vinted.state.items.unshift(fresh);
     const created = await hub.seller.createTask({ action: "update_prices", params: { updates: [{ item_id: fresh.id, price: "35.00" }] } });

@@ -554,15 +554,12 @@ describe("large batches", () => {
     ctx.resetEvents();
     const blob = "y".repeat(1024 * 1024);
     const docs = Array.from({ length: 60 }, (_, i) => ({ i, blob }));
-    const started = Date.now();
     const res = await coll.insertMany(docs);
-    const elapsed = Date.now() - started;
     expect(res.insertedCount).toBe(60);
     expect(ctx.commandsNamed("insert").length).toBeGreaterThanOrEqual(2);
     expect(await coll.countDocuments()).toBe(60);
     const back = await coll.find({ i: 59 }).toArray();
     expect(back[0].blob).toHaveLength(1024 * 1024);
-    expect(elapsed).toBeLessThan(15_000);
     await coll.drop();
   }, 60_000);
 });

@@ -390,10 +390,11 @@ describe("validate-cron", () => {
   });
 
   it("lists runs after now by default, and up to 50", async () => {
+    const asked = Date.now();
     const res = await validate({ cron_expression: "*/10 * * * *", count: 50 });
     expect(res.body.next_runs).toHaveLength(50);
     const times = res.body.next_runs.map((t: string) => new Date(t).getTime());
-    expect(times[0]).toBeGreaterThan(Date.now() - 1000);
+    expect(times[0]).toBeGreaterThan(asked);
     expect(times[0] - Date.now()).toBeLessThanOrEqual(600_000);
     for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBe(600_000);
   });
