@@ -195,4 +195,23 @@ describe.each<BrowserKind>(["chromium", "firefox"])("publication of a product to
     await ext.page.screenshot({ path: join(artifactsDir, `popup-publication-done-${kind}.png`) });
     await vintedTab.close();
   });
+
+  it("a publication Vinted cannot take (no Vinted catalog ids) shows failed at its publication step, with the reason, first in the popup", { timeout: 60_000 }, async () => {
+    const product = await api<Product>("POST", "/api/v1/products/", { title: `Pull sans catégorie ${kind}`, sku: `PULL-${kind}`, price: 15, currency: "EUR", condition: "good" });
+    const published = PublishResponseSchema.parse(await api("POST", "/api/v1/marketplaces/listings/publish/", { product_id: product.id, marketplace_ids: [VINTED] }));
+    const taskId = published.tasks[0]!.task_id;
+    const failed = await waitUntil("the publication failed", async () => {
+      const t = await publication(product.id, taskId);
+      return t?.status === "failed" ? t : undefined;
+    });
+    expect(failed.error_details).toMatchObject({ step: "publication", marketplace_response: { error_code: "MISSING_VINTED_FIELDS" } });
+
+    const page = await extensionPage("popup.html");
+    expect(await popupRow(page, taskId, "failed")).toMatchObject({ step: "publication", stepText: "Step 2/3 · Publication", badge: "failed", link: null });
+    const reason = await page.$eval(`[data-testid=publications] li[data-task-id="${taskId}"] .err`, (el) => el.textContent);
+    expect(reason).toBe((failed.error_details as { error: string }).error);
+    // The newest ended publication comes first (none is in progress).
+    expect(await page.$eval("[data-testid=publications] li", (li) => li.getAttribute("data-task-id"))).toBe(taskId);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+  });
 });
