@@ -107,3 +107,29 @@ export const PublishResponseSchema = z
   .object({ product_id: z.number().int(), tasks: z.array(PublishedTaskSchema) })
   .meta({ id: "PublishResponse" });
 export type PublishResponse = z.infer<typeof PublishResponseSchema>;
+
+export const RECENT_PUBLICATIONS_LIMIT_MAX = 50;
+
+/** GET /api/v1/marketplaces/listings/recent/ */
+export const RecentPublicationsQuerySchema = z.object({
+  /** Default 10; more than 50 is applied as 50. */
+  limit: z.coerce.number().int().min(1).default(10).transform((n) => Math.min(n, RECENT_PUBLICATIONS_LIMIT_MAX)),
+});
+export type RecentPublicationsQuery = z.infer<typeof RecentPublicationsQuerySchema>;
+
+/**
+ * The brand's publications across its products, for a glance (the extension's popup): those in
+ * progress first (newest first), then the most recently ended, `limit` in all.
+ */
+export const RecentPublicationsResponseSchema = z
+  .object({
+    /** Publications of the brand not ended yet (all of them, not only those shown). */
+    in_progress: z.number().int(),
+    results: z.array(ProductTaskSchema),
+  })
+  .meta({ id: "RecentPublications" });
+export type RecentPublicationsResponse = z.infer<typeof RecentPublicationsResponseSchema>;
+
+export const PUBLICATION_ROUTES = {
+  recent: "/api/v1/marketplaces/listings/recent/",
+} as const;

@@ -15,6 +15,9 @@ import { isVintedUrl } from "../lib/vinted/domains";
 /** Restarts the poller if the worker was stopped; 0.5 min is the shortest period Chrome allows. */
 const WATCHDOG_ALARM = "markethub-watchdog";
 
+/** The popup has room for a few publications beside the tasks. */
+const RECENT_PUBLICATIONS_SHOWN = 5;
+
 function failure(error: unknown): UiResponse {
   return { ok: false, error: error instanceof Error ? error.message : String(error) };
 }
@@ -36,6 +39,11 @@ export default defineBackground(() => {
         return api.recent(10).then(
           (tasks) => ({ tasks, error: null }),
           (error: unknown) => ({ tasks: null, error: error instanceof Error ? error.message : String(error) }),
+        );
+      case "ui/publications":
+        return api.recentPublications(RECENT_PUBLICATIONS_SHOWN).then(
+          (answer) => ({ publications: answer.results, inProgress: answer.in_progress, error: null }),
+          (error: unknown) => ({ publications: null, inProgress: 0, error: error instanceof Error ? error.message : String(error) }),
         );
       case "ui/pause":
         await pauseByUser();

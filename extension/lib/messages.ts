@@ -5,6 +5,7 @@
  */
 import { browser, type Browser } from "wxt/browser";
 import type { HeartbeatProgress, PluginAction, PluginTaskView } from "../../shared/plugin";
+import type { ProductTask } from "../../shared/publications";
 import type { PhotoBytes } from "./vinted/api";
 import type { ActionOutcome } from "./vinted/actions";
 
@@ -39,6 +40,13 @@ export type PhotoFetchResponse = { ok: true; photo: PhotoBytes } | { ok: false; 
 
 export type UiResponse = { ok: true; message?: string } | { ok: false; error: string };
 
+export interface RecentPublicationsAnswer {
+  /** Null when the server could not be asked. */
+  publications: ProductTask[] | null;
+  inProgress: number;
+  error: string | null;
+}
+
 export interface RecentTasksResponse {
   tasks: PluginTaskView[] | null;
   error: string | null;
@@ -49,6 +57,7 @@ export type ToBackgroundMessage =
   | { type: "vinted/progress"; taskId: string; progress: HeartbeatProgress }
   | { type: "photo/fetch"; url: string }
   | { type: "ui/recent" }
+  | { type: "ui/publications" }
   | { type: "ui/pause" }
   | { type: "ui/resume" }
   | { type: "ui/sync-now" }
@@ -60,6 +69,7 @@ export interface ToBackgroundResponses {
   "vinted/progress": void;
   "photo/fetch": PhotoFetchResponse;
   "ui/recent": RecentTasksResponse;
+  "ui/publications": RecentPublicationsAnswer;
   "ui/pause": UiResponse;
   "ui/resume": UiResponse;
   "ui/sync-now": UiResponse;
@@ -99,7 +109,7 @@ export function onMessages<M extends { type: string }, R extends Record<M["type"
 }
 
 const CONTENT_TYPES = new Set(["vinted/status", "vinted/run", "vinted/cancel"]);
-const BACKGROUND_TYPES = new Set(["vinted/progress", "photo/fetch", "ui/recent", "ui/pause", "ui/resume", "ui/sync-now", "ui/kick", "auth/login", "auth/logout"]);
+const BACKGROUND_TYPES = new Set(["vinted/progress", "photo/fetch", "ui/recent", "ui/publications", "ui/pause", "ui/resume", "ui/sync-now", "ui/kick", "auth/login", "auth/logout"]);
 
 function hasType(message: unknown, types: Set<string>): boolean {
   return typeof message === "object" && message !== null && types.has(String((message as { type?: unknown }).type));

@@ -59,6 +59,8 @@ export interface TestServerOptions {
   logStream?: DestinationStream;
   /** Start this process's task execution (default true). */
   taskExecution?: boolean;
+  /** Listen on this port instead of a free one (a test that must know it before the app is built, e.g. for PUBLIC_URL). */
+  port?: number;
   /** Another server's database (a second server process on the same data); left open by close(). */
   database?: TestDatabase;
 }
@@ -93,7 +95,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
   const built = await createApp({ config, logger, connection: db.connection });
   const { app, services } = built;
   if (options.taskExecution !== false) await services.execution.start();
-  const server: Server = await listen(app, 0, "127.0.0.1");
+  const server: Server = await listen(app, options.port ?? 0, "127.0.0.1");
   const { port } = addressOf(server);
   const baseUrl = `http://127.0.0.1:${port}`;
   const stopListening = async (): Promise<void> => {

@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { browser } from "wxt/browser";
 import type { PluginTaskView } from "../../../shared/plugin";
 import { t } from "../../lib/i18n";
-import { sendToBackground, type UiResponse } from "../../lib/messages";
+import { sendToBackground, type RecentPublicationsAnswer, type UiResponse } from "../../lib/messages";
 import {
   connectionItem,
   currentTaskItem,
@@ -14,6 +14,7 @@ import {
 } from "../../lib/storage";
 import { useStorageItem } from "../../lib/ui/use-storage-item";
 import { ConnectionRows } from "./ConnectionRows";
+import { Publications } from "./PublicationViews";
 import { CurrentTaskCard, RecentTasks } from "./TaskViews";
 
 const RECENT_REFRESH_MS = 5_000;
@@ -34,6 +35,26 @@ function useServerRecentTasks(loggedIn: boolean): PluginTaskView[] | null {
   return tasks;
 }
 
+const NO_PUBLICATIONS: RecentPublicationsAnswer = { publications: null, inProgress: 0, error: null };
+
+/** The seller's publications as the server has them, refreshed with the task list. */
+function useServerPublications(loggedIn: boolean): RecentPublicationsAnswer {
+  const [answer, setAnswer] = useState<RecentPublicationsAnswer>(NO_PUBLICATIONS);
+  useEffect(() => {
+    if (!loggedIn) return setAnswer(NO_PUBLICATIONS);
+    let alive = true;
+    // A failed refresh keeps what was shown: the list is a glance, not a live feed.
+    const load = () => void sendToBackground({ type: "ui/publications" }).then((next) => alive && next.publications && setAnswer(next), () => undefined);
+    load();
+    const timer = setInterval(load, RECENT_REFRESH_MS);
+    return () => {
+      alive = false;
+      clearInterval(timer);
+    };
+  }, [loggedIn]);
+  return answer;
+}
+
 export function App() {
   const connection = useStorageItem(connectionItem);
   const session = useStorageItem(sessionItem) ?? null;
@@ -43,6 +64,7 @@ export function App() {
   const outbox = useStorageItem(outboxItem) ?? [];
   const history = useStorageItem(localHistoryItem) ?? [];
   const serverRecent = useServerRecentTasks(session !== null);
+  const publications = useServerPublications(session !== null);
   const [notice, setNotice] = useState<{ text: string; tone: string } | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -67,6 +89,7 @@ export function App() {
       <h2>{t("currentTask")}</h2>
       <CurrentTaskCard current={current} progress={progress} />
       {outbox.length > 0 && <p class="warn" data-testid="pending-results">{t("pendingResults", outbox.length)}</p>}
+      <Publications publications={publications.publications} inProgress={publications.inProgress} />
       <h2>{t("recentTasks")}</h2>
       <RecentTasks server={serverRecent} local={history} connection={connection} pause={pause} busy={current !== null} />
       <div class="actions">

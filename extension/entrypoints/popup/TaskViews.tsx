@@ -11,7 +11,7 @@ export function CurrentTaskCard(props: { current: CurrentTask | null; progress: 
   return (
     <div class="task" data-testid="current-task">
       <strong>{actionName(current.task.action)}</strong> <span class="muted">#{current.task.task_id.slice(0, 8)}</span>
-      <div class="progress" role="progressbar" aria-valuenow={percent} aria-valuemin={0} aria-valuemax={100}>
+      <div class="progress" role="progressbar" aria-label={actionName(current.task.action)} aria-valuenow={percent} aria-valuemin={0} aria-valuemax={100}>
         <div style={{ width: `${percent}%` }} />
       </div>
       <span class="muted">{mine?.message ?? "…"}</span>

@@ -15,6 +15,7 @@ import {
   type ReleaseTaskBody,
   type TaskResultBody,
 } from "../../../shared/plugin";
+import { PUBLICATION_ROUTES, RecentPublicationsResponseSchema, type RecentPublicationsResponse } from "../../../shared/publications";
 import type { AuthManager } from "./auth";
 import { noteServerReachable } from "../storage";
 import { ServerError, joinUrl, requestServerJson } from "./http";
@@ -99,6 +100,11 @@ export class PluginApi {
   async recent(limit: number): Promise<PluginTaskView[]> {
     const answer = await this.call("GET", `${PLUGIN_ROUTES.recentTasks}?limit=${limit}`, RecentPluginTasksResponseSchema);
     return answer.results;
+  }
+
+  /** The seller's publications to marketplaces, those in progress first (their personal brand). */
+  async recentPublications(limit: number): Promise<RecentPublicationsResponse> {
+    return this.call("GET", `${PUBLICATION_ROUTES.recent}?limit=${limit}`, RecentPublicationsResponseSchema);
   }
 
   async syncVinted(): Promise<{ message: string; task_id: string }> {

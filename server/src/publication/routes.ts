@@ -1,5 +1,14 @@
 import type { RequestHandler } from "express";
-import { ProductTasksParamsSchema, ProductTasksQuerySchema, ProductTasksResponseSchema, PublishBodySchema, PublishResponseSchema } from "../../../shared/publications.js";
+import {
+  ProductTasksParamsSchema,
+  ProductTasksQuerySchema,
+  ProductTasksResponseSchema,
+  PUBLICATION_ROUTES,
+  PublishBodySchema,
+  PublishResponseSchema,
+  RecentPublicationsQuerySchema,
+  RecentPublicationsResponseSchema,
+} from "../../../shared/publications.js";
 import { defineRoute, type ApiRouter } from "../http/define-route.js";
 import { AppError } from "../http/errors.js";
 import type { PublicationService } from "./service.js";
@@ -38,5 +47,16 @@ export function registerPublicationRoutes(api: ApiRouter, publications: Publicat
     response: ProductTasksResponseSchema,
     errors: { 404: "Product with id … not found / Marketplace with id … not found" },
     handler: ({ brand, params, query }) => publications.productTasks(brand, params.product_id, query),
+  });
+
+  defineRoute(api, {
+    method: "get",
+    path: PUBLICATION_ROUTES.recent,
+    summary: "The brand's publications across products: those in progress first, then the most recently ended (limit ≤ 50)",
+    tags,
+    auth: "brand",
+    request: { query: RecentPublicationsQuerySchema },
+    response: RecentPublicationsResponseSchema,
+    handler: ({ brand, query }) => publications.recent(brand, query),
   });
 }

@@ -3,7 +3,16 @@
  * product-tasks view of spec/product-tasks-endpoint.md.
  */
 import { randomBytes } from "node:crypto";
-import type { PublishBody, PublishResponse, ProductTask, ProductTasksQuery, ProductTasksResponse, PublicationStatus } from "../../../shared/publications.js";
+import type {
+  PublishBody,
+  PublishResponse,
+  ProductTask,
+  ProductTasksQuery,
+  ProductTasksResponse,
+  PublicationStatus,
+  RecentPublicationsQuery,
+  RecentPublicationsResponse,
+} from "../../../shared/publications.js";
 import type { TaskStatus } from "../../../shared/tasks.js";
 import type { BrandAccess, Principal } from "../http/context.js";
 import { AppError } from "../http/errors.js";
@@ -17,6 +26,9 @@ import { currentStepText, nextStep, progressPercentage, statusWhileRunning, TOTA
 
 /** What the summaries of product-tasks need of each task. */
 const SUMMARY_FIELDS = { task_id: 1, status: 1, "context_data.marketplace_id": 1, "publication.status": 1, "publication.steps_completed": 1, created_at: 1, id: 1 } as const;
+
+/** Publications not ended yet. */
+const IN_PROGRESS: readonly TaskStatus[] = ["pending", "running", "suspended"];
 
 /** Publications that block another publish of the same product to the same marketplace. */
 const BLOCKING: readonly TaskStatus[] = ["pending", "running", "suspended", "completed"];
@@ -105,12 +117,46 @@ export class PublicationService {
     };
   }
 
+  /**
+   * The brand's publications in progress (newest first), then the most recently ended ones, `limit`
+   * in all, each in the product-tasks shape with its product's title and SKU.
+   */
+  async recent(brand: BrandAccess, query: RecentPublicationsQuery): Promise<RecentPublicationsResponse> {
+    const ofBrand = { brand: brand.brandId, task_type: PUBLICATION_TASK_TYPE };
+    const live = { ...ofBrand, status: { $in: [...IN_PROGRESS] } };
+    const [inProgress, running] = await Promise.all([
+      this.lifecycle.tasks.countDocuments(live),
+      this.lifecycle.tasks.find(live).sort({ created_at: -1, id: -1 }).limit(query.limit).lean<Task[]>(),
+    ]);
+    const ended =
+      running.length < query.limit
+        ? await this.lifecycle.tasks
+            .find({ ...ofBrand, status: { $nin: [...IN_PROGRESS] } })
+            .sort({ updated_at: -1, id: -1 })
+            .limit(query.limit - running.length)
+            .lean<Task[]>()
+        : [];
+    const tasks = [...running, ...ended];
+    const products = await this.productsOf(brand.brandId, tasks);
+    return { in_progress: inProgress, results: tasks.map((task) => this.view(task, products.get(Number(task.context_data.product_id)))) };
+  }
+
+  /** Title and SKU of the tasks' products in one read; a product deleted since is named by its id. */
+  private async productsOf(brandId: number, tasks: Task[]): Promise<Map<number, { id: number; title: string; sku: string }>> {
+    const ids = [...new Set(tasks.map((t) => Number(t.context_data.product_id)))];
+    const found = ids.length ? await this.products.models.Product.find({ brand: brandId, id: { $in: ids } }, { id: 1, title: 1, sku: 1 }).lean<Array<{ id: number; title: string; sku: string }>>() : [];
+    const byId = new Map(found.map((p) => [p.id, { id: p.id, title: p.title, sku: p.sku }]));
+    for (const id of ids) if (!byId.has(id)) byId.set(id, { id, title: `Product ${id}`, sku: "" });
+    return byId;
+  }
+
   private marketplaceName(task: Pick<Task, "context_data">): string {
     const marketplaceId = Number(task.context_data.marketplace_id);
     return this.marketplaces.connectors.byId(marketplaceId)?.name ?? `Marketplace ${marketplaceId}`;
   }
 
-  private view(task: Task, product: { id: number; title: string; sku: string }): ProductTask {
+  private view(task: Task, product: { id: number; title: string; sku: string } | undefined): ProductTask {
+    product ??= { id: Number(task.context_data.product_id), title: "", sku: "" };
     const marketplaceId = Number(task.context_data.marketplace_id);
     const name = this.marketplaceName(task);
     const stored = stepStateOf(task.publication);

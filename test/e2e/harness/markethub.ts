@@ -3,6 +3,7 @@
  * fresh embedded database), with every HTTP request it answers recorded from its own request log,
  * and a seller registered through the API whose client plays the MarketHub web app.
  */
+import { createServer } from "node:net";
 import { Writable } from "node:stream";
 import {
   PluginTaskViewSchema,
@@ -92,15 +93,35 @@ export interface MarketHub {
   close(): Promise<void>;
 }
 
+/** A loopback port free right now (the server takes it a moment later). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const address = probe.address();
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  if (!address || typeof address === "string") throw new Error("no loopback port");
+  return address.port;
+}
+
+export interface MarketHubOptions {
+  /**
+   * PUBLIC_URL is the server's own address, so the signed photo links it hands out (publication
+   * to Vinted) open on it: the port is chosen before the app is built.
+   */
+  ownPublicUrl?: boolean;
+}
+
 /**
  * PLUGIN_POLL_INTERVAL_MS stays the production 5 s (the extension's own floor): the server really
  * refuses a poll that comes too early, which one test relies on.
  */
-export async function startMarketHub(overrides: Record<string, string> = {}): Promise<MarketHub> {
+export async function startMarketHub(overrides: Record<string, string> = {}, options: MarketHubOptions = {}): Promise<MarketHub> {
   const recorder = new RequestRecorder();
+  const port = options.ownPublicUrl ? await freePort() : undefined;
+  const publicUrl: Record<string, string> = port === undefined ? {} : { PUBLIC_URL: `http://127.0.0.1:${port}` };
   const server = await startTestServer(
-    { LOG_LEVEL: "info", PLUGIN_POLL_INTERVAL_MS: "5000", PLUGIN_LONG_POLL_RECHECK_MS: "250", PLUGIN_LEASE_SWEEP_MS: "250", ...overrides },
-    { logStream: recorder },
+    { LOG_LEVEL: "info", PLUGIN_POLL_INTERVAL_MS: "5000", PLUGIN_LONG_POLL_RECHECK_MS: "250", PLUGIN_LEASE_SWEEP_MS: "250", ...publicUrl, ...overrides },
+    { logStream: recorder, port },
   );
   // As main.ts runs it: besides task execution, the plugin module's service (lease sweeper, held long-polls).
   const pluginService = server.description.services.plugin.service;
