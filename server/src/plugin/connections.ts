@@ -192,6 +192,6 @@ function mustShowAtOnce(before: Seen, next: Seen): boolean {
     before.vinted_user_id !== next.vinted_user_id ||
     before.vinted_login !== next.vinted_login ||
     before.client_version !== next.client_version ||
-    before.last_poll_at === null && next.last_poll_at !== null
+    (before.last_poll_at === null && next.last_poll_at !== null)
   );
 }
