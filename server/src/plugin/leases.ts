@@ -9,7 +9,6 @@ import type { Logger } from "pino";
 import { allBrands } from "../brands/scope.js";
 import type { FailureOutcome, TaskLifecycle } from "../tasks/lifecycle/index.js";
 import type { Task } from "../tasks/model.js";
-import { DEFAULT_TIMEOUT_SECONDS } from "./view.js";
 
 const SWEEP_BATCH = 500;
 
@@ -93,6 +92,6 @@ export class ExtensionLeases {
     let requeued = false;
     for (const task of due) if (task.status === "running" && (await this.expire(task))?.outcome === "retried") requeued = true;
     if (!requeued && !due.some((task) => task.status === "pending")) return null;
-    return this.lifecycle.claimLease(userId, randomUUID(), DEFAULT_TIMEOUT_SECONDS, brands);
+    return this.lifecycle.claimLease(userId, randomUUID(), brands);
   }
 }
