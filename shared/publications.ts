@@ -133,3 +133,26 @@ export type RecentPublicationsResponse = z.infer<typeof RecentPublicationsRespon
 export const PUBLICATION_ROUTES = {
   recent: "/api/v1/marketplaces/listings/recent/",
 } as const;
+
+/** The task type of a publication (one product to one marketplace): also the task type of a publication batch. */
+export const PUBLICATION_TASK_TYPE = "marketplace_publication";
+
+/**
+ * A publication batch (POST /api/v1/batches/ with task_type marketplace_publication): each job's
+ * context_data (the shared context_data merged with a job's own, or with `{product_id}` for each of
+ * `product_ids`). `marketplace_ids` makes one job per product and marketplace.
+ */
+export const PublicationBatchJobSchema = z
+  .object({
+    product_id: z.coerce.number().int().positive(),
+    marketplace_id: IntegerIdSchema.optional(),
+    marketplace_ids: PublishBodySchema.shape.marketplace_ids.optional(),
+    enhance: PublishBodySchema.shape.enhance,
+    options: PublishBodySchema.shape.options,
+  })
+  .strict()
+  .refine((job) => (job.marketplace_id === undefined) !== (job.marketplace_ids === undefined), {
+    message: "Give exactly one of marketplace_id or marketplace_ids",
+    path: ["marketplace_ids"],
+  });
+export type PublicationBatchJob = z.infer<typeof PublicationBatchJobSchema>;

@@ -37,7 +37,7 @@ import { createMarketplacesModule, type MarketplacesModule } from "./marketplace
 import { createProductsModule, type ProductsModule } from "./products/index.js";
 import { createSecretBox } from "./secrets/index.js";
 import { createWebhooksModule, type WebhooksModule } from "./webhooks/index.js";
-import { createPublicationModule, type PublicationModule } from "./publication/index.js";
+import { createPublicationModule, PUBLICATION_TASK_TYPE, PublicationBatchPlanner, type PublicationModule } from "./publication/index.js";
 import { createBatchesModule, type BatchesModule } from "./batches/index.js";
 import { createRetentionModule } from "./retention/index.js";
 import type { RetentionService } from "./retention/service.js";
@@ -175,6 +175,9 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     logger,
     { pollRateLimit: config.pollRateLimit, countsQuietMs: config.batchCountsQuietMs },
   );
+
+  // "Publish to…" for many products: a batch of publications, one per product and marketplace.
+  batches.batches.usePlanner(PUBLICATION_TASK_TYPE, new PublicationBatchPlanner(lifecycle.tasks, products.products, marketplaces.service));
 
   // Registered once batches exist: a bulk operation is a batch of jobs of another type.
   registry.register("bulk_operations", {

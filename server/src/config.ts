@@ -201,6 +201,10 @@ const EnvSchema = z.object({
     .refine((text) => /^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i.test(text.trim()), { message: "expected a size such as 100kb or 25mb" }),
   /** Large plugin bodies (results, heartbeats with pages) one seller may have read at the same time; more get 429. */
   PLUGIN_UPLOADS_PER_SELLER: integerInRange(2, 1, 100),
+  /** A seller's extension heartbeat (last poll, version, Vinted account) is kept in memory and written at most this often per seller. */
+  PLUGIN_SEEN_WRITE_MS: integerInRange(15_000, 20, 3_600_000),
+  /** An extension not heard from for this long is shown as disconnected. */
+  PLUGIN_OFFLINE_AFTER_MS: integerInRange(90_000, 1_000, 86_400_000),
   /** Base URL the outside world reaches this server at (signed photo links given to marketplaces). */
   PUBLIC_URL: httpUrl().optional(),
   /** Largest photo kept for a product (stored in the database: at most 15mb, below MongoDB's document limit). */
@@ -317,6 +321,9 @@ export interface PluginConfig {
   leaseSweepMs: number;
   bodyLimit: string;
   uploadsPerSeller: number;
+  /** Least gap between two writes of one seller's extension heartbeat. */
+  seenWriteMs: number;
+  offlineAfterMs: number;
 }
 
 export interface TaskExecutionConfig {
@@ -426,6 +433,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
         leaseSweepMs: e.PLUGIN_LEASE_SWEEP_MS,
         bodyLimit: e.PLUGIN_BODY_LIMIT.trim(),
         uploadsPerSeller: e.PLUGIN_UPLOADS_PER_SELLER,
+        seenWriteMs: e.PLUGIN_SEEN_WRITE_MS,
+        offlineAfterMs: e.PLUGIN_OFFLINE_AFTER_MS,
       },
       catalog: {
         publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,

@@ -49,6 +49,8 @@ interface Seeded {
   holdBatch: BatchView;
   stopBatch: BatchView;
   product: Product;
+  /** Published together as one batch from the Products screen. */
+  batchProducts: Product[];
 }
 
 async function call<T>(seller: RegisteredUser, method: string, path: string, body?: unknown, expected = [200, 201, 202]): Promise<T> {
@@ -84,6 +86,19 @@ async function seed(kind: BrowserKind): Promise<Seeded> {
     condition: "very_good",
     attributes: { mercadolibre_category_id: "MLA109027" },
   });
+  const batchProducts: Product[] = [];
+  for (const size of ["40", "41"]) {
+    batchProducts.push(
+      await call<Product>(seller, "POST", "/api/v1/products/", {
+        title: `Zapatillas Adidas Samba originales talle ${size} color negro impecables`,
+        price: 60000,
+        currency: "ARS",
+        brand_name: "Adidas",
+        condition: "very_good",
+        attributes: { mercadolibre_category_id: "MLA109027" },
+      }),
+    );
+  }
   const photo = await fetch(`${server.baseUrl}/api/v1/products/${product.id}/photos/`, {
     method: "POST",
     headers: { Authorization: `Bearer ${seller.access_token}`, "Content-Type": "image/jpeg" },
@@ -97,7 +112,7 @@ async function seed(kind: BrowserKind): Promise<Seeded> {
     (b) => b.state === "completed",
     { what: "the quick batch to complete" },
   );
-  return { seller, accountId, doneBatch, holdBatch, stopBatch, product };
+  return { seller, accountId, doneBatch, holdBatch, stopBatch, product, batchProducts };
 }
 
 // --- page helpers (expressions are strings: this file is compiled without the DOM lib) ---
@@ -292,6 +307,52 @@ describe.each<BrowserKind>(["chromium", "firefox"])("web dashboard in %s", (kind
     expect(await page.$eval("[data-publication] [role=progressbar]", (el) => el.getAttribute("aria-valuenow"))).toBe("100");
     expect(ml.state.listings.length).toBeGreaterThanOrEqual(1);
     await checkScreen(page, kind, "product");
+  });
+
+  it("products: several selected are published as one batch, which the Batches screen shows with its progress", async () => {
+    await open(page, "#/products", `[data-product="${data.batchProducts[1].id}"]`);
+    for (const p of data.batchProducts) await page.click(`[data-product="${p.id}"] input[type=checkbox]`);
+    await page.waitForSelector(`main input[name=marketplace][value="${MERCADOLIBRE}"]`, { timeout: UI_DEADLINE_MS });
+    await page.click(`main input[name=marketplace][value="${MERCADOLIBRE}"]`);
+    await page.waitForSelector("main select[name=account] option", { timeout: UI_DEADLINE_MS });
+    await checkScreen(page, kind, "products-publish-batch");
+    await press(page, "Start the batch (2 publications)");
+    await page.waitForFunction(`location.hash.startsWith("#/batches/batch-")`, { timeout: UI_DEADLINE_MS });
+    const batchId = String(await page.evaluate(`location.hash.slice("#/batches/".length)`));
+    const batch = await call<BatchView>(data.seller, "GET", `/api/v1/batches/${batchId}/`);
+    expect(batch).toMatchObject({ task_type: "marketplace_publication", total_jobs: 2, account_id: data.accountId });
+    await waitForCounter(page, "total", 2);
+    await waitForCounter(page, "completed", 2);
+    await waitForText(page, "[data-testid=batch-state]", "completed");
+    const jobs = await call<{ results: TaskView[] }>(data.seller, "GET", `/tasks/?batch_id=${batchId}`);
+    expect(jobs.results.map((j) => j.context_data.product_id).sort()).toEqual(data.batchProducts.map((p) => p.id).sort());
+    for (const job of jobs.results) expect(ml.state.listingsWith(job.task_id)).toHaveLength(1);
+
+    await open(page, "#/batches", `[data-batch="${batchId}"] [role=progressbar]`);
+    await page.waitForSelector(`[data-batch="${batchId}"] [role=progressbar][aria-valuenow='100']`, { timeout: UI_DEADLINE_MS });
+    await checkScreen(page, kind, "batches-with-publications");
+  });
+
+  it("vinted: whether the extension is connected (last poll, Vinted account, paused and why)", async () => {
+    await open(page, "#/vinted", "[data-extension-state]");
+    await waitForText(page, "[data-extension-state]", "Never connected");
+    // The seller's extension polls (saying who it is), then pauses on a Vinted challenge.
+    const polled = await server.request("GET", "/api/plugin/tasks?client_version=0.4.2&vinted_user_id=29535217&vinted_login=shop.ton.outfit", { token: data.seller.access_token });
+    expect(polled.status).toBe(200);
+    const paused = await server.request("POST", "/api/plugin/status", {
+      token: data.seller.access_token,
+      body: { paused: { reason: "captcha", message: "Solve the challenge in your Vinted tab", until: null } },
+    });
+    expect(paused.status).toBe(200);
+    const seen = await call<{ last_poll_at: string }>(data.seller, "GET", "/api/plugin/connection");
+    await page.reload({ waitUntil: "load" });
+    await page.waitForSelector("[data-extension-state=paused]", { timeout: UI_DEADLINE_MS });
+    await waitForText(page, "[data-extension-state]", "Connected, paused");
+    await waitForText(page, "[data-testid=extension-vinted]", "shop.ton.outfit");
+    await waitForText(page, "[data-testid=pause-reason]", "Vinted asked for a challenge (CAPTCHA) — Solve the challenge in your Vinted tab");
+    expect(await page.$eval("[data-testid=last-poll] time", (el) => el.getAttribute("datetime"))).toBe(seen.last_poll_at);
+    await waitForText(page, "[data-extension-state]", "0.4.2");
+    await checkScreen(page, kind, "vinted-extension");
   });
 
   it("vinted, operations and settings show the seller's data and what to do next", async () => {

@@ -9,6 +9,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { CDPSession, Page } from "puppeteer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EXTENSION_CONNECTION_ROUTES, ExtensionConnectionSchema, type ExtensionConnection } from "../../shared/extension-connection.js";
 import { allBrands } from "../../server/src/brands/scope.js";
 import { taskModel, type Task } from "../../server/src/tasks/model.js";
 import type { CreatePluginTaskBody, PluginTaskView } from "../../shared/plugin.js";
@@ -28,6 +29,13 @@ const pages17 = Array.from({ length: 17 }, (_, i) => i + 1);
 
 const resultPath = (taskId: string) => `/api/plugin/tasks/${taskId}/result`;
 const heartbeatPath = (taskId: string) => `/api/plugin/tasks/${taskId}/heartbeat`;
+
+/** The seller's extension as the dashboard sees it (GET /api/plugin/connection). */
+async function connectionOf(hub: MarketHub): Promise<ExtensionConnection> {
+  const res = await hub.server.request("GET", EXTENSION_CONNECTION_ROUTES.connection, { token: hub.seller.user.access_token });
+  expect(res.status).toBe(200);
+  return ExtensionConnectionSchema.parse(res.body);
+}
 
 describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub server in %s", (kind) => {
   let vinted: FakeVinted;
@@ -116,6 +124,8 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     expect(await hub.seller.account()).toMatchObject({ vinted_user_id: VINTED_USER.id, login: VINTED_USER.login, item_count: TOTAL_ITEMS });
     expect(hub.served("POST", heartbeatPath(created.task_id)).length).toBeGreaterThan(0);
     expect(resultPosts(created.task_id).map((r) => r.status)).toEqual([200]);
+    // Its polls said who it is: the dashboard shows the extension connected, with its Vinted account.
+    expect(await connectionOf(hub)).toMatchObject({ state: "online", connected: true, client_version: expect.stringMatching(/^\d+\.\d+/), vinted_account: { user_id: VINTED_USER.id, login: VINTED_USER.login } });
   });
 
   it("syncs 1,595 listings over 17 pages from the popup's button into the server, with the progress bar moving", { timeout: 180_000 }, async () => {
@@ -279,6 +289,8 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     expect((await ext.waitForPollerTicks(2)).poller).toBe("paused");
     expect(await hub.seller.task(next.task_id)).toMatchObject({ status: "pending", attempt: 0 });
     expect(hub.served("GET", "/api/plugin/tasks")).toHaveLength(polls);
+    // Paused, it does not poll, but says why: the dashboard shows it.
+    expect(await waitUntil("the pause reported", async () => ((await connectionOf(hub)).pause_reason === "captcha" ? connectionOf(hub) : null), 45_000, 200)).toMatchObject({ state: "paused", connected: true });
 
     vinted.clearFaults();
     await page.locator("[data-testid=resume]").click();

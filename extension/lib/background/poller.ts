@@ -1,6 +1,7 @@
+import { browser } from "wxt/browser";
 import { NotLoggedInError } from "../server/auth";
 import { ServerError } from "../server/http";
-import type { PluginApi } from "../server/plugin-api";
+import type { ExtensionIdentity, PluginApi } from "../server/plugin-api";
 import {
   currentTaskItem,
   effectivePollIntervalMs,
@@ -9,6 +10,7 @@ import {
   settingsItem,
   type ConnectionSnapshot,
   type CurrentTask,
+  type PauseState,
 } from "../storage";
 import type { TaskExecutor } from "./executor";
 import { KeepAlive } from "./keepalive";
@@ -21,6 +23,8 @@ const LONG_POLL_WAIT_SECONDS = 20;
 /** Nothing to do until something changes (login, a Vinted tab): the alarm or an event wakes us. */
 const DORMANT_DELAY_MS = 30_000;
 const MAX_UNREACHABLE_BACKOFF_MS = 60_000;
+/** While it does not poll, the extension still tells the server it is there (and why it waits) this often. */
+const STATUS_REPORT_EVERY_MS = 30_000;
 
 interface TickResult {
   delayMs: number;
@@ -40,6 +44,7 @@ export class Poller {
   /** The server's Retry-After: no kick (tab event, popup) may poll before this. */
   private pollNotBefore = 0;
   private readonly keepAlive = new KeepAlive();
+  private lastStatus: { key: string; at: number } | null = null;
 
   constructor(private readonly api: PluginApi, private readonly outbox: ResultOutbox, private readonly executor: TaskExecutor) {}
 
@@ -106,6 +111,7 @@ export class Poller {
     const pause = await activePause();
     if (pause) {
       await patchConnection({ poller: "paused" });
+      await this.reportStatus(pause);
       return { delayMs: pause.until === null ? DORMANT_DELAY_MS : Math.min(DORMANT_DELAY_MS, pause.until - Date.now()), stayAwake: false };
     }
 
@@ -117,19 +123,32 @@ export class Poller {
     // No logged-in Vinted tab: don't claim, so no attempt is burnt on work that cannot run.
     if (!ready) {
       await patchConnection({ poller: "waiting_for_vinted" });
+      await this.reportStatus(null);
       return { delayMs: intervalMs, stayAwake: false };
     }
-    return this.pollAndRun(ready.tabId, ready.status.user?.id ?? null, intervalMs);
+    return this.pollAndRun(ready.tabId, { clientVersion: clientVersion(), vintedUserId: ready.status.user?.id ?? null, vintedLogin: ready.status.user?.login ?? null }, intervalMs);
   }
 
-  private async pollAndRun(tabId: number, vintedUserId: number | null, intervalMs: number): Promise<TickResult> {
+  /** Paused, or without a Vinted tab, the extension does not poll: it says so (when it changes, and now and then). */
+  private async reportStatus(pause: PauseState | null): Promise<void> {
+    const paused = pause ? { reason: pause.reason, message: pause.message, until: pause.until === null ? null : new Date(pause.until).toISOString() } : null;
+    const key = JSON.stringify(paused);
+    const now = Date.now();
+    if (this.lastStatus && this.lastStatus.key === key && now - this.lastStatus.at < STATUS_REPORT_EVERY_MS) return;
+    if (await this.api.reportStatus({ client_version: clientVersion(), paused })) this.lastStatus = { key, at: now };
+  }
+
+  private async pollAndRun(tabId: number, who: ExtensionIdentity, intervalMs: number): Promise<TickResult> {
+    const vintedUserId = who.vintedUserId;
     const settings = await settingsItem.getValue();
     if (Date.now() < this.pollNotBefore) return { delayMs: this.pollNotBefore - Date.now(), stayAwake: true };
     const startedAt = Date.now();
     await patchConnection({ poller: "polling" });
     let outcome;
     try {
-      outcome = await this.api.poll(settings.longPoll ? LONG_POLL_WAIT_SECONDS : undefined);
+      outcome = await this.api.poll(settings.longPoll ? LONG_POLL_WAIT_SECONDS : undefined, who);
+      // A poll tells the server the extension runs: the next pause is news again.
+      this.lastStatus = null;
     } catch (error) {
       return this.pollFailed(error, intervalMs);
     }
@@ -175,3 +194,6 @@ export class Poller {
   }
 }
 
+function clientVersion(): string {
+  return browser.runtime.getManifest().version;
+}

@@ -16,6 +16,7 @@ import {
   type TaskResultBody,
 } from "../../../shared/plugin";
 import { PUBLICATION_ROUTES, RecentPublicationsResponseSchema, type RecentPublicationsResponse } from "../../../shared/publications";
+import { EXTENSION_CONNECTION_ROUTES, ExtensionStatusResponseSchema, type ExtensionStatusBody } from "../../../shared/extension-connection";
 import type { AuthManager } from "./auth";
 import { noteServerReachable } from "../storage";
 import { ServerError, joinUrl, requestServerJson } from "./http";
@@ -27,6 +28,25 @@ export type ReleaseOutcome = { kind: "released" } | { kind: "lease_lost" } | { k
 export type DeliveryOutcome = { kind: "acknowledged" } | { kind: "rejected"; reason: string } | { kind: "retry"; error: string; retryAfterMs?: number };
 
 const LONG_POLL_GRACE_MS = 10_000;
+
+/** Who is polling: kept by the server as this extension's heartbeat (the dashboard shows it). */
+export interface ExtensionIdentity {
+  clientVersion: string;
+  vintedUserId: number | null;
+  vintedLogin: string | null;
+}
+
+function pollPath(waitSeconds: number | undefined, who: ExtensionIdentity | undefined): string {
+  const query = new URLSearchParams();
+  if (waitSeconds) query.set("wait", String(waitSeconds));
+  if (who) {
+    query.set("client_version", who.clientVersion);
+    if (who.vintedUserId !== null) query.set("vinted_user_id", String(who.vintedUserId));
+    if (who.vintedLogin) query.set("vinted_login", who.vintedLogin);
+  }
+  const text = query.toString();
+  return text ? `${PLUGIN_ROUTES.tasks}?${text}` : PLUGIN_ROUTES.tasks;
+}
 
 /** The extension's side of /api/plugin/*: every call authenticated, one token refresh on 401. */
 export class PluginApi {
@@ -50,8 +70,8 @@ export class PluginApi {
     }
   }
 
-  async poll(waitSeconds: number | undefined): Promise<PollOutcome> {
-    const path = waitSeconds ? `${PLUGIN_ROUTES.tasks}?wait=${waitSeconds}` : PLUGIN_ROUTES.tasks;
+  async poll(waitSeconds: number | undefined, who?: ExtensionIdentity): Promise<PollOutcome> {
+    const path = pollPath(waitSeconds, who);
     const response = await this.call("GET", path, z.unknown(), undefined, (waitSeconds ?? 0) * 1000 + LONG_POLL_GRACE_MS);
     const parsed = PollResponseSchema.safeParse(response);
     if (parsed.success) return parsed.data.task_id === null ? { kind: "none" } : { kind: "task", task: ClaimedTaskSchema.parse(parsed.data) };
@@ -105,6 +125,17 @@ export class PluginApi {
   /** The seller's publications to marketplaces, those in progress first (their personal brand). */
   async recentPublications(limit: number): Promise<RecentPublicationsResponse> {
     return this.call("GET", `${PUBLICATION_ROUTES.recent}?limit=${limit}`, RecentPublicationsResponseSchema);
+  }
+
+  /** Tells the server this extension's state while it does not poll (paused); false when the server could not take it. */
+  async reportStatus(body: ExtensionStatusBody): Promise<boolean> {
+    try {
+      await this.call("POST", EXTENSION_CONNECTION_ROUTES.status, ExtensionStatusResponseSchema, body);
+      return true;
+    } catch {
+      // An older server, or a network blip: the next report (or poll) says it again.
+      return false;
+    }
   }
 
   async syncVinted(): Promise<{ message: string; task_id: string }> {

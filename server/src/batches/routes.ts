@@ -40,12 +40,15 @@ export function registerBatchRoutes(api: ApiRouter, batches: BatchService, optio
     method: "post",
     path: "/api/v1/batches/",
     summary: "Create a batch of up to 100,000 jobs of one task type for an account (from jobs or product_ids)",
+    description:
+      "task_type marketplace_publication publishes many products at once: context_data {marketplace_ids, enhance, options} makes one " +
+      "publication per product and marketplace (409 ALREADY_PUBLISHED, nothing created, when one is already live).",
     tags,
     auth: "brand",
     request: { body: CreateBatchBodySchema },
     status: 201,
     response: BatchSchema,
-    errors: { 409: "CONFLICT: the account is suspended", 429: "RATE_LIMITED: the jobs would pass the brand's queued quota (queued_task_limit, room)" },
+    errors: { 404: "A marketplace of a publication batch does not exist", 409: "CONFLICT: the account is suspended; ALREADY_PUBLISHED (publication batch)", 429: "RATE_LIMITED: the jobs would pass the brand's queued quota (queued_task_limit, room)" },
     handler: ({ principal, brand, body }) => batches.create(principal, brand, body),
   });
 

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Request } from "express";
 import type { Logger } from "pino";
 import type { z } from "zod";
-import type { BatchListQuery, BatchStatus, BatchSummary, BatchView, CreateBatchBody } from "../../../shared/batches.js";
+import { MAX_BATCH_JOBS, type BatchListQuery, type BatchStatus, type BatchSummary, type BatchView, type CreateBatchBody } from "../../../shared/batches.js";
 import type { Page } from "../../../shared/common.js";
 import type { FieldErrors } from "../../../shared/errors.js";
 import { PLUGIN_PARAMS_SCHEMAS } from "../../../shared/plugin.js";
@@ -15,6 +15,7 @@ import { skipOf, toPage } from "../http/pagination.js";
 import { fieldErrorsOf } from "../http/validation.js";
 import { actionOf, defaultPluginState } from "../plugin/view.js";
 import type { ClaimAdmission, NewTask, TaskLifecycle, TaskStatusChanged, TasksBulkStatusChanged } from "../tasks/lifecycle/index.js";
+import { isSlotCollision } from "../tasks/exclusive.js";
 import type { Task } from "../tasks/model.js";
 import { applyCounterChange, changeOfBulk, changeOfCreated, changeOfDeleted, changeOfEvent, type CounterChange } from "./counters.js";
 import { batchModel, type Batch, type BatchModel } from "./model.js";
@@ -30,6 +31,23 @@ export interface BatchDispatch {
   isServerType(taskType: string): boolean;
   serverTypes(): string[];
   assertQueueRoom(brand: number, adding: number): Promise<void>;
+}
+
+/**
+ * A batch kind: a task type's own say over its batches. It checks and expands the requested jobs
+ * (a publication batch makes one job per product and marketplace) and may give each job an
+ * exclusive key; a collision on one of those keys while the jobs are stored undoes the batch.
+ */
+export interface BatchJobPlanner {
+  plan(brand: number, contexts: Record<string, unknown>[]): Promise<PlannedJob[]>;
+  /** The error for a job whose exclusive key another live task took while the batch was stored. */
+  collision(job: PlannedJob): AppError;
+}
+
+export interface PlannedJob {
+  context_data: Record<string, unknown>;
+  description?: string;
+  exclusive_key?: string;
 }
 
 const MAX_FIELD_ERRORS = 20;
@@ -65,6 +83,7 @@ function cancelledJobFields(reason: string | null): { error_message: string } {
 
 export class BatchService {
   readonly batches: BatchModel;
+  private readonly planners = new Map<string, BatchJobPlanner>();
 
   constructor(
     connection: Connection,
@@ -78,6 +97,11 @@ export class BatchService {
 
   async init(): Promise<void> {
     await this.batches.init();
+  }
+
+  /** Batches of `taskType` have their jobs planned by `planner`. */
+  usePlanner(taskType: string, planner: BatchJobPlanner): void {
+    this.planners.set(taskType, planner);
   }
 
   /** Subscribes the counters, the claim gate and billing to the lifecycle. */
@@ -146,9 +170,9 @@ export class BatchService {
       ...body.context_data,
       ...own,
     }));
-    const params = executor === "extension" ? this.validateExtensionParams(body.task_type, contexts) : contexts;
+    const jobs = await this.planJobs(brand.brandId, body.task_type, executor, contexts);
     // Before the batch is stored: a refused batch leaves nothing behind.
-    await this.dispatch.assertQueueRoom(brand.brandId, params.length);
+    await this.dispatch.assertQueueRoom(brand.brandId, jobs.length);
     const batchId = newBatchId();
     const scheduledFor = body.scheduled_for ? new Date(body.scheduled_for) : null;
     await this.batches.create({
@@ -181,11 +205,49 @@ export class BatchService {
       executor === "extension"
         ? { executor: "extension" as const, owner_user_id: principal.userId, plugin: defaultPluginState() }
         : { executor: "server" as const };
-    const inputs: NewTask[] = params.map((context_data) => ({ ...common, ...extension, task_id: newTaskId(), context_data }));
-    await this.lifecycle.createMany(inputs);
+    const inputs: NewTask[] = jobs.map((job) => ({
+      ...common,
+      ...extension,
+      ...(job.description ? { description: job.description } : {}),
+      ...(job.exclusive_key ? { exclusive_key: job.exclusive_key, exclusive_slot: job.exclusive_key } : {}),
+      task_id: newTaskId(),
+      context_data: job.context_data,
+    }));
+    await this.storeJobs(brand.brandId, batchId, inputs, this.planners.get(body.task_type));
     const batch = await this.find(brand, batchId);
     await this.dispatchPending(batch);
     return toBatchView(await this.find(brand, batchId));
+  }
+
+  private async planJobs(brand: number, taskType: string, executor: "server" | "extension", contexts: Record<string, unknown>[]): Promise<PlannedJob[]> {
+    const planner = this.planners.get(taskType);
+    if (planner) {
+      const planned = await planner.plan(brand, contexts);
+      if (planned.length > MAX_BATCH_JOBS) throw validationError({ jobs: [`At most ${MAX_BATCH_JOBS} jobs per batch; this one would make ${planned.length}`] });
+      return planned;
+    }
+    const params = executor === "extension" ? this.validateExtensionParams(taskType, contexts) : contexts;
+    return params.map((context_data) => ({ context_data }));
+  }
+
+  /** Stores the jobs; when one of them loses its exclusive key to a concurrent writer, the batch is undone. */
+  private async storeJobs(brand: number, batchId: string, inputs: NewTask[], planner: BatchJobPlanner | undefined): Promise<void> {
+    try {
+      await this.lifecycle.createMany(inputs);
+    } catch (err) {
+      if (!planner || !isSlotCollision(err)) throw err;
+      await this.lifecycle.tasks.deleteMany({ brand, batch_id: batchId });
+      await this.batches.deleteOne({ brand, batch_id: batchId });
+      const taken = await this.takenKeys(brand, inputs);
+      const lost = inputs.find((input) => input.exclusive_key && taken.has(input.exclusive_key)) ?? inputs[0];
+      throw planner.collision({ context_data: lost.context_data ?? {}, exclusive_key: lost.exclusive_key ?? undefined });
+    }
+  }
+
+  private async takenKeys(brand: number, inputs: NewTask[]): Promise<Set<string>> {
+    const keys = inputs.flatMap((input) => (input.exclusive_key ? [input.exclusive_key] : []));
+    const holders = await this.lifecycle.tasks.find({ brand, exclusive_slot: { $in: keys } }, { exclusive_slot: 1 }).lean<Task[]>();
+    return new Set(holders.map((h) => h.exclusive_slot!));
   }
 
   private executorOf(taskType: string): "server" | "extension" {

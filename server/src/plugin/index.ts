@@ -10,6 +10,7 @@ import type { ApiRouter } from "../http/define-route.js";
 import type { BackgroundService } from "../lifecycle/services.js";
 import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
 import type { VintedResultApplier } from "../vinted/apply-results.js";
+import { ExtensionConnections } from "./connections.js";
 import { ExtensionDelivery } from "./delivery.js";
 import { ExtensionLeases } from "./leases.js";
 import { ExtensionResults } from "./results.js";
@@ -24,6 +25,8 @@ export const DEFAULT_PLUGIN_CONFIG: PluginConfig = {
   leaseSweepMs: 1_000,
   bodyLimit: "25mb",
   uploadsPerSeller: 2,
+  seenWriteMs: 15_000,
+  offlineAfterMs: 90_000,
 };
 
 export interface PluginModule {
@@ -34,6 +37,8 @@ export interface PluginModule {
   results: ExtensionResults;
   /** Large uploads (results, heartbeats) being read, per seller. */
   uploads: SellerUploadGate;
+  /** Whether each seller's extension is connected (last poll, version, Vinted account, pause). */
+  connections: ExtensionConnections;
   registerRoutes(api: ApiRouter): void;
   /** The lease sweeper and the long-poll waiters; stopping it also answers every held long-poll. */
   service: BackgroundService;
@@ -64,22 +69,27 @@ export function createPluginModule(lifecycle: TaskLifecycle, applier: VintedResu
   const results = new ExtensionResults({ lifecycle, leases, applier, memberBrandIds });
   const tasks = new PluginService(lifecycle);
   const uploads = new SellerUploadGate(config.uploadsPerSeller);
+  // The tasks' own database connection: the heartbeats live beside them.
+  const connections = new ExtensionConnections(lifecycle.tasks.db, { seenWriteMs: config.seenWriteMs, offlineAfterMs: config.offlineAfterMs }, log);
   return {
     tasks,
     delivery,
     leases,
     results,
     uploads,
-    registerRoutes: (api) => registerPluginRoutes(api, { tasks, delivery, results, largeBodyLimit: config.bodyLimit, uploads }),
+    connections,
+    registerRoutes: (api) => registerPluginRoutes(api, { tasks, delivery, results, largeBodyLimit: config.bodyLimit, uploads, connections }),
     service: {
       name: "plugin-leases",
       start: async () => {
         await delivery.open();
         leases.start();
+        connections.start();
       },
       stop: async () => {
         leases.stop();
         delivery.close();
+        await connections.stop();
       },
     },
   };

@@ -3,7 +3,6 @@ import {
   HeartbeatBodySchema,
   HeartbeatResponseSchema,
   PLUGIN_ROUTES,
-  PluginPollQuerySchema,
   PluginTaskIdParamsSchema,
   PluginTaskViewSchema,
   PluginUserIdQuerySchema,
@@ -17,10 +16,18 @@ import {
   TaskResultBodySchema,
   TaskResultResponseSchema,
 } from "../../../shared/plugin.js";
+import {
+  EXTENSION_CONNECTION_ROUTES,
+  ExtensionConnectionSchema,
+  ExtensionStatusBodySchema,
+  ExtensionStatusResponseSchema,
+  PluginPollWithReportQuerySchema,
+} from "../../../shared/extension-connection.js";
 import { defineRoute, type ApiRouter } from "../http/define-route.js";
 import type { Principal } from "../http/context.js";
 import { permissionDenied } from "../http/errors.js";
 import { demoteInAccessLog } from "../http/request-logging.js";
+import type { ExtensionConnections } from "./connections.js";
 import type { ExtensionDelivery } from "./delivery.js";
 import type { ExtensionResults } from "./results.js";
 import type { PluginService } from "./service.js";
@@ -33,6 +40,7 @@ export interface PluginRouteServices {
   /** PLUGIN_BODY_LIMIT: only results and heartbeats (which carry wardrobe pages) may be that large. */
   largeBodyLimit: string;
   uploads: SellerUploadGate;
+  connections: ExtensionConnections;
 }
 
 const tags = ["plugin"];
@@ -50,7 +58,7 @@ const leaseErrors = {
 };
 
 /** The extension's API (shared/plugin.ts): poll/claim, heartbeat, result, create, views, sync. */
-export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results, largeBodyLimit, uploads }: PluginRouteServices): void {
+export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results, largeBodyLimit, uploads, connections }: PluginRouteServices): void {
   const largeBody = { bodyLimit: largeBodyLimit, beforeBody: [uploads.middleware] };
   defineRoute(api, {
     method: "get",
@@ -58,14 +66,16 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results,
     summary: "Claim your next extension task (leased), or wait up to ?wait=N s for one; else {task_id: null}",
     description:
       "Plain polls no faster than PLUGIN_POLL_INTERVAL_MS per seller (429 + Retry-After otherwise); a poll that hands out a task " +
-      "frees the slot. `attempt` > 1 means an earlier lease expired: a write's outcome is unknown, check Vinted first.",
+      "frees the slot. `attempt` > 1 means an earlier lease expired: a write's outcome is unknown, check Vinted first. " +
+      "client_version, vinted_user_id and vinted_login (optional) are kept as the extension's heartbeat (GET /api/plugin/connection).",
     tags,
     auth: "user",
-    request: { query: PluginPollQuerySchema },
+    request: { query: PluginPollWithReportQuerySchema },
     response: PollResponseSchema,
     errors: { 403: "user_id is not your own id", 429: "Polling too fast (RATE_LIMITED, see Retry-After)" },
     handler: async ({ principal, query, res }) => {
       assertOwnUser(principal, query.user_id);
+      connections.notePoll(principal.userId, query);
       const gone = new AbortController();
       const onClose = () => {
         if (!res.writableEnded) gone.abort();
@@ -139,7 +149,10 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results,
     ...largeBody,
     response: HeartbeatResponseSchema,
     errors: leaseErrors,
-    handler: ({ principal, params, body }) => results.heartbeat(principal.userId, params.task_id, body),
+    handler: ({ principal, params, body }) => {
+      connections.noteAlive(principal.userId);
+      return results.heartbeat(principal.userId, params.task_id, body);
+    },
   });
 
   defineRoute(api, {
@@ -155,7 +168,10 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results,
     ...largeBody,
     response: TaskResultResponseSchema,
     errors: { ...leaseErrors, 409: `${leaseErrors[409]}, or LEASE_TOKEN_REQUIRED (no lease_token after an earlier lease of the task expired)` },
-    handler: ({ principal, params, body }) => results.result(principal.userId, params.task_id, body),
+    handler: ({ principal, params, body }) => {
+      connections.noteAlive(principal.userId);
+      return results.result(principal.userId, params.task_id, body);
+    },
   });
 
   defineRoute(api, {
@@ -184,5 +200,29 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results,
       assertOwnUser(principal, body.user_id);
       return tasks.syncVinted(principal, brand);
     },
+  });
+
+  defineRoute(api, {
+    method: "post",
+    path: EXTENSION_CONNECTION_ROUTES.status,
+    summary: "Report your extension's state when it does not poll (paused and why, resumed), its version and Vinted account",
+    tags,
+    auth: "user",
+    request: { body: ExtensionStatusBodySchema },
+    response: ExtensionStatusResponseSchema,
+    handler: async ({ principal, body }) => {
+      connections.noteStatus(principal.userId, body);
+      return { status: "received" as const };
+    },
+  });
+
+  defineRoute(api, {
+    method: "get",
+    path: EXTENSION_CONNECTION_ROUTES.connection,
+    summary: "Whether your extension is connected: last poll, version, Vinted account, paused and why",
+    tags,
+    auth: "user",
+    response: ExtensionConnectionSchema,
+    handler: ({ principal }) => connections.get(principal.userId),
   });
 }

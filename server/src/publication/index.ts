@@ -14,6 +14,7 @@ import { PublicationService } from "./service.js";
 
 export { PUBLICATION_TASK_TYPE } from "./pipeline.js";
 export { PublicationService } from "./service.js";
+export { PublicationBatchPlanner } from "./batch-planner.js";
 
 export interface PublicationModule {
   service: PublicationService;

@@ -9,6 +9,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
+import { PUBLICATION_TASK_TYPE } from "../../../shared/publications.js";
 import type { Enhancer } from "../enhancement/index.js";
 import type { EnhancedCopy, MarketplaceService, PublishedListing } from "../marketplaces/index.js";
 import { isPublicationError } from "../marketplaces/index.js";
@@ -34,7 +35,7 @@ import {
   type StepState,
 } from "./steps.js";
 
-export const PUBLICATION_TASK_TYPE = "marketplace_publication";
+export { PUBLICATION_TASK_TYPE };
 
 /** What a publication task is asked to do (its context_data). */
 export const PublicationContextSchema = z.object({

@@ -187,11 +187,11 @@ export class PublicationService {
 }
 
 /** The exclusive key of a publication: one live task per brand, product and marketplace. */
-function publicationKey(brand: number, productId: number, marketplaceId: number): string {
+export function publicationKey(brand: number, productId: number, marketplaceId: number): string {
   return `${PUBLICATION_TASK_TYPE}:${brand}:${productId}:${marketplaceId}`;
 }
 
-function alreadyPublished(productId: number, connector: { id: number; name: string }, live: Task | null): AppError {
+export function alreadyPublished(productId: number, connector: { id: number; name: string }, live: Task | null): AppError {
   const how = live?.status === "completed" ? "is already published on" : "is already being published to";
   const task = live ? ` (task ${live.task_id})` : "";
   return new AppError(409, "ALREADY_PUBLISHED", `Product ${productId} ${how} ${connector.name}${task}`, {

@@ -10,7 +10,7 @@ import { Login } from "./screens/Login";
 import { Overview } from "./screens/Overview";
 import { BatchPage, Batches } from "./screens/Batches";
 import { TaskPage, Tasks } from "./screens/Tasks";
-import { ProductPage, Products } from "./screens/Products";
+import { ProductPage, Products } from "./screens/products";
 import { Vinted } from "./screens/Vinted";
 import { Operations } from "./screens/Operations";
 import { Settings } from "./screens/Settings";

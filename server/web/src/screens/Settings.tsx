@@ -4,6 +4,7 @@ import type { Page } from "../../../../shared/common";
 import type { Marketplace } from "../../../../shared/marketplaces";
 import { WEBHOOK_EVENTS, type Webhook, type WebhookCreated, type WebhookDelivery } from "../../../../shared/webhooks";
 import { Badge, ConfirmDialog, Empty, ErrorBox, Loading, Notice, Section, type ConfirmRequest } from "../components";
+import { CheckboxGroup, Field, Form } from "../form";
 import { useI18n } from "../i18n";
 import { api } from "../lib/api";
 import { useAction, useResource } from "../lib/hooks";
@@ -77,35 +78,36 @@ function Marketplaces() {
             </div>
           )}
           {open === m.id && (
-            <form
+            <Form
               class="form-grid"
-              onSubmit={(e) => {
-                e.preventDefault();
+              onSubmit={() =>
                 void action.run(async () => {
                   await api.put(`/api/v1/marketplaces/${m.id}/connection`, fields);
                   setOpen(null);
                   setFields({});
                   await list.reload();
                   return `${m.name}: ${t("connected")}`;
-                });
-              }}
+                })
+              }
             >
               {ML_FIELDS.map((f) => (
-                <label class="field" key={f}>
-                  <span>{f}</span>
-                  {f === "site_id" ? (
-                    <input name={f} required autoComplete="off" value={fields[f] ?? ""} onInput={(e) => setFields({ ...fields, [f]: e.currentTarget.value })} />
-                  ) : (
-                    <input name={f} required autoComplete="off" type="password" value={fields[f] ?? ""} onInput={(e) => setFields({ ...fields, [f]: e.currentTarget.value })} />
-                  )}
-                </label>
+                <Field
+                  key={f}
+                  label={f}
+                  name={f}
+                  required
+                  autoComplete="off"
+                  type={f === "site_id" ? "text" : "password"}
+                  value={fields[f] ?? ""}
+                  onValue={(value) => setFields({ ...fields, [f]: value })}
+                />
               ))}
               <div class="row span-all">
                 <button type="submit" class="primary" disabled={action.busy}>
                   {t("save")}
                 </button>
               </div>
-            </form>
+            </Form>
           )}
         </article>
       ))}
@@ -171,44 +173,23 @@ function Webhooks() {
           ))}
         </ul>
       )}
-      <form
+      <Form
         class="row wrap"
-        onSubmit={(e) => {
-          e.preventDefault();
+        onSubmit={() =>
           void action.run(async () => {
             const created = await api.post<WebhookCreated>("/api/v1/webhooks/", { url, events: [...events] });
             setSecret(created.secret);
             setUrl("");
             await list.reload();
-          });
-        }}
+          })
+        }
       >
-        <label class="field">
-          <span>{t("url")}</span>
-          <input type="url" required value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
-        </label>
-        <fieldset class="checks">
-          <legend>{t("events")}</legend>
-          {WEBHOOK_EVENTS.map((ev) => (
-            <label key={ev}>
-              <input
-                type="checkbox"
-                checked={events.has(ev)}
-                onChange={(e) => {
-                  const next = new Set(events);
-                  if (e.currentTarget.checked) next.add(ev);
-                  else next.delete(ev);
-                  setEvents(next);
-                }}
-              />{" "}
-              {ev}
-            </label>
-          ))}
-        </fieldset>
+        <Field label={t("url")} type="url" required value={url} onValue={setUrl} />
+        <CheckboxGroup legend={t("events")} options={WEBHOOK_EVENTS.map((ev) => ({ value: ev, label: ev }))} chosen={events} onChange={setEvents} />
         <button type="submit" class="primary" disabled={action.busy}>
           {t("addWebhook")}
         </button>
-      </form>
+      </Form>
       <ConfirmDialog request={confirm} onClose={() => setConfirm(null)} />
     </Section>
   );
@@ -279,25 +260,21 @@ function Accounts() {
           </table>
         </div>
       )}
-      <form
+      <Form
         class="row wrap"
-        onSubmit={(e) => {
-          e.preventDefault();
+        onSubmit={() =>
           void action.run(async () => {
             await api.post("/api/v1/accounts/", { name });
             setName("");
             await list.reload();
-          });
-        }}
+          })
+        }
       >
-        <label class="field">
-          <span>{t("name")}</span>
-          <input required value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        </label>
+        <Field label={t("name")} required value={name} onValue={setName} />
         <button type="submit" class="primary" disabled={action.busy}>
           {t("addAccount")}
         </button>
-      </form>
+      </Form>
     </Section>
   );
 }

@@ -9,6 +9,7 @@ import { useI18n, useWord } from "../i18n";
 import { ApiError, api } from "../lib/api";
 import { useAction, useResource } from "../lib/hooks";
 import { href } from "../lib/router";
+import { ExtensionConnectionCard } from "./ExtensionConnectionCard";
 
 const PAGE_SIZE = 20;
 const VINTED_POLL_MS = 30_000;
@@ -66,13 +67,14 @@ export function Vinted() {
             />
           )}
         </Section>
-        <Section title={t("extension")}>
+        <ExtensionConnectionCard />
+        <Section title={t("extensionActivity")}>
           <ErrorBox error={latest.error} />
           {latest.data && !last && <Empty>{t("extensionIdle")}</Empty>}
           {last && (
             <Facts
               items={[
-                [t("extensionActivity"), <a href={href(`tasks/${last.task_id}`)}>{last.task_type}</a>],
+                [t("taskType"), <a href={href(`tasks/${last.task_id}`)}>{last.task_type}</a>],
                 [t("status"), <Badge kind={last.status}>{word("status", last.status)}</Badge>],
                 [t("created"), formatDate(last.updated_at)],
                 ...(last.error_message ? [[t("error"), last.error_message] as [string, string]] : []),

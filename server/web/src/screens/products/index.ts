@@ -1,0 +1,2 @@
+export { ProductCatalog as Products } from "./ProductCatalog";
+export { ProductPage } from "./ProductPage";
