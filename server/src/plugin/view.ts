@@ -54,6 +54,7 @@ export function defaultPluginState(priority: number, timeoutSeconds: number): Pl
     result_digest: null,
     sync_total_entries: null,
     handed_back: false,
+    claim_by: null,
   };
 }
 

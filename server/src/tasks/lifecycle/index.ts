@@ -334,7 +334,7 @@ export class TaskLifecycle {
     for (let look = 0; look < MAX_GATED_LOOKS; look++) {
       const filter: Fields = held.length ? { ...mine, batch_id: { $nin: held } } : mine;
       const best = await allBrands(
-        this.tasks.findOne({ ...filter, status: "pending", ...dueBy(new Date()) }, { _id: 1, brand: 1, batch_id: 1 }).sort(LEASE_ORDER).lean<Pick<Task, "_id" | "brand" | "batch_id">>(),
+        this.tasks.findOne({ ...filter, status: "pending", ...extensionDueBy(new Date()) }, { _id: 1, brand: 1, batch_id: 1 }).sort(LEASE_ORDER).lean<Pick<Task, "_id" | "brand" | "batch_id">>(),
       );
       if (!best) return null;
       const admission = best.batch_id ? await this.claimGate(best) : null;
@@ -369,7 +369,7 @@ export class TaskLifecycle {
       "claim",
       "pending",
       "running",
-      { ...filter, ...dueBy(now) },
+      { ...filter, ...extensionDueBy(now) },
       [
         {
           $set: {
@@ -693,6 +693,15 @@ function leaseFilter(lease: LeaseCondition): Fields {
 
 function dueBy(now: Date): Fields {
   return { $or: [{ scheduled_for: null }, { scheduled_for: { $lte: now } }] };
+}
+
+/** An extension task is claimable when due and, if it must be claimed by a time, before that time. */
+function extensionDueBy(now: Date): Fields {
+  return { $and: [dueBy(now), notPastClaimBy(now)] };
+}
+
+export function notPastClaimBy(now: Date): Fields {
+  return { $or: [{ "plugin.claim_by": null }, { "plugin.claim_by": { $gt: now } }] };
 }
 
 /** now + the task's timeout (plugin.timeout_seconds), as an update-pipeline expression. */
