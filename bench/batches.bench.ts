@@ -14,14 +14,8 @@
  * Jobs are `simulated`, scheduled far ahead with a concurrency of 10, so nothing runs meanwhile and
  * only 10 queue entries are made. Engine in its own process with its journal; production settings.
  */
-import { randomBytes } from "node:crypto";
-import type { Server } from "node:http";
-import { createApp } from "../server/src/app.js";
-import { loadConfig } from "../server/src/config.js";
-import { connectDatabase } from "../server/src/db/connect.js";
-import { addressOf, listen } from "../server/src/lifecycle/http-server.js";
-import { createLogger } from "../server/src/logger.js";
-import { cpuSeconds, medianMs, row, startEngineProcess } from "./lib.js";
+import { startBenchApp } from "./app.js";
+import { cpuSeconds, medianMs, row } from "./lib.js";
 
 const BIG = 100_000;
 const SMALL = 1_000;
@@ -45,34 +39,12 @@ async function withCpu<T>(enginePid: number, op: () => Promise<T>): Promise<[T, 
 
 export async function runBatchesBench(): Promise<void> {
   console.log("\nBatches (app in this process, engine in its own process with its journal; production settings)");
-  const engine = await startEngineProcess();
-  const result = loadConfig({ NODE_ENV: "production", LOG_LEVEL: "silent", JWT_SECRET: randomBytes(32).toString("hex"), CREDENTIALS_KEY: randomBytes(32).toString("hex"), AUTH_RATE_LIMIT: "1000", POLL_RATE_LIMIT: "1000000", BODY_LIMIT: "5mb",
+  const { engine, call, close } = await startBenchApp("batches", {
+    BODY_LIMIT: "5mb",
     // 101,000 jobs queued in one brand: past the default queued quota (100,000).
-    TASK_QUEUED_LIMIT_PER_BRAND: "200000" });
-  if (!result.ok) throw new Error(result.problems.join("; "));
-  const config = result.config;
-  const db = await connectDatabase({ mongodbUri: `${engine.uri}/bench_batches`, dataDir: null });
-  let server: Server | null = null;
-  const { app } = await createApp({ config, logger: createLogger(config), connection: db.connection });
+    TASK_QUEUED_LIMIT_PER_BRAND: "200000",
+  });
   try {
-    server = await listen(app, 0, "127.0.0.1");
-    const baseUrl = `http://127.0.0.1:${addressOf(server).port}`;
-    const registered = await fetch(`${baseUrl}/api/v1/auth/register`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ email: "bench-batches@example.com", password: "bench password 123" }),
-    });
-    const { access_token: token } = (await registered.json()) as { access_token: string };
-    const call = async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
-      const res = await fetch(`${baseUrl}${path}`, {
-        method,
-        headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const json = (await res.json()) as Record<string, unknown>;
-      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json).slice(0, 500)}`);
-      return json;
-    };
     await call("POST", "/api/v1/accounts/", { account_id: "acc-bench", name: "Bench" });
     const batch = (n: number) =>
       call("POST", "/api/v1/batches/", {
@@ -105,11 +77,6 @@ export async function runBatchesBench(): Promise<void> {
     const after = await call("GET", `/api/v1/batches/${bigId}/status`);
     row("  counters after cancel: pending + suspended", Number(after.pending_jobs) + Number(after.suspended_jobs));
   } finally {
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server!.close(() => resolve()));
-    }
-    await db.close();
-    await engine.stop();
+    await close();
   }
 }

@@ -11,18 +11,12 @@
  * App in this process with its task execution (production settings, TASK_CONCURRENCY workers),
  * engine in its own process with its journal.
  */
-import { randomBytes } from "node:crypto";
-import type { Server } from "node:http";
-import { createApp } from "../server/src/app.js";
-import { loadConfig } from "../server/src/config.js";
-import { connectDatabase } from "../server/src/db/connect.js";
-import { addressOf, listen } from "../server/src/lifecycle/http-server.js";
-import { createLogger } from "../server/src/logger.js";
 import { PUBLICATION_TASK_TYPE } from "../server/src/publication/index.js";
 import { allBrands } from "../server/src/brands/scope.js";
 import type { NewTask } from "../server/src/tasks/lifecycle/index.js";
 import { startFakeMercadoLibre } from "../test/fixtures/fake-mercadolibre/index.js";
-import { medianMs, opsPerSecond, row, startEngineProcess } from "./lib.js";
+import { startBenchApp } from "./app.js";
+import { medianMs, opsPerSecond, row } from "./lib.js";
 
 const PUBLICATIONS = 1_000;
 const READS = 100;
@@ -35,44 +29,13 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 
 export async function runPublicationBench(): Promise<void> {
   console.log("\nPublication (app and task execution in this process, fake MercadoLibre on loopback, engine in its own process; production settings)");
-  const engine = await startEngineProcess();
   const ml = await startFakeMercadoLibre();
-  const result = loadConfig({
-    NODE_ENV: "production",
-    LOG_LEVEL: "silent",
-    JWT_SECRET: randomBytes(32).toString("hex"),
-    CREDENTIALS_KEY: randomBytes(32).toString("hex"),
-    AUTH_RATE_LIMIT: "1000",
-    POLL_RATE_LIMIT: "1000000",
-    MERCADOLIBRE_API_URL: ml.url,
-    TASK_POLL_MS: "100",
+  const { services, call, close } = await startBenchApp("publication", { MERCADOLIBRE_API_URL: ml.url, TASK_POLL_MS: "100" }).catch(async (err: unknown) => {
+    await ml.close();
+    throw err;
   });
-  if (!result.ok) throw new Error(result.problems.join("; "));
-  const config = result.config;
-  const db = await connectDatabase({ mongodbUri: `${engine.uri}/bench_publication`, dataDir: null });
-  let server: Server | null = null;
-  const built = await createApp({ config, logger: createLogger(config), connection: db.connection });
-  const { services } = built;
   try {
-    server = await listen(built.app, 0, "127.0.0.1");
     await services.execution.start();
-    const baseUrl = `http://127.0.0.1:${addressOf(server).port}`;
-    const registered = await fetch(`${baseUrl}/api/v1/auth/register`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ email: "bench-publication@example.com", password: "bench password 123" }),
-    });
-    const { access_token: token } = (await registered.json()) as { access_token: string };
-    const call = async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
-      const res = await fetch(`${baseUrl}${path}`, {
-        method,
-        headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const json = (await res.json()) as Record<string, unknown>;
-      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json).slice(0, 500)}`);
-      return json;
-    };
     const mlToken = ml.state.issueToken({ userId: 990001 });
     await call("PUT", `/api/v1/marketplaces/${MERCADOLIBRE}/connection`, {
       access_token: mlToken.accessToken,
@@ -142,10 +105,7 @@ export async function runPublicationBench(): Promise<void> {
     row("product-tasks, product with 1,000 tasks (median, page of 50)", manyMs, "ms");
     row("  ratio 1,000 / 10", manyMs / fewMs, "×");
   } finally {
-    await services.execution.stop().catch(() => undefined);
-    if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
-    await db.close();
+    await close();
     await ml.close();
-    await engine.stop();
   }
 }

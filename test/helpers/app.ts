@@ -12,6 +12,7 @@ import { loadConfig, type Config } from "../../server/src/config.js";
 import { connectDatabase, type Database } from "../../server/src/db/connect.js";
 import { addressOf, listen } from "../../server/src/lifecycle/http-server.js";
 import { createLogger } from "../../server/src/logger.js";
+import { httpRequester } from "./http.js";
 import { startTestDatabase, type TestDatabase } from "./mongo.js";
 
 export interface TestResponse<T = unknown> {
@@ -102,17 +103,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
     await closed;
   };
 
-  const request = async <T,>(method: string, path: string, opts: RequestOptions = {}): Promise<TestResponse<T>> => {
-    const headers: Record<string, string> = { ...opts.headers };
-    if (opts.token !== undefined) headers.Authorization = `Bearer ${opts.token}`;
-    let body: string | undefined = opts.rawBody;
-    if (opts.body !== undefined) body = JSON.stringify(opts.body);
-    if (body !== undefined) headers["Content-Type"] ??= "application/json";
-    const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
-    const text = await res.text();
-    const isJson = (res.headers.get("content-type") ?? "").includes("json");
-    return { status: res.status, headers: res.headers, body: (text === "" ? null : isJson ? JSON.parse(text) : text) as T };
-  };
+  const request = httpRequester(baseUrl);
 
   const register = async (email?: string): Promise<RegisteredUser> => {
     const address = email ?? `user${++userCounter}-${randomBytes(3).toString("hex")}@example.com`;

@@ -9,7 +9,8 @@ import { ProductTasksResponseSchema } from "../../shared/publications.js";
 import { SIGNATURE_HEADER } from "../../shared/webhooks.js";
 import { startTestServer, type TestServer } from "../helpers/app.js";
 import { startFakeMercadoLibre, type FakeMercadoLibre } from "../fixtures/fake-mercadolibre/index.js";
-import { imageBytes, newSeller, type Seller } from "../products/helpers.js";
+import { newSeller, type Seller } from "../products/helpers.js";
+import { newMercadoLibreProduct } from "./helpers.js";
 import { waitFor } from "../tasks/fixtures/tasks.js";
 import { signatureIsValid, startReceiver, type Receiver } from "../webhooks/receiver.js";
 
@@ -52,22 +53,7 @@ afterAll(async () => {
 beforeEach(() => ml.clearFaults());
 
 let skuSeq = 0;
-async function newProduct(seller: Seller, category = "MLA109027"): Promise<number> {
-  const product = await seller.createProduct({
-    title: "Zapatillas Nike Air Max 90 originales talle 42 color blanco impecables",
-    sku: `NIKE-${++skuSeq}`,
-    price: 85000,
-    currency: "ARS",
-    brand_name: "Nike",
-    color: "Blanco",
-    size: "42",
-    condition: "very_good",
-    attributes: { mercadolibre_category_id: category },
-  });
-  const photo = await seller.send("POST", `/api/v1/products/${product.id}/photos/`, new Uint8Array(imageBytes("jpeg")), { "Content-Type": "image/jpeg" });
-  expect(photo.status).toBeLessThan(300);
-  return product.id;
-}
+const newProduct = (seller: Seller, category?: string) => newMercadoLibreProduct(seller, `NIKE-${++skuSeq}`, category);
 
 async function publish(seller: Seller, productId: number): Promise<string> {
   const res = await seller.request<PublishResponse>("POST", PUBLISH, { product_id: productId, marketplace_ids: [MERCADOLIBRE] });
