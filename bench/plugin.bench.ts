@@ -7,26 +7,37 @@
  *    machine, in the same run. Each server runs alone in its own child process (this file, started
  *    with --plugin-bench-server); the per-seller pacing is off (PLUGIN_POLL_INTERVAL_MS=0), since
  *    the load generator polls each seller far more often than a real extension would.
+ *    The warm-up polls every seller once: what is measured is the steady state of sellers polling
+ *    every few seconds (the first poll of a seller after a restart reads its session).
  * 2. Latency from "task created" to "the simulated extension has it": long-poll (?wait=25) vs
  *    plain polling every 5 s (the extension's interval, simulated in real time; 5 samples).
+ * 3. Claims per second: 50 sellers each holding ?wait=25 polls and posting a result for every task
+ *    they get, while a producer creates their tasks at a fixed rate (CLAIM_RATE a second for
+ *    CLAIM_SECONDS s, round-robin over the sellers): claims/s reached, tasks handed out twice,
+ *    create → claim median and p95 (from the moment the create is sent), server CPU per task.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import http from "node:http";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { opsPerSecond, row } from "./lib.js";
+import { cpuSeconds, opsPerSecond, row } from "./lib.js";
 
 const SELLERS = 10_000;
 const IN_FLIGHT = 64;
-const WARMUP_REQUESTS = 2_000;
+const WARMUP_REQUESTS = SELLERS;
 const MEASURED_REQUESTS = 12_000;
+const POLL_ROUNDS = 4;
 const LONG_POLL_SAMPLES = 20;
 const PLAIN_POLL_SAMPLES = 5;
 const PLAIN_POLL_INTERVAL_MS = 5_000;
 const JWT_SECRET = "plugin-bench-secret-0123456789abcdef0123456789";
 const NO_TASK = { task_id: null, message: "No pending tasks" };
 const SERVER_FLAG = "--plugin-bench-server";
+const CLAIM_SELLERS = 50;
+const CLAIM_RATE = Number(process.env.BENCH_CLAIM_RATE ?? 300);
+const CLAIM_SECONDS = 10;
+const CLAIM_CREATES_IN_FLIGHT = 32;
 
 // ---------------------------------------------------------------------------------------------
 // The servers (child side)
@@ -57,6 +68,8 @@ async function serveMarketHub(): Promise<number> {
     CREDENTIALS_KEY: "0123456789abcdef".repeat(4),
     ACCESS_TOKEN_TTL: "1h",
     PLUGIN_POLL_INTERVAL_MS: "0",
+    // The claims round registers its 50 sellers through the API.
+    AUTH_RATE_LIMIT: "1000",
   });
   if (!result.ok) throw new Error(result.problems.join("; "));
   const config = result.config;
@@ -90,6 +103,7 @@ async function serve(mode: string): Promise<void> {
 
 interface ChildServer {
   base: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -109,9 +123,12 @@ async function startChild(mode: "bare" | "markethub"): Promise<ChildServer> {
   const { port } = JSON.parse(line) as { port: number };
   return {
     base: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, "exit");
       child.kill("SIGTERM");
-      await once(child, "exit");
+      await exited;
     },
   };
 }
@@ -141,16 +158,39 @@ function call(base: string, method: string, path: string, token?: string, body?:
   });
 }
 
-async function pollThroughput(base: string, tokens: string[]): Promise<number> {
+interface PollRound {
+  perSecond: number;
+  /** Server CPU per request (ms), from /proc; null elsewhere. */
+  cpuMs: number | null;
+}
+
+async function pollRound(server: ChildServer, tokens: string[], count: number, offset: number): Promise<PollRound> {
   let failures = 0;
   const poll = async (i: number) => {
-    const answer = await call(base, "GET", "/api/plugin/tasks", tokens[i % tokens.length]);
+    const answer = await call(server.base, "GET", "/api/plugin/tasks", tokens[(i + offset) % tokens.length]);
     if (answer.status !== 200 || answer.body.task_id !== null) failures++;
   };
-  await opsPerSecond(WARMUP_REQUESTS, IN_FLIGHT, poll);
-  const perSecond = await opsPerSecond(MEASURED_REQUESTS, IN_FLIGHT, (i) => poll(i + WARMUP_REQUESTS));
+  const cpuBefore = cpuSeconds(server.pid).other;
+  const perSecond = await opsPerSecond(count, IN_FLIGHT, poll);
+  const cpuAfter = cpuSeconds(server.pid).other;
   if (failures) throw new Error(`${failures} polls did not answer 200 "No pending tasks"`);
-  return perSecond;
+  return { perSecond, cpuMs: cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) * 1000) / count : null };
+}
+
+/**
+ * Both servers up at once, measured in alternating rounds: on a shared, loaded machine the load
+ * changes from one second to the next, and alternating exposes both to the same conditions.
+ */
+async function pollThroughput(bare: ChildServer, markethub: ChildServer, tokens: string[]): Promise<{ bare: PollRound[]; markethub: PollRound[] }> {
+  await pollRound(bare, tokens, 2_000, 0);
+  await pollRound(markethub, tokens, WARMUP_REQUESTS, 0);
+  const rounds = { bare: [] as PollRound[], markethub: [] as PollRound[] };
+  const perRound = Math.floor(MEASURED_REQUESTS / POLL_ROUNDS);
+  for (let r = 0; r < POLL_ROUNDS; r++) {
+    rounds.bare.push(await pollRound(bare, tokens, perRound, r * perRound));
+    rounds.markethub.push(await pollRound(markethub, tokens, perRound, WARMUP_REQUESTS + r * perRound));
+  }
+  return rounds;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -209,6 +249,89 @@ async function plainPollLatencies(base: string): Promise<number[]> {
   );
 }
 
+const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))];
+
+interface ClaimFigures {
+  claimsPerSecond: number;
+  created: number;
+  claimed: number;
+  doubles: number;
+  p50: number;
+  p95: number;
+  cpuMsPerTask: number | null;
+}
+
+/** A simulated extension: holds ?wait=25 polls, posts a success for each task it gets, until stopped. */
+async function extensionLoop(base: string, token: string, claimedAt: Map<string, number[]>, stop: { now: boolean }): Promise<void> {
+  while (!stop.now) {
+    const answer = await call(base, "GET", "/api/plugin/tasks?wait=25", token);
+    if (answer.status !== 200) throw new Error(`claim poll: ${answer.status} ${JSON.stringify(answer.body)}`);
+    const taskId = answer.body.task_id;
+    if (typeof taskId !== "string") continue;
+    const at = performance.now();
+    const seen = claimedAt.get(taskId);
+    if (seen) seen.push(at);
+    else claimedAt.set(taskId, [at]);
+    const posted = await call(base, "POST", `/api/plugin/tasks/${taskId}/result`, token, {
+      lease_token: answer.body.lease_token,
+      success: true,
+      data: { user_id: 29535217, login: "bench.shop", email: "bench@example.com", origin: "https://www.vinted.fr", item_count: 3 },
+      execution_time_ms: 5,
+    });
+    if (posted.status !== 200) throw new Error(`result: ${posted.status} ${JSON.stringify(posted.body)}`);
+  }
+}
+
+async function claimThroughput(server: ChildServer): Promise<ClaimFigures> {
+  const tokens: string[] = [];
+  for (let i = 0; i < CLAIM_SELLERS; i += 5) tokens.push(...(await Promise.all(Array.from({ length: 5 }, (_, j) => registerSeller(server.base, `claims${i + j}`)))));
+  const claimedAt = new Map<string, number[]>();
+  const sentAt = new Map<string, number>();
+  const stop = { now: false };
+  const loops = tokens.map((token) => extensionLoop(server.base, token, claimedAt, stop));
+  await sleep(300); // every seller's first poll is held
+
+  const total = CLAIM_RATE * CLAIM_SECONDS;
+  const cpuBefore = cpuSeconds(server.pid).other;
+  const started = performance.now();
+  let inFlight = 0;
+  const creates: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / CLAIM_RATE;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    while (inFlight >= CLAIM_CREATES_IN_FLIGHT) await sleep(1);
+    inFlight++;
+    const sent = performance.now();
+    creates.push(
+      createTask(server.base, tokens[i % tokens.length]).then((taskId) => {
+        sentAt.set(taskId, sent);
+        inFlight--;
+      }),
+    );
+  }
+  await Promise.all(creates);
+  const deadline = performance.now() + 30_000;
+  while (claimedAt.size < total && performance.now() < deadline) await sleep(20);
+  const lastClaim = Math.max(...[...claimedAt.values()].map((times) => times[0]));
+  const cpuAfter = cpuSeconds(server.pid).other;
+  stop.now = true;
+
+  const latencies = [...sentAt].flatMap(([taskId, sent]) => (claimedAt.has(taskId) ? [claimedAt.get(taskId)![0] - sent] : []));
+  const doubles = [...claimedAt.values()].filter((times) => times.length > 1).length;
+  // The held polls are answered by the server's shutdown; their loops end there.
+  void Promise.allSettled(loops);
+  return {
+    claimsPerSecond: claimedAt.size / ((lastClaim - started) / 1000),
+    created: sentAt.size,
+    claimed: claimedAt.size,
+    doubles,
+    p50: percentile(latencies, 0.5),
+    p95: percentile(latencies, 0.95),
+    cpuMsPerTask: cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) * 1000) / claimedAt.size : null,
+  };
+}
+
 export async function runPluginBench(): Promise<void> {
   console.log(`\nPlugin poll endpoint (${SELLERS.toLocaleString("en-US")} sellers, keep-alive, ${IN_FLIGHT} in flight, each server alone in its own process)`);
   const { signAccessToken } = await import("../server/src/auth/tokens.js");
@@ -217,27 +340,42 @@ export async function runPluginBench(): Promise<void> {
   );
 
   const bare = await startChild("bare");
-  let bareRate: number;
-  try {
-    bareRate = await pollThroughput(bare.base, tokens);
-  } finally {
-    await bare.stop();
-  }
-
   const markethub = await startChild("markethub");
   try {
-    const rate = await pollThroughput(markethub.base, tokens);
-    row("GET /api/plugin/tasks, MarketHub (JWT, session, claim)", rate, "req/s");
+    const rounds = await pollThroughput(bare, markethub, tokens);
+    await bare.stop();
+    const rate = median(rounds.markethub.map((r) => r.perSecond));
+    const bareRate = median(rounds.bare.map((r) => r.perSecond));
+    const ratios = rounds.markethub.map((r, i) => r.perSecond / rounds.bare[i].perSecond);
+    row(`GET /api/plugin/tasks, MarketHub (median of ${POLL_ROUNDS} rounds)`, rate, "req/s");
     row("same client, bare Express constant JSON", bareRate, "req/s");
-    row("ratio MarketHub / bare Express", rate / bareRate, "x");
+    row("ratio MarketHub / bare Express (median of the rounds' ratios)", median(ratios), "x");
+    row("  the rounds' ratios", ratios.map((x) => x.toFixed(2)).join(" "));
+    const cpu = (list: PollRound[]) => (list.every((r) => r.cpuMs !== null) ? median(list.map((r) => r.cpuMs!)) : null);
+    const [mhCpu, bareCpu] = [cpu(rounds.markethub), cpu(rounds.bare)];
+    if (mhCpu !== null && bareCpu !== null) {
+      row("server CPU per empty poll, MarketHub", mhCpu, "ms");
+      row("server CPU per request, bare Express", bareCpu, "ms");
+      row("ratio of CPU per request, bare / MarketHub", bareCpu / mhCpu, "x");
+    }
 
     const longPoll = await longPollLatencies(markethub.base);
     const plain = await plainPollLatencies(markethub.base);
     row(`task created → extension has it, long-poll (median of ${LONG_POLL_SAMPLES})`, median(longPoll), "ms");
     row(`task created → extension has it, 5 s polling (median of ${PLAIN_POLL_SAMPLES})`, median(plain), "ms");
     row("ratio 5 s polling / long-poll", median(plain) / median(longPoll), "x");
+
+    const claims = await claimThroughput(markethub);
+    console.log(`\n  ${CLAIM_SELLERS} sellers long-polling, results posted, tasks created at ${CLAIM_RATE}/s for ${CLAIM_SECONDS} s`);
+    row("claims per second", claims.claimsPerSecond, "/s");
+    row("ratio claims/s / creation rate asked", claims.claimsPerSecond / CLAIM_RATE, "x");
+    row("tasks created / handed out / handed out twice", `${claims.created} / ${claims.claimed} / ${claims.doubles}`);
+    row("create → claim, median", claims.p50, "ms");
+    row("create → claim, p95", claims.p95, "ms");
+    if (claims.cpuMsPerTask !== null) row("server CPU per task (create, claim, result)", claims.cpuMsPerTask, "ms");
   } finally {
     agent.destroy();
+    await bare.stop();
     await markethub.stop();
   }
 }

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { EmailSchema, IntegerIdSchema, TimestampSchema } from "./common.js";
 import { BrandSchema } from "./brands.js";
 
+/** The server defines its auth routes with these paths; the extension calls them. */
 export const AUTH_ROUTES = {
   register: "/api/v1/auth/register",
   login: "/api/v1/auth/login",

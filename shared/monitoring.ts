@@ -234,6 +234,21 @@ export const WorkerViewSchema = z
   .meta({ id: "WorkerView" });
 export type WorkerView = z.infer<typeof WorkerViewSchema>;
 
+/** What the extension polls of the answering server process cost since it started. */
+export const PluginPollCountersSchema = z
+  .object({
+    /** Polls answered 200 "No pending tasks" (written to the access log at debug only). */
+    empty: z.number().int(),
+    /** Claim attempts answered from memory: the seller had nothing to claim. */
+    without_database: z.number().int(),
+    /** Claim attempts that went to the database. */
+    database_claims: z.number().int(),
+    /** Tasks handed out. */
+    claimed: z.number().int(),
+  })
+  .meta({ id: "PluginPollCounters" });
+export type PluginPollCounters = z.infer<typeof PluginPollCountersSchema>;
+
 export const WorkersOverviewSchema = z
   .object({
     generated_at: TimestampSchema,
@@ -249,6 +264,8 @@ export const WorkersOverviewSchema = z
       running_jobs_in_brand: z.number().int(),
     }),
     workers: z.array(WorkerViewSchema),
+    /** The extension polls this process answered (its memory, not the database's). */
+    plugin_polls: PluginPollCountersSchema,
   })
   .meta({ id: "WorkersOverview" });
 export type WorkersOverview = z.infer<typeof WorkersOverviewSchema>;

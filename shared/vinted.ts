@@ -141,3 +141,86 @@ export function parseVintedPrice(raw: unknown): VintedPrice | null {
   const parsed = VintedPriceSchema.safeParse(raw);
   return parsed.success ? parsed.data : null;
 }
+
+/** A brand, size or condition: a string in wardrobe items, `{title}` in the spec's examples. */
+const VintedTitledSchema = z.union([z.string(), z.looseObject({ title: z.string().nullish() })]);
+
+const VintedPhotoSchema = z.looseObject({
+  id: z.number().int().nullish(),
+  url: z.string().nullish(),
+  full_size_url: z.string().nullish(),
+});
+
+const optionalInt = z.number().int().nullish();
+const optionalCount = z.number().int().min(0).nullish();
+const optionalString = z.string().nullish();
+const optionalFlag = z.boolean().nullish();
+
+/**
+ * A Vinted listing in any of the shapes it arrives in (vinted-notes.md): wardrobe items (price
+ * `{amount, currency_code}`, brand/size/status as strings, no description), edit-form items (price
+ * "15.00", `currency`, brand_id, size_id…), the spec's examples (`brand: {title}`, `size_title`).
+ * Only `id` is required; every other known field is typed when present, and fields Vinted adds
+ * later pass through untouched, so a change on Vinted's side never stops a sync.
+ */
+export const VintedItemSchema = z.looseObject({
+  id: z.number().int().positive(),
+  title: optionalString,
+  description: optionalString,
+  price: VintedPriceSchema.nullish(),
+  currency: optionalString,
+  brand: VintedTitledSchema.nullish(),
+  brand_title: optionalString,
+  brand_id: optionalInt,
+  size: VintedTitledSchema.nullish(),
+  size_title: optionalString,
+  size_id: optionalInt,
+  /** The condition ("Très bon état"), not the listing's state. */
+  status: VintedTitledSchema.nullish(),
+  status_title: optionalString,
+  status_id: optionalInt,
+  catalog_id: optionalInt,
+  color1_id: optionalInt,
+  color2_id: optionalInt,
+  /** The first colour's name, or `color: {title}`, where the shape carries one. */
+  color1: optionalString,
+  color: VintedTitledSchema.nullish(),
+  package_size_id: optionalInt,
+  is_unisex: optionalFlag,
+  is_draft: optionalFlag,
+  /** Sold and closed, or removed: the only thing from Vinted that marks a listing gone. */
+  is_closed: optionalFlag,
+  is_reserved: optionalFlag,
+  is_hidden: optionalFlag,
+  view_count: optionalCount,
+  favourite_count: optionalCount,
+  url: optionalString,
+  photo: VintedPhotoSchema.nullish(),
+  photos: z.array(VintedPhotoSchema).nullish(),
+  created_at_ts: z.union([z.string(), z.number()]).nullish(),
+});
+export type VintedItem = z.output<typeof VintedItemSchema>;
+
+/** One raw listing read: the typed item (null when even its id is unusable), as sent, and what was wrong with it. */
+export interface VintedItemReading {
+  item: VintedItem | null;
+  raw: Record<string, unknown> | null;
+  problems: string[];
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * Reads one raw listing. A known field of the wrong type is left out (and named in `problems`)
+ * rather than costing the whole listing; only a listing without a usable id is dropped.
+ */
+export function readVintedItem(raw: unknown): VintedItemReading {
+  if (!isRecord(raw)) return { item: null, raw: null, problems: [`not an object: ${JSON.stringify(raw)?.slice(0, 80)}`] };
+  const first = VintedItemSchema.safeParse(raw);
+  if (first.success) return { item: first.data, raw, problems: [] };
+  const problems = first.error.issues.map((issue) => `${issue.path.join(".") || "(item)"}: ${issue.message}`);
+  const badFields = new Set(first.error.issues.map((issue) => String(issue.path[0] ?? "")));
+  if (badFields.has("id") || badFields.has("")) return { item: null, raw, problems };
+  const second = VintedItemSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([field]) => !badFields.has(field))));
+  return second.success ? { item: second.data, raw, problems } : { item: null, raw, problems };
+}

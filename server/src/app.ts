@@ -34,6 +34,7 @@ export type AppConfig = Pick<
   | "authRateWindowSeconds"
   | "authLockout"
   | "authScryptCost"
+  | "authSessionCacheMs"
   | "pollRateLimit"
   | "retention"
   | "batchCountsQuietMs"

@@ -108,6 +108,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
       scrypt: scryptParams(config.authScryptCost),
       lockout: config.authLockout,
+      sessionCacheMs: config.authSessionCacheMs,
     },
     brands,
     logger,
@@ -136,7 +137,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   const scheduling = createScheduling({ connection, tasks, catalog: registry, tickMs: taskConfig.schedulerTickMs, minIntervalSeconds: taskConfig.cronMinIntervalSeconds, logger });
   const monitoring = createMonitoring(
     connection,
-    { staleAfterMs: taskConfig.heartbeatMs * 3, alertEvalMs: taskConfig.alertEvalMs, currentWorkerId: () => execution.workerId },
+    { staleAfterMs: taskConfig.heartbeatMs * 3, alertEvalMs: taskConfig.alertEvalMs, currentWorkerId: () => execution.workerId, pluginPolls: () => plugin.delivery.counters },
     logger,
   );
   const vinted = new VintedService(connection);

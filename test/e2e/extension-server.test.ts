@@ -437,6 +437,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     // changes nothing in the seller's data: there must be none.
     const tasks = await allBrands(taskModel(hub.server.db.connection).find({ owner_user_id: hub.seller.user.user.id }).lean<Task[]>());
     expect(tasks.length).toBeGreaterThanOrEqual(15);
-    expect(tasks.filter((t) => t.error_details?.warning !== undefined).map((t) => [t.task_type, t.error_details])).toEqual([]);
+    // Nor any listing field of a type the shared Vinted item schema does not expect.
+    expect(tasks.filter((t) => t.error_details?.warning !== undefined || t.error_details?.data_problems !== undefined).map((t) => [t.task_type, t.error_details])).toEqual([]);
   });
 });

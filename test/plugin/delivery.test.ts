@@ -323,6 +323,27 @@ describe("views and isolation", () => {
     expect(view.status).toBe("executing");
   });
 
+  it("the plugin's priority and timeout are the task's own: a change through /tasks/ shows in the view and the lease", async () => {
+    const seller = await newSeller(server);
+    const created = await seller.create("get_stats", { item_id: 7 }, { priority: 7, timeout: 30 });
+    const hub = await seller.request<Body>("GET", `/tasks/${created.task_id}/`);
+    expect(hub.body).toMatchObject({ priority: "high", timeout_minutes: 0.5 });
+
+    // The same word keeps the finer level; the timeout follows timeout_minutes.
+    expect((await seller.request("PATCH", `/tasks/${created.task_id}/`, { body: { priority: "high", timeout_minutes: 1.5 } })).status).toBe(200);
+    expect(await seller.view(created.task_id)).toMatchObject({ priority: 7, timeout: 90 });
+    expect((await seller.request("PATCH", `/tasks/${created.task_id}/`, { body: { priority: "critical" } })).status).toBe(200);
+    expect(await seller.view(created.task_id)).toMatchObject({ priority: 9, timeout: 90 });
+
+    const before = Date.now();
+    const claimed = await seller.claim();
+    const after = Date.now();
+    expect(claimed).toMatchObject({ task_id: created.task_id, priority: 9, timeout: 90 });
+    const leaseEnd = Date.parse(claimed.lease_expires_at);
+    expect(leaseEnd).toBeGreaterThanOrEqual(before + 90_000 - 1);
+    expect(leaseEnd).toBeLessThanOrEqual(after + 90_000 + 1);
+  });
+
   it("GET /api/plugin/tasks/{id} maps the hub's statuses to the plugin's words", async () => {
     const seller = await newSeller(server);
     const task = await seller.create("get_user_data");

@@ -116,6 +116,34 @@ describe("get_all_products", () => {
     await seller.result(sync.task_id, resultBody(sync.lease_token, true, { products: [listing(31, "x31")], total: 1, complete: true, pages: 1 }));
     expect((await products(seller, "status=active")).map((p) => p.vinted_id).sort()).toEqual([31, 32]);
   });
+
+  it("a listing field of an unexpected type is left out and reported; unknown fields pass; the rest of the sync applies", async () => {
+    const seller = await newSeller(server);
+    const sync = await syncPages(seller, []);
+    const sent = [
+      listing(31, "Item 31", { view_count: "many", favourite_count: 3, a_field_vinted_added: { nested: true } }),
+      listing(32, "Item 32", { price: { amount: "lots" } }),
+      listing(33, "Item 33", { new_badge: "hot" }),
+      { id: "x34", title: "an id that is not one" },
+    ];
+    const res = await seller.result(sync.task_id, resultBody(sync.lease_token, true, { products: sent, total: 4, complete: true, pages: 1 }));
+    expect(res.status).toBe(200);
+    expect(res.body.message).toMatch(/unexpected type/);
+
+    const stored = byId(await products(seller));
+    expect(Object.keys(stored).map(Number)).toEqual([31, 32, 33]);
+    expect(stored[31]).toMatchObject({ title: "Item 31", view_count: null, favourite_count: 3, price: "31.50" });
+    expect(stored[32]).toMatchObject({ title: "Item 32", price: null, view_count: 320 });
+    expect(stored[33]).toMatchObject({ title: "Item 33", price: "33.50", view_count: 330 });
+
+    const task = await storedTask(server, sync.task_id);
+    expect(task.status).toBe("completed");
+    const problems = (task.error_details?.data_problems ?? []) as string[];
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(/^listing 31: view_count: /);
+    expect(problems[1]).toMatch(/^listing 32: price/);
+    expect(problems[2]).toMatch(/^item #4 \(not stored\): id: /);
+  });
 });
 
 describe("writes and reads", () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseVintedPrice } from "../../shared/vinted.js";
-import { readPrice } from "../../server/src/vinted/normalize.js";
+import { listingFields, readListings } from "../../server/src/vinted/normalize.js";
 
 describe("one Vinted price parser", () => {
   it("reads the three shapes Vinted sends, and nothing else", () => {
@@ -16,8 +16,13 @@ describe("one Vinted price parser", () => {
   });
 
   it("the server's listings read their prices through it", () => {
-    expect(readPrice({ amount: "15.0", currency_code: "EUR" })).toEqual({ price: "15.00", price_value: 15, currency: "EUR" });
-    expect(readPrice("9.999", "PLN")).toEqual({ price: "10.00", price_value: 10, currency: "PLN" });
-    expect(readPrice("not a price", "EUR")).toEqual({ price: null, price_value: null, currency: "EUR" });
+    const fieldsOf = (item: Record<string, unknown>) => {
+      const [listing] = readListings([{ id: 1, ...item }]).listings;
+      const { price, price_value, currency } = listingFields(listing);
+      return { price, price_value, currency };
+    };
+    expect(fieldsOf({ price: { amount: "15.0", currency_code: "EUR" } })).toEqual({ price: "15.00", price_value: 15, currency: "EUR" });
+    expect(fieldsOf({ price: "9.999", currency: "PLN" })).toEqual({ price: "10.00", price_value: 10, currency: "PLN" });
+    expect(fieldsOf({ price: "not a price", currency: "EUR" })).toEqual({ price: undefined, price_value: undefined, currency: "EUR" });
   });
 });

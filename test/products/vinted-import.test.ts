@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ImportVintedResponse, Product } from "../../shared/products.js";
 import { startTestServer, type TestServer } from "../helpers/app.js";
+import { readListings } from "../../server/src/vinted/normalize.js";
 import { listing } from "../plugin/helpers.js";
 import { newSeller, type Seller } from "./helpers.js";
 
@@ -13,7 +14,7 @@ let alice: Seller;
 let bob: Seller;
 
 async function synced(seller: Seller, items: Record<string, unknown>[]): Promise<void> {
-  await server.description.services.vinted.upsertListings(seller.user.user.id, items, "sync-task");
+  await server.description.services.vinted.upsertListings(seller.user.user.id, readListings(items).listings, "sync-task");
 }
 
 beforeAll(async () => {

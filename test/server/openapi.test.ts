@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AUTH_ROUTES } from "../../shared/auth.js";
+import { PLUGIN_ROUTES } from "../../shared/plugin.js";
 import { toOpenApiPath } from "../../server/src/http/define-route.js";
 import { startTestServer, type TestServer } from "../helpers/app.js";
 import { servedRoutes } from "../helpers/routes.js";
@@ -42,6 +44,12 @@ describe("OpenAPI document", () => {
       .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`))
       .sort();
     expect(documented).toEqual(served);
+  });
+
+  it("serves every path of the shared route tables the extension calls (auth, plugin)", () => {
+    const served = new Set(servedRoutes(server.app).map((r) => r.path));
+    const shared = [...Object.values(AUTH_ROUTES), ...Object.values(PLUGIN_ROUTES)];
+    expect(shared.filter((path) => !served.has(path))).toEqual([]);
   });
 
   it("documents auth, brand header and error answers per route", async () => {

@@ -53,7 +53,7 @@ const failure = (kind: "error" | "permanent") => ({ kind, error_message: "boom",
 
 const OPERATIONS = {
   claim: { seed: {}, run: (l, t) => l.claim(t.task_id, "new-token", "worker-a") },
-  claimLease: { seed: { executor: "extension" }, run: (l, t) => l.claimLease(t.owner_user_id!, "new-token", 60) },
+  claimLease: { seed: { executor: "extension" }, run: (l, t) => l.claimLease(t.owner_user_id!, "new-token") },
   complete: { seed: {}, run: (l, t) => l.complete(fence(t), { result_data: { ok: true } }) },
   fail: { seed: {}, run: (l, t) => l.fail(fence(t), { error_message: "final" }) },
   "failOrRetry, attempts left": { seed: { maxRetries: 3 }, run: async (l, t) => (await l.failOrRetry(t, fence(t), failure("error")))?.task ?? null },
@@ -105,7 +105,7 @@ async function seed(status: TaskStatus, options: Seed): Promise<Task> {
     task_type: options.executor === "extension" ? "vinted.get_stats" : "simulated",
     executor: options.executor ?? "server",
     owner_user_id: options.executor === "extension" ? ++owners : null,
-    ...(options.executor === "extension" ? { plugin: { priority: 1, timeout_seconds: 60, progress_current: null, progress_total: null, error_code: null, executed_at: null, result_digest: null, sync_total_entries: null, handed_back: false } } : {}),
+    ...(options.executor === "extension" ? { plugin: { progress_current: null, progress_total: null, error_code: null, executed_at: null, result_digest: null, sync_total_entries: null, handed_back: false } } : {}),
     priority: "normal",
     context_data: {},
     max_retries: options.maxRetries ?? 3,
@@ -204,12 +204,12 @@ describe("the task state machine", () => {
     const ended = await seed("running", { executor: "extension" });
     expect(await lifecycle.complete(fence(ended), {}, { aliveAt: new Date() })).toBeNull();
     const live = await seed("running", { executor: "extension" });
-    await lifecycle.renewLease(fence(live), {}, 60).then((t) => expect(t).toBeNull()); // its lease had ended already
+    await lifecycle.renewLease(fence(live), {}).then((t) => expect(t).toBeNull()); // its lease had ended already
     const fresh = (await lifecycle.tasks
       .findOneAndUpdate({ _id: live._id, brand: 1 }, { $set: { lease_expires_at: new Date(Date.now() + 60_000) } }, { returnDocument: "after" })
       .lean<Task>())!;
     expect(await lifecycle.expireLease(fresh)).toBeNull();
-    expect((await lifecycle.renewLease(fence(fresh), {}, 60))?.status).toBe("running");
+    expect((await lifecycle.renewLease(fence(fresh), {}))?.status).toBe("running");
     expect((await lifecycle.complete(fence(fresh), {}, { aliveAt: new Date() }))?.status).toBe("completed");
   });
 
@@ -315,7 +315,7 @@ describe("the task state machine", () => {
     expect(created).toEqual([3, 3, 1]);
     const rows = await allBrands(lifecycle.tasks.find({ task_id: { $in: inputs.map((i) => i.task_id) } }).sort({ id: 1 }).lean<Task[]>());
     expect(rows.map((r) => r.status)).toEqual(Array(7).fill("pending"));
-    expect(rows.every((r) => r.priority_rank === 2)).toBe(true);
+    expect(rows.every((r) => r.priority_rank === 5)).toBe(true);
     expect(new Set(rows.map((r) => r.id)).size).toBe(7);
   });
 });

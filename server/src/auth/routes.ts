@@ -1,5 +1,6 @@
 import type { RequestHandler, Response } from "express";
 import {
+  AUTH_ROUTES,
   AuthTokensResponseSchema,
   LoginBodySchema,
   LogoutBodySchema,
@@ -22,7 +23,7 @@ function noStore<T>(res: Response, answer: Promise<T>): Promise<T> {
 export function registerAuthRoutes(api: ApiRouter, auth: AuthService, rateLimit: RequestHandler): void {
   defineRoute(api, {
     method: "post",
-    path: "/api/v1/auth/register",
+    path: AUTH_ROUTES.register,
     summary: "Create an account (and its personal brand) and log in",
     tags,
     auth: "none",
@@ -36,7 +37,7 @@ export function registerAuthRoutes(api: ApiRouter, auth: AuthService, rateLimit:
 
   defineRoute(api, {
     method: "post",
-    path: "/api/v1/auth/login",
+    path: AUTH_ROUTES.login,
     summary: "Log in with email and password",
     tags,
     auth: "none",
@@ -49,7 +50,7 @@ export function registerAuthRoutes(api: ApiRouter, auth: AuthService, rateLimit:
 
   defineRoute(api, {
     method: "post",
-    path: "/api/v1/auth/refresh",
+    path: AUTH_ROUTES.refresh,
     summary: "Exchange a refresh token for a new pair (single use; reuse revokes the session)",
     tags,
     auth: "none",
@@ -62,7 +63,7 @@ export function registerAuthRoutes(api: ApiRouter, auth: AuthService, rateLimit:
 
   defineRoute(api, {
     method: "post",
-    path: "/api/v1/auth/logout",
+    path: AUTH_ROUTES.logout,
     summary: "End a session: the refresh token's, or else the caller's",
     tags,
     auth: "optional",
@@ -73,7 +74,7 @@ export function registerAuthRoutes(api: ApiRouter, auth: AuthService, rateLimit:
 
   defineRoute(api, {
     method: "get",
-    path: "/api/v1/auth/me",
+    path: AUTH_ROUTES.me,
     summary: "The caller and their brands",
     tags,
     auth: "user",

@@ -7,6 +7,7 @@ import type { Principal } from "../http/context.js";
 import { AppError } from "../http/errors.js";
 import { authModels, type AuthModels, type UserDoc } from "./model.js";
 import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword, type ScryptParams } from "./passwords.js";
+import { SessionCache } from "./session-cache.js";
 import { AccountLockout, throttleModel, type LockoutSettings } from "./throttle.js";
 import {
   hashRefreshToken,
@@ -14,7 +15,7 @@ import {
   newSessionId,
   signAccessToken,
   tokenError,
-  verifyAccessToken,
+  VerifiedTokens,
   type TokenSettings,
 } from "./tokens.js";
 
@@ -25,6 +26,8 @@ export interface AuthSettings extends TokenSettings {
   /** Parameters of new hashes; a stored hash with others is replaced at its next successful login. */
   scrypt: ScryptParams;
   lockout: LockoutSettings;
+  /** How long a session read as open is trusted without asking the database (0 = always ask). */
+  sessionCacheMs?: number;
 }
 
 export function toUserDto(user: UserDoc): User {
@@ -42,6 +45,8 @@ const invalidCredentials = () => new AppError(401, "INVALID_CREDENTIALS", "Inval
 export class AuthService {
   readonly models: AuthModels;
   private readonly lockout: AccountLockout;
+  private readonly sessions: SessionCache;
+  private readonly verifiedTokens: VerifiedTokens;
 
   constructor(
     private readonly connection: Connection,
@@ -51,6 +56,8 @@ export class AuthService {
   ) {
     this.models = authModels(connection);
     this.lockout = new AccountLockout(throttleModel(connection), settings.lockout);
+    this.sessions = new SessionCache(settings.sessionCacheMs ?? 0);
+    this.verifiedTokens = new VerifiedTokens(settings);
   }
 
   async init(): Promise<void> {
@@ -149,15 +156,23 @@ export class AuthService {
 
   /** A valid access token whose session is still open. */
   async authenticate(accessToken: string): Promise<Principal> {
-    const principal = verifyAccessToken(this.settings, accessToken);
+    const principal = this.verifiedTokens.verify(accessToken);
     if (!(await this.isSessionOpen(principal))) throw tokenError.revoked();
     return principal;
   }
 
-  /** Still logged in: a request held open (a long-poll) checks this again before acting. */
+  /**
+   * Still logged in: a request held open (a long-poll) checks this again before acting. A session
+   * ended in this process is refused at once; one ended elsewhere once its cached read ages out.
+   */
   async isSessionOpen(principal: Principal): Promise<boolean> {
+    const known = this.sessions.isOpen(principal.sessionId, principal.userId);
+    if (known !== undefined) return known;
     const session = await this.models.Session.findById(principal.sessionId, { user_id: 1, revoked_at: 1 }).lean();
-    return Boolean(session && !session.revoked_at && session.user_id === principal.userId);
+    const open = Boolean(session && !session.revoked_at && session.user_id === principal.userId);
+    // A session that does not match this user is not remembered under that user's id.
+    if (session && session.user_id === principal.userId) this.sessions.remember(principal.sessionId, principal.userId, open);
+    return open;
   }
 
   async me(principal: Principal): Promise<MeResponse> {
@@ -196,6 +211,7 @@ export class AuthService {
   }
 
   private async revokeSession(sessionId: string, reason: "logout" | "refresh_token_reuse"): Promise<void> {
+    this.sessions.ended(sessionId);
     await this.models.Session.updateOne({ _id: sessionId, revoked_at: null }, { $set: { revoked_at: new Date(), revoked_reason: reason } });
   }
 }

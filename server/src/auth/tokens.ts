@@ -59,6 +59,43 @@ export function verifyAccessToken(settings: TokenSettings, token: string): Princ
   return { userId: Number(claims.sub), sessionId: claims.sid };
 }
 
+/**
+ * Tokens this process has verified, until they expire: an extension presents the same token on
+ * every poll, and checking its signature and claims each time costs more than the rest of an
+ * empty poll. A token is only ever remembered with the secret that verified it; the session
+ * behind it is still checked on every request.
+ */
+export class VerifiedTokens {
+  private readonly entries = new Map<string, { principal: Principal; expiresAt: number }>();
+
+  constructor(
+    private readonly settings: TokenSettings,
+    private readonly maxEntries = 100_000,
+  ) {}
+
+  verify(token: string, now = Date.now()): Principal {
+    const known = this.entries.get(token);
+    if (known && known.expiresAt > now) return known.principal;
+    if (known) this.entries.delete(token);
+    const principal = verifyAccessToken(this.settings, token);
+    const expiresAt = expiryOf(token);
+    if (expiresAt !== null) {
+      this.entries.set(token, { principal, expiresAt });
+      if (this.entries.size > this.maxEntries) {
+        const oldest = this.entries.keys().next();
+        if (!oldest.done) this.entries.delete(oldest.value);
+      }
+    }
+    return principal;
+  }
+}
+
+/** The `exp` of a token just verified, in ms; null when it has none. */
+function expiryOf(token: string): number | null {
+  const payload = jwt.decode(token, { json: true });
+  return payload && typeof payload.exp === "number" ? payload.exp * 1000 : null;
+}
+
 function isAccessClaims(claims: unknown): claims is AccessClaims {
   if (typeof claims !== "object" || claims === null) return false;
   const { sub, sid } = claims as Partial<Record<string, unknown>>;

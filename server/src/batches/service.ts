@@ -13,7 +13,7 @@ import type { BrandAccess, Principal } from "../http/context.js";
 import { AppError, notFound, validationError } from "../http/errors.js";
 import { skipOf, toPage } from "../http/pagination.js";
 import { fieldErrorsOf } from "../http/validation.js";
-import { actionOf, defaultPluginState, PRIORITY_NUMBER } from "../plugin/view.js";
+import { actionOf, defaultPluginState } from "../plugin/view.js";
 import type { ClaimAdmission, NewTask, TaskLifecycle, TaskStatusChanged, TasksBulkStatusChanged } from "../tasks/lifecycle/index.js";
 import type { Task } from "../tasks/model.js";
 import { applyCounterChange, changeOfBulk, changeOfCreated, changeOfDeleted, changeOfEvent, type CounterChange } from "./counters.js";
@@ -179,7 +179,7 @@ export class BatchService {
     };
     const extension =
       executor === "extension"
-        ? { executor: "extension" as const, owner_user_id: principal.userId, plugin: defaultPluginState(PRIORITY_NUMBER[body.priority], Math.round(body.timeout_minutes * 60)) }
+        ? { executor: "extension" as const, owner_user_id: principal.userId, plugin: defaultPluginState() }
         : { executor: "server" as const };
     const inputs: NewTask[] = params.map((context_data) => ({ ...common, ...extension, task_id: newTaskId(), context_data }));
     await this.lifecycle.createMany(inputs);

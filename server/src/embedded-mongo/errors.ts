@@ -73,7 +73,3 @@ export function errorReply(err: unknown): Document {
     : ErrorCodes.InternalError;
   return { ok: 0, errmsg: message, code, codeName: code === ErrorCodes.BadValue ? "BadValue" : "InternalError" };
 }
-
-export function badValue(message: string): MongoCommandError {
-  return new MongoCommandError("BadValue", message);
-}

@@ -14,6 +14,15 @@ function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
+/**
+ * Responses routine enough to be counted rather than logged at info (an empty poll: every extension
+ * makes one every few seconds); they appear at debug. Only a 200 is ever demoted.
+ */
+const demoted = new WeakSet<ServerResponse>();
+export function demoteInAccessLog(res: ServerResponse): void {
+  demoted.add(res);
+}
+
 /** One log line per request with its id; errors are logged by the error middleware with the same id. */
 export function requestLogging(logger: Logger) {
   return pinoHttp({
@@ -23,7 +32,13 @@ export function requestLogging(logger: Logger) {
     quietReqLogger: true,
     // 503 is a known, temporary state (database down, draining), not a failure of this request.
     customLogLevel: (_req, res, err) =>
-      err || (res.statusCode >= 500 && res.statusCode !== 503) ? "error" : res.statusCode >= 400 ? "warn" : "info",
+      err || (res.statusCode >= 500 && res.statusCode !== 503)
+        ? "error"
+        : res.statusCode >= 400
+          ? "warn"
+          : res.statusCode === 200 && demoted.has(res)
+            ? "debug"
+            : "info",
     // The error middleware logs the real error once; pino-http would add a made-up one (with a
     // stack pointing at itself) to the completion line of every 5xx.
     customErrorObject: (_req, _res, _err, val: Record<string, unknown>) => ({ res: val.res, responseTime: val.responseTime }),

@@ -1,5 +1,6 @@
 import type { Connection } from "mongoose";
 import type { Logger } from "pino";
+import type { PluginPollCounters } from "../../../shared/monitoring.js";
 import { AlertsService } from "./alerts-service.js";
 import { AlertEvaluator } from "./evaluator.js";
 import { MetricsService } from "./metrics-service.js";
@@ -11,6 +12,8 @@ export interface MonitoringOptions {
   /** ALERT_EVAL_MS. */
   alertEvalMs: number;
   currentWorkerId: () => string;
+  /** This process's extension poll counters (shown in the workers overview). */
+  pluginPolls?: () => PluginPollCounters;
 }
 
 /** task_monitoring: metrics, workers, alert rules and alerts, and the background alert evaluator. */
@@ -25,7 +28,7 @@ export interface Monitoring {
 
 export function createMonitoring(connection: Connection, options: MonitoringOptions, logger: Logger): Monitoring {
   const metrics = new MetricsService(connection);
-  const workers = new WorkersService(connection, { staleAfterMs: options.staleAfterMs, currentWorkerId: options.currentWorkerId });
+  const workers = new WorkersService(connection, { staleAfterMs: options.staleAfterMs, currentWorkerId: options.currentWorkerId, pluginPolls: options.pluginPolls });
   const alerts = new AlertsService(connection);
   const evaluator = new AlertEvaluator(connection, { intervalMs: options.alertEvalMs }, logger.child({ component: "alert-evaluator" }));
   return {

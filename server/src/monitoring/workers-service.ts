@@ -1,5 +1,5 @@
 import type { Connection, Types } from "mongoose";
-import { WORKER_STATUSES, type WorkerStatus, type WorkersOverview, type WorkersOverviewQuery, type WorkerView } from "../../../shared/monitoring.js";
+import { WORKER_STATUSES, type PluginPollCounters, type WorkerStatus, type WorkersOverview, type WorkersOverviewQuery, type WorkerView } from "../../../shared/monitoring.js";
 import { brandFilter } from "../brands/scope.js";
 import type { BrandAccess } from "../http/context.js";
 import { isWorkerAlive } from "../tasks/executor/heartbeat.js";
@@ -11,7 +11,11 @@ export interface WorkersServiceOptions {
   staleAfterMs: number;
   /** This process's worker id, to mark it in the overview. */
   currentWorkerId: () => string;
+  /** This process's extension poll counters. */
+  pluginPolls?: () => PluginPollCounters;
 }
+
+const NO_POLLS: PluginPollCounters = { empty: 0, without_database: 0, database_claims: 0, claimed: 0 };
 
 const STATUS_ORDER: Record<WorkerStatus, number> = { alive: 0, stale: 1, stopped: 2 };
 
@@ -87,6 +91,7 @@ export class WorkersService {
         running_jobs_in_brand: workers.reduce((n, w) => n + w.running_jobs.task_ids.length, 0),
       },
       workers,
+      plugin_polls: { ...(this.options.pluginPolls?.() ?? NO_POLLS) },
     };
   }
 }

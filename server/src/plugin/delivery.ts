@@ -2,9 +2,11 @@
  * Delivery of extension tasks to the seller's browser: a plain poll claims at once; a long-poll
  * (`?wait=N`) holds the request until a task of the seller's becomes claimable (woken by the
  * lifecycle's events in this process, or found by a periodic re-check when another process made
- * it) or N seconds pass.
+ * it) or N seconds pass. A seller this process knows has nothing to claim (claim-hints.ts) is
+ * answered without the database.
  */
 import type { Logger } from "pino";
+import type { PluginPollCounters } from "../../../shared/monitoring.js";
 import type { PollResponse } from "../../../shared/plugin.js";
 import { tokenError } from "../auth/tokens.js";
 import { allBrands } from "../brands/scope.js";
@@ -12,6 +14,7 @@ import type { PluginConfig } from "../config.js";
 import type { Principal } from "../http/context.js";
 import { AppError } from "../http/errors.js";
 import type { Task, TaskModel } from "../tasks/model.js";
+import { ClaimHints } from "./claim-hints.js";
 import { claimableFilter, type ExtensionLeases } from "./leases.js";
 import { PollLimiter } from "./poll-limiter.js";
 import { toClaimedTask } from "./view.js";
@@ -32,6 +35,9 @@ export interface DeliveryDeps {
 export class ExtensionDelivery {
   readonly limiter: PollLimiter;
   readonly waiters: LongPollWaiters;
+  readonly hints: ClaimHints;
+  /** Since start; shown by GET /tasks/monitoring/workers/overview/. */
+  readonly counters: PluginPollCounters = { empty: 0, without_database: 0, database_claims: 0, claimed: 0 };
 
   constructor(private readonly deps: DeliveryDeps) {
     this.limiter = new PollLimiter(deps.config.pollIntervalMs, deps.config.pollToleranceMs);
@@ -41,20 +47,31 @@ export class ExtensionDelivery {
       findReady: (userIds) => this.sellersWithWork(userIds),
       logger: deps.logger,
     });
+    this.hints = new ClaimHints({
+      recheckMs: deps.config.longPollRecheckMs,
+      findSellersWithWork: () => this.allSellersWithWork(),
+      onFound: (userIds) => userIds.forEach((userId) => this.waiters.notify(userId)),
+      logger: deps.logger,
+    });
   }
 
-  open(): void {
+  /** Held polls are taken; the claimable-work marks are built, then kept up to date. */
+  async open(): Promise<void> {
     this.waiters.open();
+    await this.hints.start();
   }
 
   /** Answers every held long-poll. */
   close(): void {
+    this.hints.stop();
     this.waiters.close();
   }
 
   /** Listener of the lifecycle: a task of this seller's became claimable (created, retried, lease expired, resumed). */
   wakeSeller(task: Task): void {
-    if (task.executor === "extension" && task.status === "pending" && task.owner_user_id !== null) this.waiters.notify(task.owner_user_id);
+    if (task.executor !== "extension" || task.status !== "pending" || task.owner_user_id === null) return;
+    this.hints.mark(task.owner_user_id);
+    this.waiters.notify(task.owner_user_id);
   }
 
   /**
@@ -76,16 +93,16 @@ export class ExtensionDelivery {
     clientGone.addEventListener("abort", onGone);
     try {
       for (;;) {
-        if (clientGone.aborted) return NO_PENDING_TASKS;
-        const task = await this.deps.leases.claim(userId);
+        if (clientGone.aborted) return this.nothing();
+        const task = await this.claim(userId);
         if (task) {
           this.limiter.release(userId);
           return toClaimedTask(task);
         }
         const remaining = deadline - Date.now();
-        if (!waiter || remaining <= 0) return NO_PENDING_TASKS;
+        if (!waiter || remaining <= 0) return this.nothing();
         const reason = await waiter.next(remaining);
-        if (reason === "closing") return NO_PENDING_TASKS;
+        if (reason === "closing") return this.nothing();
         if (!(await this.deps.isSessionOpen(principal))) throw tokenError.revoked();
       }
     } finally {
@@ -94,10 +111,44 @@ export class ExtensionDelivery {
     }
   }
 
-  /** Of these sellers, those with a task to claim now. */
+  private nothing(): typeof NO_PENDING_TASKS {
+    this.counters.empty++;
+    return NO_PENDING_TASKS;
+  }
+
+  /** The database is asked only for a seller that may have something to claim. */
+  private async claim(userId: number): Promise<Task | null> {
+    const seen = this.hints.markOf(userId);
+    if (seen === null) {
+      this.counters.without_database++;
+      return null;
+    }
+    this.counters.database_claims++;
+    const task = await this.deps.leases.claim(userId);
+    // A claimed task may not be the seller's last: the mark stays until a claim finds nothing.
+    if (task) this.counters.claimed++;
+    else this.hints.clear(userId, seen);
+    return task;
+  }
+
+  /** Of these sellers, those with a task to claim now (from memory once the marks are kept). */
   private async sellersWithWork(userIds: number[]): Promise<number[]> {
     if (userIds.length === 0) return [];
+    if (this.hints.isActive) return userIds.filter((userId) => this.hints.markOf(userId) !== null);
     const ids = await allBrands(this.deps.tasks.distinct("owner_user_id", { owner_user_id: { $in: userIds }, ...claimableFilter(new Date()) }));
     return ids.filter((id): id is number => typeof id === "number");
+  }
+
+  /**
+   * Every seller with a task to claim now. Two reads, one per status, each on the
+   * (executor, status, lease_expires_at) index: finished tasks are never looked at.
+   */
+  private async allSellersWithWork(): Promise<number[]> {
+    const now = new Date();
+    const [due, ended] = await Promise.all([
+      allBrands(this.deps.tasks.distinct("owner_user_id", { executor: "extension", status: "pending", $or: [{ scheduled_for: null }, { scheduled_for: { $lte: now } }] })),
+      allBrands(this.deps.tasks.distinct("owner_user_id", { executor: "extension", status: "running", lease_expires_at: { $lt: now } })),
+    ]);
+    return [...new Set([...due, ...ended])].filter((id): id is number => typeof id === "number");
   }
 }

@@ -74,7 +74,7 @@ export function createPluginModule(lifecycle: TaskLifecycle, applier: VintedResu
     service: {
       name: "plugin-leases",
       start: async () => {
-        delivery.open();
+        await delivery.open();
         leases.start();
       },
       stop: async () => {

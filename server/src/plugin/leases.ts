@@ -2,14 +2,14 @@
  * Extension leases: a claim leases the seller's best due task for its timeout with a fresh token;
  * a lease that ends without a result goes back to the queue (an attempt counted) or fails, by the
  * lifecycle's one retry rule. The sweeper finds ended leases every PLUGIN_LEASE_SWEEP_MS; a claim
- * puts back the seller's own ended leases first, so no sweep is needed in between.
+ * that finds nothing puts back the seller's own ended leases, so no sweep is needed in between.
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { allBrands } from "../brands/scope.js";
-import { notPastClaimBy, type FailureOutcome, type TaskLifecycle } from "../tasks/lifecycle/index.js";
+import { notPastClaimBy } from "../tasks/lifecycle/conditions.js";
+import type { FailureOutcome, TaskLifecycle } from "../tasks/lifecycle/index.js";
 import type { Task } from "../tasks/model.js";
-import { DEFAULT_TIMEOUT_SECONDS } from "./view.js";
 
 const SWEEP_BATCH = 500;
 
@@ -99,19 +99,16 @@ export class ExtensionLeases {
   }
 
   /**
-   * One atomic claim of the seller's best due task, with a fresh lease. An empty poll — the common
-   * case — costs one indexed read: the write runs only when something is there to claim (ended
-   * leases found on the way are put back first).
+   * One atomic claim of the seller's best due task, with a fresh lease. Only when there is none are
+   * the seller's own ended leases looked for (the sweeper may not have run yet): put back, they are
+   * claimed at once.
    */
   async claim(userId: number): Promise<Task | null> {
     // Only tasks of brands the seller is still a member of: a removed member is handed none of that brand's.
     const brands = this.memberBrandIds ? await this.memberBrandIds(userId) : null;
-    const inBrands = brands ? { brand: { $in: brands } } : {};
-    const due = await allBrands(this.lifecycle.tasks.find({ owner_user_id: userId, ...inBrands, ...claimableFilter(new Date()) }).limit(50).lean<Task[]>());
-    if (due.length === 0) return null;
-    let requeued = false;
-    for (const task of due) if (task.status === "running" && (await this.expire(task))?.outcome === "retried") requeued = true;
-    if (!requeued && !due.some((task) => task.status === "pending")) return null;
-    return this.lifecycle.claimLease(userId, randomUUID(), DEFAULT_TIMEOUT_SECONDS, brands);
+    const claimed = await this.lifecycle.claimLease(userId, randomUUID(), brands);
+    if (claimed) return claimed;
+    if ((await this.expireLeases(userId)) === 0) return null;
+    return this.lifecycle.claimLease(userId, randomUUID(), brands);
   }
 }

@@ -11,9 +11,9 @@ import { AppError, permissionDenied } from "../http/errors.js";
 import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
 import type { Task, TaskModel } from "../tasks/model.js";
 import { taskNotFound } from "../tasks/service.js";
-import { asJsonObject, type VintedResultApplier } from "../vinted/apply-results.js";
+import { asJsonObject, type AppliedResult, type VintedResultApplier } from "../vinted/apply-results.js";
 import type { ExtensionLeases } from "./leases.js";
-import { DEFAULT_TIMEOUT_SECONDS, actionOf } from "./view.js";
+import { actionOf } from "./view.js";
 
 type Json = Record<string, unknown>;
 
@@ -66,6 +66,20 @@ export async function findOwnedTask(tasks: TaskModel, userId: number, taskId: st
   return task;
 }
 
+/** A success's notes for the task: data not applied at all (warning), or listings applied without some field (data_problems). */
+function detailsOf(applied: AppliedResult): Json | null {
+  const details: Json = {};
+  if (applied.warning) details.warning = applied.warning;
+  if (applied.problems?.length) details.data_problems = applied.problems;
+  return Object.keys(details).length > 0 ? details : null;
+}
+
+function receivedMessage(applied: AppliedResult): string {
+  if (applied.warning) return `Task result saved; its data was not applied: ${applied.warning}`;
+  if (applied.problems?.length) return `Task result saved; some Vinted fields had an unexpected type and were left out (${applied.problems.length} listing(s), see the task's error_details.data_problems)`;
+  return "Task result saved successfully";
+}
+
 export interface ResultDeps {
   lifecycle: TaskLifecycle;
   leases: ExtensionLeases;
@@ -113,7 +127,7 @@ export class ExtensionResults {
         set["plugin.sync_total_entries"] = { $max: [{ $ifNull: ["$plugin.sync_total_entries", 0] }, progress.partial.total_entries] };
       }
     }
-    const updated = await this.deps.lifecycle.renewLease({ _id: task._id, brand: task.brand, run_token: body.lease_token }, set, DEFAULT_TIMEOUT_SECONDS);
+    const updated = await this.deps.lifecycle.renewLease({ _id: task._id, brand: task.brand, run_token: body.lease_token }, set);
     if (!updated) throw await this.refusal(await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId), body.lease_token);
     // Pages of a sync are kept as they arrive: a sync cut off later keeps them (and marks nothing gone).
     if (progress?.partial && actionOf(updated.task_type) === "get_all_products") {
@@ -146,7 +160,7 @@ export class ExtensionResults {
           result_data: applied.resultData ?? {},
           progress_percentage: 100,
           error_message: null,
-          error_details: applied.warning ? { warning: applied.warning } : null,
+          error_details: detailsOf(applied),
           "plugin.error_code": null,
         }
       : {
@@ -170,7 +184,7 @@ export class ExtensionResults {
       if (isResend(now, token, digest)) return { status: "received", message: "Task result already received" };
       throw await this.refusal(now, token);
     }
-    return { status: "received", message: applied.warning ? `Task result saved; its data was not applied: ${applied.warning}` : "Task result saved successfully" };
+    return { status: "received", message: receivedMessage(applied) };
   }
 
   /**

@@ -20,6 +20,7 @@ import {
 import { defineRoute, type ApiRouter } from "../http/define-route.js";
 import type { Principal } from "../http/context.js";
 import { permissionDenied } from "../http/errors.js";
+import { demoteInAccessLog } from "../http/request-logging.js";
 import type { ExtensionDelivery } from "./delivery.js";
 import type { ExtensionResults } from "./results.js";
 import type { PluginService } from "./service.js";
@@ -71,7 +72,10 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results,
       };
       res.once("close", onClose);
       try {
-        return await delivery.poll(principal, query.wait ?? 0, gone.signal);
+        const answer = await delivery.poll(principal, query.wait ?? 0, gone.signal);
+        // Counted in the poll counters (GET /tasks/monitoring/workers/overview/) instead.
+        if (answer.task_id === null) demoteInAccessLog(res);
+        return answer;
       } finally {
         res.off("close", onClose);
       }

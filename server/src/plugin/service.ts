@@ -4,8 +4,9 @@
  *
  * Plugin tasks are tasks of the one collection: executor "extension", task_type "vinted.<action>",
  * owned by the seller (`owner_user_id`), in a brand (personal or X-Brand-ID), visible in /tasks/.
- * The document keeps the hub's vocabulary (status, priority word, timeout_minutes); the plugin's
- * words (executing, 0–10, seconds) are mapped at the edge by view.ts. Delivery (delivery.ts),
+ * The document keeps the hub's vocabulary (status, the 0–10 `priority_rank` and its word,
+ * timeout_minutes); the plugin's words (executing, priority, timeout in seconds) are mapped at the
+ * edge by view.ts. Delivery (delivery.ts),
  * leases (leases.ts) and results (results.ts) are the other parts of the module.
  */
 import { randomUUID } from "node:crypto";
@@ -17,7 +18,7 @@ import type { BrandAccess, Principal } from "../http/context.js";
 import { validationError } from "../http/errors.js";
 import { fieldErrorsOf } from "../http/validation.js";
 import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
-import type { Task, TaskModel } from "../tasks/model.js";
+import { PRIORITY_RANK, priorityWord, type Task, type TaskModel } from "../tasks/model.js";
 import type { ExternalTaskTypes } from "../tasks/service.js";
 import { findOwnedTask } from "./results.js";
 import {
@@ -26,11 +27,9 @@ import {
   MAX_TIMEOUT_SECONDS,
   MIN_TIMEOUT_SECONDS,
   PLUGIN_TASK_TYPES,
-  PRIORITY_NUMBER,
   TASK_TYPE_PREFIX,
   actionOf,
   defaultPluginState,
-  priorityWord,
   taskTypeOf,
   toPluginView,
 } from "./view.js";
@@ -104,7 +103,7 @@ export class PluginService implements ExternalTaskTypes {
       brand: brand.brandId,
       action,
       params: parsed.data as Json,
-      priority: PRIORITY_NUMBER[body.priority],
+      priority: PRIORITY_RANK[body.priority],
       timeoutSeconds: Math.min(MAX_TIMEOUT_SECONDS, Math.max(MIN_TIMEOUT_SECONDS, seconds)),
       description: body.description,
       maxRetries: body.max_retries,
@@ -120,7 +119,6 @@ export class PluginService implements ExternalTaskTypes {
   }
 
   private async insert(t: NewPluginTask): Promise<Task> {
-    const word = priorityWord(t.priority);
     // The seller's held long-poll is woken by the lifecycle's listeners.
     return this.lifecycle.create({
       task_id: newTaskId(),
@@ -129,13 +127,14 @@ export class PluginService implements ExternalTaskTypes {
       owner_user_id: t.owner,
       task_type: taskTypeOf(t.action),
       executor: "extension",
-      priority: word,
+      priority: priorityWord(t.priority),
+      priority_rank: t.priority,
       description: t.description ?? "",
       context_data: t.params,
       timeout_minutes: t.timeoutSeconds / 60,
       scheduled_for: t.scheduledFor ?? null,
       ...(t.maxRetries !== undefined ? { max_retries: t.maxRetries } : {}),
-      plugin: { ...defaultPluginState(t.priority, t.timeoutSeconds), claim_by: t.claimWithinSeconds ? new Date(Date.now() + t.claimWithinSeconds * 1000) : null },
+      plugin: { ...defaultPluginState(), claim_by: t.claimWithinSeconds ? new Date(Date.now() + t.claimWithinSeconds * 1000) : null },
       ...(t.exclusiveKey ? { exclusive_key: t.exclusiveKey, exclusive_slot: t.exclusiveKey } : {}),
     });
   }

@@ -4,8 +4,8 @@
  * in seconds the extension speaks.
  */
 import { PLUGIN_ACTIONS, type ClaimedTask, type PluginAction, type PluginTaskStatus, type PluginTaskView } from "../../../shared/plugin.js";
-import type { TaskPriority, TaskStatus } from "../../../shared/tasks.js";
-import type { PluginTaskState, Task } from "../tasks/model.js";
+import type { TaskStatus } from "../../../shared/tasks.js";
+import { PRIORITY_RANK, priorityWord, timeoutSecondsOf, type PluginTaskState, type Task } from "../tasks/model.js";
 
 export const TASK_TYPE_PREFIX = "vinted.";
 
@@ -25,17 +25,6 @@ export const DEFAULT_TIMEOUT_SECONDS = 60;
 export const MIN_TIMEOUT_SECONDS = 10;
 export const MAX_TIMEOUT_SECONDS = 3600;
 
-/** 0–10 → the hub's priority word (so /tasks/ and queue stats read it too). */
-export function priorityWord(priority: number): TaskPriority {
-  if (priority <= 0) return "low";
-  if (priority <= 4) return "normal";
-  if (priority <= 8) return "high";
-  return "critical";
-}
-
-/** The hub's word → 0–10, for tasks created through /tasks/. */
-export const PRIORITY_NUMBER: Record<TaskPriority, number> = { low: 0, normal: 1, high: 5, critical: 9 };
-
 /** The plugin's words (spec/plugin-polling-api.md): `running` is `executing`; a suspended task is still waiting, so `pending`. */
 export function pluginStatus(status: TaskStatus): PluginTaskStatus {
   if (status === "running") return "executing";
@@ -43,10 +32,8 @@ export function pluginStatus(status: TaskStatus): PluginTaskStatus {
   return status;
 }
 
-export function defaultPluginState(priority: number, timeoutSeconds: number): PluginTaskState {
+export function defaultPluginState(): PluginTaskState {
   return {
-    priority,
-    timeout_seconds: timeoutSeconds,
     progress_current: null,
     progress_total: null,
     error_code: null,
@@ -59,18 +46,15 @@ export function defaultPluginState(priority: number, timeoutSeconds: number): Pl
 }
 
 function stateOf(task: Task): PluginTaskState {
-  return task.plugin ?? defaultPluginState(PRIORITY_NUMBER[task.priority] ?? DEFAULT_PRIORITY, Math.round(task.timeout_minutes * 60));
+  return task.plugin ?? defaultPluginState();
 }
 
-/** The 0–10 priority, unless the hub's word was changed since (PATCH /tasks/…): then the word's number. */
+/** The task's 0–10 level (its word's, should a stored level ever disagree with the word). */
 export function priorityOf(task: Task): number {
-  const state = stateOf(task);
-  return priorityWord(state.priority) === task.priority ? state.priority : PRIORITY_NUMBER[task.priority];
+  return priorityWord(task.priority_rank) === task.priority ? task.priority_rank : PRIORITY_RANK[task.priority];
 }
 
-export function timeoutOf(task: Task): number {
-  return stateOf(task).timeout_seconds;
-}
+export const timeoutOf = timeoutSecondsOf;
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 

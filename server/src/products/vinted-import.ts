@@ -6,6 +6,7 @@
  */
 import type { Connection } from "mongoose";
 import type { ImportVintedBody, ImportVintedResponse, ProductCondition } from "../../../shared/products.js";
+import { readVintedItem, type VintedItem } from "../../../shared/vinted.js";
 import type { BrandAccess, Principal } from "../http/context.js";
 import { vintedModels, type VintedProductDoc } from "../vinted/model.js";
 import type { ProductDoc } from "./model.js";
@@ -33,43 +34,46 @@ const CONDITION_BY_LABEL: Record<string, ProductCondition> = {
 };
 const CONDITION_BY_STATUS_ID: Record<number, ProductCondition> = { 6: "new_with_tags", 1: "new_without_tags", 2: "very_good", 3: "good", 4: "satisfactory" };
 
-export function conditionOf(listing: Pick<VintedProductDoc, "condition" | "raw">): ProductCondition | null {
-  const label = listing.condition?.trim().toLowerCase();
-  if (label && CONDITION_BY_LABEL[label]) return CONDITION_BY_LABEL[label];
-  const statusId = listing.raw?.status_id;
-  return typeof statusId === "number" ? (CONDITION_BY_STATUS_ID[statusId] ?? null) : null;
+/** The stored listing's Vinted item, typed (shared/vinted.ts); fields of a wrong type are left out. */
+function itemOf(listing: Pick<VintedProductDoc, "vinted_id" | "raw">): Partial<VintedItem> {
+  return readVintedItem({ ...listing.raw, id: listing.vinted_id }).item ?? {};
 }
 
-const numberOrNull = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
-const stringOrNull = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? v.trim() : null);
+export function conditionOf(listing: Pick<VintedProductDoc, "vinted_id" | "condition" | "raw">, item = itemOf(listing)): ProductCondition | null {
+  const label = listing.condition?.trim().toLowerCase();
+  if (label && CONDITION_BY_LABEL[label]) return CONDITION_BY_LABEL[label];
+  return typeof item.status_id === "number" ? (CONDITION_BY_STATUS_ID[item.status_id] ?? null) : null;
+}
+
+const text = (v: string | null | undefined) => (typeof v === "string" && v.trim() !== "" ? v.trim() : null);
 
 /** Vinted's own ids, kept so that publishing back to Vinted needs no new choices. */
-function vintedAttributes(raw: Record<string, unknown>): Record<string, unknown> {
+function vintedAttributes(item: Partial<VintedItem>): Record<string, unknown> {
   const attributes: Record<string, unknown> = {};
   for (const key of ["catalog_id", "brand_id", "size_id", "status_id"] as const) {
-    const value = numberOrNull(raw[key]);
-    if (value !== null) attributes[`vinted_${key}`] = value;
+    const value = item[key];
+    if (typeof value === "number") attributes[`vinted_${key}`] = value;
   }
-  const colors = [raw.color1_id, raw.color2_id].map(numberOrNull).filter((v): v is number => v !== null);
+  const colors = [item.color1_id, item.color2_id].filter((v): v is number => typeof v === "number");
   if (colors.length > 0) attributes.vinted_color_ids = colors;
   return attributes;
 }
 
 export function productFromListing(listing: VintedProductDoc, brand: number, createdBy: number, importedAt: Date): Omit<ProductDoc, "id" | "created_at" | "updated_at"> {
-  const raw = listing.raw ?? {};
+  const item = itemOf(listing);
   return {
     brand,
     title: (listing.title ?? "").trim().slice(0, 200) || `Vinted item ${listing.vinted_id}`,
     sku: `VINTED-${listing.vinted_id}`,
-    description: stringOrNull(raw.description)?.slice(0, 10_000) ?? "",
+    description: text(item.description)?.slice(0, 10_000) ?? "",
     price: listing.price_value ?? 0,
     currency: (listing.currency ?? "EUR").toUpperCase(),
     brand_name: listing.brand_title ?? null,
     size: listing.size_title ?? null,
-    condition: conditionOf(listing),
+    condition: conditionOf(listing, item),
     category: null,
-    color: stringOrNull(raw.color1) ?? stringOrNull((raw.color as { title?: unknown } | undefined)?.title),
-    attributes: vintedAttributes(raw),
+    color: text(item.color1) ?? (typeof item.color === "string" ? text(item.color) : text(item.color?.title)),
+    attributes: vintedAttributes(item),
     photos: [],
     source: { marketplace: "vinted", vinted_id: listing.vinted_id, url: listing.url ?? null, photo_url: listing.photo_url ?? null, imported_at: importedAt },
     created_by: createdBy,

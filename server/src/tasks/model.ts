@@ -3,8 +3,25 @@ import { brandScoped } from "../brands/scope.js";
 import { statusWritesThroughLifecycle } from "./lifecycle/guard.js";
 import { TASK_PRIORITIES, TASK_STATUSES, type TaskPriority, type TaskStatus } from "../../../shared/tasks.js";
 
-/** Numeric order of priorities, stored so queues can sort on it. */
-export const PRIORITY_RANK: Record<TaskPriority, number> = { low: 0, normal: 1, high: 2, critical: 3 };
+/**
+ * A task's priority is one 0–10 level (`priority_rank`, what queues sort on and the plugin API
+ * shows); `priority` is its word, stored beside it for filters and /tasks/. A word given alone
+ * stands for its level here.
+ */
+export const PRIORITY_RANK: Record<TaskPriority, number> = { low: 0, normal: 1, high: 5, critical: 9 };
+
+/** The word of a 0–10 level: 0 low, 1–4 normal, 5–8 high, 9–10 critical. */
+export function priorityWord(rank: number): TaskPriority {
+  if (rank <= 0) return "low";
+  if (rank <= 4) return "normal";
+  if (rank <= 8) return "high";
+  return "critical";
+}
+
+/** A task's timeout in whole seconds (the length of an extension lease); `timeout_minutes` is the one stored. */
+export function timeoutSecondsOf(task: Pick<Task, "timeout_minutes">): number {
+  return Math.round(task.timeout_minutes * 60);
+}
 
 export interface TaskMetrics {
   execution_time_ms: number;
@@ -26,12 +43,12 @@ export interface PersistentJob {
   resume_count: number;
 }
 
-/** What the plugin API (spec/plugin-polling-api.md) keeps about an extension task besides the hub's fields. */
+/**
+ * What the plugin API (spec/plugin-polling-api.md) keeps about an extension task besides the hub's
+ * fields; its 0–10 priority and timeout in seconds are the task's own `priority_rank` and
+ * `timeout_minutes`, shown in the plugin's units by plugin/view.ts.
+ */
 export interface PluginTaskState {
-  /** 0–10 as the plugin API speaks it (the hub's `priority` is its coarse word). */
-  priority: number;
-  /** Seconds one lease lasts (the task's timeout); heartbeats extend the lease by as much. */
-  timeout_seconds: number;
   /** Last heartbeat progress ("page 12/80"). */
   progress_current: number | null;
   progress_total: number | null;
@@ -61,6 +78,7 @@ export interface Task {
   executor: "server" | "extension";
   status: TaskStatus;
   priority: TaskPriority;
+  /** The 0–10 level (PRIORITY_RANK); `priority` is always its word. */
   priority_rank: number;
   description: string;
   progress_percentage: number;
@@ -83,6 +101,7 @@ export interface Task {
   retry_count: number;
   max_retries: number;
   scheduled_for: Date | null;
+  /** Minutes, possibly fractional (an extension task's seconds / 60); the plugin API shows whole seconds. */
   timeout_minutes: number;
   created_at: Date;
   updated_at: Date;
@@ -127,8 +146,6 @@ const metricsSchema = new Schema<TaskMetrics>(
 
 const pluginStateSchema = new Schema<PluginTaskState>(
   {
-    priority: { type: Number, default: 1 },
-    timeout_seconds: { type: Number, default: 60 },
     progress_current: { type: Number, default: null },
     progress_total: { type: Number, default: null },
     error_code: { type: String, default: null },

@@ -30,6 +30,7 @@ import { taskListFilter, taskSort } from "./filters.js";
 import type { TaskLifecycle } from "./lifecycle/index.js";
 import { PRIORITY_RANK, type Task, type TaskModel } from "./model.js";
 import { TaskSerializer } from "./serialize.js";
+import { upgradeStoredTasks } from "./upgrade.js";
 
 /** What the API needs from execution: queue a run again (new priority or time), stop a local run at once. */
 export interface TaskQueue {
@@ -96,6 +97,7 @@ export class TaskService {
 
   async init(): Promise<void> {
     await Promise.all([this.tasks.init(), checkpointModel(this.connection).init()]);
+    await upgradeStoredTasks(this.tasks);
   }
 
   /** Who belongs to which brand: lets a task outside the caller's brand be told apart from one that does not exist. */
@@ -212,7 +214,8 @@ export class TaskService {
     }
     if (body.context_data !== undefined) this.checkParams(task.task_type, body.context_data);
     const set: Record<string, unknown> = { ...body };
-    if (body.priority) set.priority_rank = PRIORITY_RANK[body.priority];
+    // A new word takes its level; the same word keeps a finer level the plugin API gave.
+    if (body.priority && body.priority !== task.priority) set.priority_rank = PRIORITY_RANK[body.priority];
     if (body.scheduled_for !== undefined) set.scheduled_for = body.scheduled_for ? new Date(body.scheduled_for) : null;
     const updated = await this.tasks
       .findOneAndUpdate(brandFilter(brand, { _id: task._id }), { $set: set }, { returnDocument: "after" })
@@ -255,7 +258,7 @@ export class TaskService {
       await checkpointModel(this.connection).deleteMany(brandFilter(brand, { task_id: task.task_id }));
     }
     if (body.clear_errors) Object.assign(set, { error_message: null, error_details: null });
-    if (body.new_priority) Object.assign(set, { priority: body.new_priority, priority_rank: PRIORITY_RANK[body.new_priority] });
+    if (body.new_priority && body.new_priority !== task.priority) Object.assign(set, { priority: body.new_priority, priority_rank: PRIORITY_RANK[body.new_priority] });
     // Queued again (server) or offered to the seller's extension by the lifecycle's listeners.
     const updated = await this.retryOwningItsKey(task, set);
     if (!updated) throw invalidOperation("The task changed meanwhile; reload it and try again", { current_status: task.status });

@@ -16,6 +16,7 @@ import {
   isDocumentedAction,
   type DocumentedAction,
 } from "./documented-results.js";
+import { readListings } from "./normalize.js";
 import type { VintedService } from "./service.js";
 
 type Json = Record<string, unknown>;
@@ -25,6 +26,11 @@ export interface AppliedResult {
   resultData: Json | null;
   /** Set when a success's data did not match the action's result: the task completes, nothing is applied. */
   warning: string | null;
+  /**
+   * Listings applied without some field Vinted sent in an unexpected type (each line names the
+   * listing, the field and what was wrong): the rest of each listing, and of the result, is applied.
+   */
+  problems?: string[];
 }
 
 export function asJsonObject(value: unknown): Json | null {
@@ -77,18 +83,16 @@ export class VintedResultApplier {
       }
       case "get_all_products": {
         const result = PLUGIN_RESULT_SCHEMAS.get_all_products.parse(data);
-        const outcome = await vinted.applyCompleteSync(owner, result.products, task.task_id, task.started_at ?? new Date(0), task.plugin?.sync_total_entries ?? null);
-        return { resultData: { total: result.total, pages: result.pages, complete: result.complete, ...outcome }, warning: null };
+        const { listings, problems } = readListings(result.products);
+        const outcome = await vinted.applyCompleteSync(owner, listings, task.task_id, task.started_at ?? new Date(0), task.plugin?.sync_total_entries ?? null);
+        return { resultData: { total: result.total, pages: result.pages, complete: result.complete, ...outcome }, warning: null, problems };
       }
-      case "create_product": {
-        const result = PLUGIN_RESULT_SCHEMAS.create_product.parse(data);
-        await vinted.applyItem(owner, result.item, task.task_id, pick(params, ["title", "price"]));
-        return { resultData: data, warning: null };
-      }
+      case "create_product":
       case "update_product": {
-        const result = PLUGIN_RESULT_SCHEMAS.update_product.parse(data);
-        await vinted.applyItem(owner, result.item, task.task_id, pick(params, ["title", "price"]));
-        return { resultData: data, warning: null };
+        const result = PLUGIN_RESULT_SCHEMAS[action].parse(data);
+        // What the task asked for stands in for what Vinted's answer leaves out.
+        const problems = await this.applyItems(owner, [{ ...pick(params, ["title", "price"]), ...result.item }], task.task_id);
+        return { resultData: data, warning: null, problems };
       }
       case "delete_product": {
         const result = PLUGIN_RESULT_SCHEMAS.delete_product.parse(data);
@@ -97,8 +101,8 @@ export class VintedResultApplier {
       }
       case "update_prices": {
         const result = PLUGIN_RESULT_SCHEMAS.update_prices.parse(data);
-        await this.applyPrices(owner, params, result.results, task.task_id);
-        return { resultData: data, warning: null };
+        const problems = await this.applyPrices(owner, params, result.results, task.task_id);
+        return { resultData: data, warning: null, problems };
       }
       case "get_stats": {
         const result = PLUGIN_RESULT_SCHEMAS.get_stats.parse(data);
@@ -131,13 +135,14 @@ export class VintedResultApplier {
       case "get_all_products": {
         const sync = documentedSync(body.data);
         if (!sync) return null;
+        const { listings, problems } = readListings(sync.products);
         if (sync.complete) {
-          const outcome = await this.vinted.applyCompleteSync(owner, sync.products, task.task_id, task.started_at ?? new Date(0), task.plugin?.sync_total_entries ?? null);
-          return { resultData: { total: sync.total, complete: true, ...outcome }, warning: null };
+          const outcome = await this.vinted.applyCompleteSync(owner, listings, task.task_id, task.started_at ?? new Date(0), task.plugin?.sync_total_entries ?? null);
+          return { resultData: { total: sync.total, complete: true, ...outcome }, warning: null, problems };
         }
-        const upserted = await this.vinted.upsertListings(owner, sync.products, task.task_id);
+        const upserted = await this.vinted.upsertListings(owner, listings, task.task_id);
         const skipped = `the result has ${sync.products.length} of ${sync.total} listings: nothing was marked gone`;
-        return { resultData: { total: sync.total, complete: false, upserted, marked_gone: 0, gone_marking_skipped: skipped }, warning: null };
+        return { resultData: { total: sync.total, complete: false, upserted, marked_gone: 0, gone_marking_skipped: skipped }, warning: null, problems };
       }
       case "delete_product": {
         const done = documentedDelete(body.data, params);
@@ -160,9 +165,21 @@ export class VintedResultApplier {
     }
   }
 
-  /** Sync pages saved as they arrive (heartbeats): a sync cut off later keeps them, and marks nothing gone. */
-  async applySyncPage(owner: number, items: unknown[], taskId: string): Promise<void> {
-    await this.vinted.upsertListings(owner, items, taskId);
+  /**
+   * Sync pages saved as they arrive (heartbeats): a sync cut off later keeps them, and marks nothing
+   * gone. Returns the problems read in the page (the final result reports them for the task).
+   */
+  async applySyncPage(owner: number, items: unknown[], taskId: string): Promise<string[]> {
+    const { listings, problems } = readListings(items);
+    await this.vinted.upsertListings(owner, listings, taskId);
+    return problems;
+  }
+
+  /** Raw items read once and upserted; the problems found in them. */
+  private async applyItems(owner: number, items: unknown[], taskId: string): Promise<string[]> {
+    const { listings, problems } = readListings(items);
+    await this.vinted.upsertListings(owner, listings, taskId);
+    return problems;
   }
 
   private async applyPrices(
@@ -170,15 +187,15 @@ export class VintedResultApplier {
     params: Json,
     outcomes: Array<{ item_id: number; success: boolean; item?: Json }>,
     taskId: string,
-  ): Promise<void> {
+  ): Promise<string[]> {
     const requested = PLUGIN_PARAMS_SCHEMAS.update_prices.safeParse(params);
-    if (!requested.success) return;
+    if (!requested.success) return [];
     const priceOf = new Map(requested.data.updates.map((u) => [u.item_id, u.price]));
     const accepted = outcomes.filter((o) => o.success && priceOf.has(o.item_id));
     // A listing the server has not synced yet is recorded whole when Vinted's answer came with it.
-    for (const outcome of accepted) {
-      if (outcome.item) await this.vinted.applyItem(owner, outcome.item, taskId, { price: priceOf.get(outcome.item_id)! });
-    }
+    const answered = accepted.flatMap((o) => (o.item ? [{ price: priceOf.get(o.item_id)!, ...o.item }] : []));
+    const problems = await this.applyItems(owner, answered, taskId);
     await this.vinted.applyPrices(owner, accepted.map((o) => ({ item_id: o.item_id, price: priceOf.get(o.item_id)! })), taskId);
+    return problems;
   }
 }

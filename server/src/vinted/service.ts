@@ -19,7 +19,7 @@ import type {
 import { AppError } from "../http/errors.js";
 import { skipOf, toPage } from "../http/pagination.js";
 import { vintedModels, type VintedAccountDoc, type VintedModels, type VintedProductDoc } from "./model.js";
-import { isClosed, listingFields, listingId } from "./normalize.js";
+import { listingFields, priceFields, type VintedListing } from "./normalize.js";
 
 type Json = Record<string, unknown>;
 
@@ -58,19 +58,17 @@ export class VintedService {
    * Upserts listings as Vinted showed them at `seenAt`. A closed one becomes gone (reason
    * "closed"); an open one is active again, whatever it was. Returns how many were written.
    */
-  async upsertListings(owner: number, items: unknown[], taskId: string, seenAt = new Date()): Promise<number> {
+  async upsertListings(owner: number, listings: readonly VintedListing[], taskId: string, seenAt = new Date()): Promise<number> {
     const ops: AnyBulkWriteOperation<VintedProductDoc>[] = [];
-    for (const item of items) {
-      const vintedId = listingId(item);
-      if (vintedId === null) continue;
-      const json = item as Json;
-      const closed = isClosed(json);
+    for (const listing of listings) {
+      const vintedId = listing.item.id;
+      const closed = listing.item.is_closed === true;
       ops.push({
         updateOne: {
           filter: { owner, vinted_id: vintedId },
           update: {
             $set: {
-              ...listingFields(json),
+              ...listingFields(listing),
               last_seen_at: seenAt,
               last_task_id: taskId,
               ...(closed ? { status: "gone" } : { status: "active", gone_reason: null, gone_at: null }),
@@ -111,10 +109,10 @@ export class VintedService {
    * `reportedTotal` (the largest total_entries its pages announced) guards against a "complete"
    * sync that is obviously not: fewer than half the announced listings marks nothing.
    */
-  async applyCompleteSync(owner: number, products: unknown[], taskId: string, syncStartedAt: Date, reportedTotal: number | null): Promise<CompleteSyncOutcome> {
+  async applyCompleteSync(owner: number, listings: readonly VintedListing[], taskId: string, syncStartedAt: Date, reportedTotal: number | null): Promise<CompleteSyncOutcome> {
     const seenAt = new Date();
-    const upserted = await this.upsertListings(owner, products, taskId, seenAt);
-    const ids = products.map(listingId).filter((id): id is number => id !== null);
+    const upserted = await this.upsertListings(owner, listings, taskId, seenAt);
+    const ids = listings.map((listing) => listing.item.id);
     if (reportedTotal !== null && reportedTotal > 0 && ids.length < reportedTotal / 2) {
       return {
         upserted,
@@ -130,8 +128,8 @@ export class VintedService {
   }
 
   /** create_product / update_product answered with the listing as Vinted has it now. */
-  async applyItem(owner: number, item: Json, taskId: string, extra: Json = {}): Promise<void> {
-    await this.upsertListings(owner, [{ ...extra, ...item }], taskId);
+  async applyItem(owner: number, listing: VintedListing, taskId: string): Promise<void> {
+    await this.upsertListings(owner, [listing], taskId);
   }
 
   async markDeleted(owner: number, vintedId: number, taskId: string): Promise<void> {
@@ -152,7 +150,7 @@ export class VintedService {
     const ops: AnyBulkWriteOperation<VintedProductDoc>[] = prices.map(({ item_id, price }) => ({
       updateOne: {
         filter: { owner, vinted_id: item_id },
-        update: { $set: { price: Number(price).toFixed(2), price_value: Math.round(Number(price) * 100) / 100, last_task_id: taskId } },
+        update: { $set: { ...priceFields({ value: Number(price) }), last_task_id: taskId } },
       },
     }));
     await this.bulk(ops);

@@ -5,7 +5,7 @@ import { chromeBuild, extensionRoot, firefoxBuild, repoRoot } from "./paths.js";
 
 const SOURCE_DIRS = [join(extensionRoot, "entrypoints"), join(extensionRoot, "lib"), join(extensionRoot, "public")];
 /** Only the shared files the extension imports: others in shared/ belong to the server. */
-const SOURCE_FILES = [join(extensionRoot, "wxt.config.ts"), join(extensionRoot, "tsconfig.json"), join(repoRoot, "shared", "plugin.ts")];
+const SOURCE_FILES = [join(extensionRoot, "wxt.config.ts"), join(extensionRoot, "tsconfig.json"), join(repoRoot, "shared", "plugin.ts"), join(repoRoot, "shared", "plugin-actions.ts")];
 const LOCK_DIR = join(extensionRoot, ".output", ".build.lock");
 const LOCK_STALE_MS = 5 * 60_000;
 

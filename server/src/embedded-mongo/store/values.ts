@@ -232,15 +232,6 @@ export function getPath(doc: Document, path: string): unknown {
   return cur;
 }
 
-export function hasPath(doc: Document, path: string): boolean {
-  let cur: unknown = doc;
-  for (const part of path.split(".")) {
-    if (cur === null || typeof cur !== "object" || !(part in (cur as Document))) return false;
-    cur = (cur as Document)[part];
-  }
-  return true;
-}
-
 /**
  * A projected document with its fields in the stored document's order, `_id` first, as mongod
  * returns them (mingo orders them by the projection and puts `_id` last).

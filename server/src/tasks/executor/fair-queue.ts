@@ -12,8 +12,8 @@
  */
 import type { Connection } from "mongoose";
 
-const COLLECTION = "task_fair_queue";
-const PRIORITY_SPAN = 1e12;
+export const FAIR_QUEUE_COLLECTION = "task_fair_queue";
+export const PRIORITY_SPAN = 1e12;
 
 interface CounterDoc {
   _id: string;
@@ -24,7 +24,7 @@ export class FairQueue {
   constructor(private readonly connection: Connection) {}
 
   private get counters() {
-    return this.connection.collection<CounterDoc>(COLLECTION);
+    return this.connection.collection<CounterDoc>(FAIR_QUEUE_COLLECTION);
   }
 
   /** `count` consecutive tags of `brand` at priority `rank`: the first is returned. */

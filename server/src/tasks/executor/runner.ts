@@ -14,7 +14,7 @@ import { TaskStoppedError, describeError, untilStopped } from "./outcome.js";
 import { PermanentTaskError, TaskWaiting, type TaskRegistry } from "./registry.js";
 
 export const RUN_TASK_JOB = "markethub:run-task";
-const AGENDA_COLLECTION = "agenda_jobs";
+export const AGENDA_COLLECTION = "agenda_jobs";
 
 /** What a queued run carries: the task, and its place in the round-robin between brands (fair-queue.ts). */
 interface RunJobData {

@@ -12,97 +12,27 @@ import type { Logger } from "pino";
 import type { TaskStatus } from "../../../../shared/tasks.js";
 import { allBrands } from "../../brands/scope.js";
 import { nextSequence } from "../../db/counters.js";
-import { PRIORITY_RANK, taskModel, type Task, type TaskModel } from "../model.js";
+import { taskModel, timeoutSecondsOf, type Task, type TaskModel } from "../model.js";
+import { dueBy, extensionDueBy, fenceFilter, LEASE_ORDER, leaseEnd, leaseFilter, rankOf } from "./conditions.js";
 import { TaskEvents } from "./events.js";
 import { lifecycleWrite } from "./guard.js";
-import { decideRetry, DEFAULT_RETRY_POLICY, type FailureKind, type RetryPolicyOptions } from "./retry-policy.js";
+import { BrandSlots } from "./slots.js";
+import { TaskWaits } from "./waits.js";
+import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicyOptions } from "./retry-policy.js";
 import { allows, TRANSITIONS, type TransitionName } from "./table.js";
+import type { BatchScope, ClaimAdmission, ClaimGate, CreationCheck, FailureInput, FailureOutcome, Fields, LeaseCondition, LifecycleOptions, NewTask, RunFence } from "./types.js";
 
 export { TaskEvents, type TaskEventMap, type TaskEventName, type TaskStatusChanged, type TasksBulkStatusChanged } from "./events.js";
 export { ALLOWED_STATUS_CHANGES, TRANSITIONS, type TransitionName } from "./table.js";
 export { decideRetry, retryDelayMs, type FailureKind, type RetryPolicyOptions } from "./retry-policy.js";
-
-type Fields = Record<string, unknown>;
-
-/** Identifies one run of a task: writes under it apply only while the run still owns the task. */
-export interface RunFence {
-  _id: Types.ObjectId;
-  brand: number;
-  run_token: string | null;
-}
-
-/** Extension leases also end in time: a result must arrive before, an expiry is found after. */
-export type LeaseCondition = { aliveAt: Date } | { endedBefore: Date } | null;
-
-/** What a new task is made of; id, task_id, status and the bookkeeping fields are the lifecycle's. */
-export type NewTask = Pick<Task, "brand" | "created_by" | "task_type" | "priority" | "context_data"> &
-  Partial<
-    Pick<
-      Task,
-      | "executor"
-      | "description"
-      | "scheduled_for"
-      | "max_retries"
-      | "timeout_minutes"
-      | "is_periodic"
-      | "periodic_task"
-      | "batch_id"
-      | "account_id"
-      | "owner_user_id"
-      | "plugin"
-      | "exclusive_key"
-      | "exclusive_slot"
-    >
-  > & { task_id: string };
-
-export interface FailureInput {
-  kind: FailureKind;
-  error_message: string;
-  error_details: Record<string, unknown> | null;
-  /** Fields written either way (metrics, plugin error code…). */
-  set?: Fields;
-  /** Fields written only when the task fails for good (persistent_job.state…). */
-  setIfFailed?: Fields;
-}
-
-export type FailureOutcome = { outcome: "retried" | "failed"; task: Task };
-
-/**
- * What a batch says before one of its jobs is claimed: run it, hold it (its concurrency is used up:
- * it is offered again when a slot frees), suspend it (the batch is paused, the account cannot pay),
- * or cancel it (the batch is cancelled: a job its bulk cancel has not reached yet, or one that went
- * back to the queue after it, never starts). `release` gives back a slot `admit` reserved when the
- * claim then found nothing to take; `cancelSet` is what the cancelled job records (its reason).
- */
-export interface ClaimAdmission {
-  verdict: "claim" | "hold" | "suspend" | "cancel";
-  release?: () => Promise<void>;
-  cancelSet?: Fields;
-}
-export type ClaimGate = (task: Pick<Task, "_id" | "brand" | "batch_id">) => Promise<ClaimAdmission>;
-
-/** Refuses (throws) the creation of `adding` new tasks for a brand, e.g. past its queued quota. */
-export type CreationCheck = (brand: number, adding: number) => Promise<void>;
-
-/** Which tasks a bulk transition may move: always one batch of one brand. */
-export interface BatchScope {
-  brand: number;
-  batch_id: string;
-}
-
-export interface LifecycleOptions {
-  retry?: RetryPolicyOptions;
-  /** Server tasks one brand may have running at once, across processes (unlimited when omitted). */
-  runningLimitPerBrand?: number;
-}
+export type { BatchScope, ClaimAdmission, ClaimGate, CreationCheck, FailureInput, FailureOutcome, LeaseCondition, LifecycleOptions, NewTask, RunFence } from "./types.js";
 
 /** A write refused by a unique index (here: the brand slot another run took first). */
 function isDuplicateKey(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 11000;
 }
 
-/** A task in one of these has its outcome: whoever waits for it may go on. */
-export const ENDED_STATUSES = ["completed", "failed", "cancelled"] as const satisfies readonly TaskStatus[];
+export { ENDED_STATUSES } from "./waits.js";
 
 /** Candidates an extension claim looks at before answering that nothing can be claimed now. */
 const MAX_GATED_LOOKS = 20;
@@ -113,14 +43,13 @@ const BULK_SLICE = 10_000;
 /** What a cancel leaves of a checkpointed job. */
 const CANCELLED_JOB = { state: "cancelled", can_resume: false } as const;
 
-/** Claim order of an extension's queue: the hub's priority word, then the 0–10 number, then the oldest. */
-const LEASE_ORDER = { priority_rank: -1, "plugin.priority": -1, created_at: 1, id: 1 } as const;
-
 export class TaskLifecycle {
   readonly tasks: TaskModel;
   readonly events: TaskEvents;
   private readonly retry: RetryPolicyOptions;
   readonly runningLimitPerBrand: number;
+  private readonly slots: BrandSlots;
+  private readonly waits: TaskWaits;
   private claimGate: ClaimGate | null = null;
   private creationCheck: CreationCheck | null = null;
 
@@ -133,6 +62,8 @@ export class TaskLifecycle {
     this.events = new TaskEvents(logger.child({ module: "task-lifecycle" }));
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.runningLimitPerBrand = options.runningLimitPerBrand ?? Number.MAX_SAFE_INTEGER;
+    this.slots = new BrandSlots(this.tasks, this.runningLimitPerBrand);
+    this.waits = new TaskWaits(this.tasks, (...args) => this.change(...args));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -184,7 +115,7 @@ export class TaskLifecycle {
   }
 
   private async validated(input: NewTask, id: number, now: Date): Promise<Task> {
-    const doc = new this.tasks({ ...input, id, priority_rank: PRIORITY_RANK[input.priority], created_at: now, updated_at: now });
+    const doc = new this.tasks({ ...input, id, priority_rank: rankOf(input), created_at: now, updated_at: now });
     await doc.validate();
     return doc.toObject() as Task;
   }
@@ -195,7 +126,7 @@ export class TaskLifecycle {
     const created = await this.tasks.create({
       ...input,
       id: await nextSequence(this.connection, "tasks"),
-      priority_rank: PRIORITY_RANK[input.priority],
+      priority_rank: rankOf(input),
     });
     const task = created.toObject() as Task;
     await this.events.emit("task.created", { task });
@@ -227,9 +158,9 @@ export class TaskLifecycle {
     // every pending task — the cost of a claim would then grow with the backlog.
     const found = await allBrands(this.tasks.findOne({ task_id: taskId }, { _id: 1, status: 1, brand: 1, batch_id: 1 }).lean());
     if (!found || found.status !== "pending") return null;
-    const slot = await this.freeBrandSlot(found.brand);
+    const slot = await this.slots.freeBrandSlot(found.brand);
     if (slot === null) {
-      await this.awaitSlot(found, fairTag);
+      await this.slots.awaitSlot(found, fairTag);
       return null;
     }
     const admission = found.batch_id && this.claimGate ? await this.claimGate(found) : null;
@@ -254,71 +185,35 @@ export class TaskLifecycle {
       if (!isDuplicateKey(err)) throw err;
       // Another process took that slot between our read and this write: wait for the next one.
       claimed = null;
-      await this.awaitSlot(found, fairTag);
+      await this.slots.awaitSlot(found, fairTag);
     }
     if (!claimed) await admission?.release?.();
     return claimed;
   }
 
-  /** The lowest running slot of the brand no run holds; null when every slot is taken. */
-  private async freeBrandSlot(brand: number): Promise<number | null> {
-    const limit = this.runningLimitPerBrand;
-    const running = await this.tasks.find({ brand, executor: "server", status: "running" }, { brand_slot: 1 }).limit(limit + 1).lean<Task[]>();
-    // Runs without a slot (started before slots existed) count too.
-    if (running.length >= limit) return null;
-    const taken = new Set(running.map((t) => t.brand_slot));
-    for (let slot = 0; slot < limit; slot++) if (!taken.has(slot)) return slot;
-    return null;
-  }
-
   /** Whether some task of the brand waits for a running slot (new ones then wait behind it, in order). */
-  async hasAwaiting(brand: number): Promise<boolean> {
-    return (await this.tasks.exists({ awaiting_slot: true, brand, status: "pending", executor: "server" })) !== null;
+  hasAwaiting(brand: number): Promise<boolean> {
+    return this.slots.hasAwaiting(brand);
   }
 
   /** Queued tasks go straight to their brand's waiting list (its slots are spoken for), each with its place in line. */
-  async park(entries: Array<{ task: Pick<Task, "task_id" | "brand">; fairTag: number }>): Promise<void> {
-    if (entries.length === 0) return;
-    await this.tasks.bulkWrite(
-      entries.map(({ task, fairTag }) => ({
-        updateOne: { filter: { task_id: task.task_id, brand: task.brand, status: "pending" as const }, update: { $set: { awaiting_slot: true, fair_tag: fairTag } } },
-      })),
-      { ordered: false },
-    );
-  }
-
-  private async awaitSlot(task: Pick<Task, "_id" | "brand">, fairTag: number | null): Promise<void> {
-    await this.tasks.updateOne({ _id: task._id, brand: task.brand, status: "pending" }, { $set: { awaiting_slot: true, fair_tag: fairTag } });
+  park(entries: Array<{ task: Pick<Task, "task_id" | "brand">; fairTag: number }>): Promise<void> {
+    return this.slots.park(entries);
   }
 
   /** Running server tasks of the brand (for how many waiting tasks may be offered a slot). */
-  async runningCount(brand: number): Promise<number> {
-    return this.tasks.countDocuments({ brand, executor: "server", status: "running" });
+  runningCount(brand: number): Promise<number> {
+    return this.slots.runningCount(brand);
   }
 
-  /**
-   * Up to `count` of the brand's tasks waiting for a slot, best first (priority, then their place in
-   * line), each taken off the waiting list by one conditional write: several processes offering
-   * slots at once never hand the same task out twice.
-   */
-  async takeAwaiting(brand: number, count: number): Promise<Task[]> {
-    if (count <= 0) return [];
-    const rows = await this.tasks
-      .find({ awaiting_slot: true, brand, status: "pending", executor: "server" })
-      .sort({ priority_rank: -1, fair_tag: 1, id: 1 })
-      .limit(count)
-      .lean<Task[]>();
-    const taken: Task[] = [];
-    for (const row of rows) {
-      const res = await this.tasks.updateOne({ _id: row._id, brand, awaiting_slot: true, status: "pending" }, { $set: { awaiting_slot: false } });
-      if (res.modifiedCount === 1) taken.push(row);
-    }
-    return taken;
+  /** Up to `count` of the brand's tasks waiting for a slot, best first, each taken off the waiting list once. */
+  takeAwaiting(brand: number, count: number): Promise<Task[]> {
+    return this.slots.takeAwaiting(brand, count);
   }
 
   /** Brands with tasks waiting for a slot (the periodic sweep's work list). */
-  async brandsAwaiting(): Promise<number[]> {
-    return allBrands(this.tasks.distinct("brand", { awaiting_slot: true, status: "pending", executor: "server" })) as Promise<number[]>;
+  brandsAwaiting(): Promise<number[]> {
+    return this.slots.brandsAwaiting();
   }
 
   /**
@@ -327,9 +222,9 @@ export class TaskLifecycle {
    * Batch jobs pass the claim gate first, as server jobs do: a job its batch holds is skipped (the
    * next best is taken), one it suspends or cancels is moved so and the next best is looked at.
    */
-  async claimLease(ownerUserId: number, token: string, defaultTimeoutSeconds: number, brands: readonly number[] | null = null): Promise<Task | null> {
+  async claimLease(ownerUserId: number, token: string, brands: readonly number[] | null = null): Promise<Task | null> {
     const mine: Fields = { owner_user_id: ownerUserId, executor: "extension", ...(brands ? { brand: { $in: [...brands] } } : {}) };
-    if (!this.claimGate) return this.lease(mine, token, defaultTimeoutSeconds);
+    if (!this.claimGate) return this.lease(mine, token);
     const held: string[] = [];
     for (let look = 0; look < MAX_GATED_LOOKS; look++) {
       const filter: Fields = held.length ? { ...mine, batch_id: { $nin: held } } : mine;
@@ -346,7 +241,7 @@ export class TaskLifecycle {
         await this.refuseClaim(best._id, admission);
         continue;
       }
-      const leased = await this.lease({ ...filter, _id: best._id }, token, defaultTimeoutSeconds);
+      const leased = await this.lease({ ...filter, _id: best._id }, token);
       if (leased) return leased;
       await admission?.release?.();
     }
@@ -363,7 +258,7 @@ export class TaskLifecycle {
   }
 
   /** One atomic claim of the best due pending task matching `filter`, with a fresh lease. */
-  private async lease(filter: Fields, token: string, defaultTimeoutSeconds: number): Promise<Task | null> {
+  private async lease(filter: Fields, token: string): Promise<Task | null> {
     const now = new Date();
     return this.change(
       "claim",
@@ -376,7 +271,7 @@ export class TaskLifecycle {
             started_at: now,
             updated_at: now,
             run_token: token,
-            lease_expires_at: leaseEnd(now, defaultTimeoutSeconds),
+            lease_expires_at: leaseEnd(now),
             // A lease handed back (release) was not an attempt: the next claim is that attempt again.
             attempt: { $add: [{ $ifNull: ["$attempt", 0] }, { $cond: [{ $eq: ["$plugin.handed_back", true] }, 0, 1] }] },
             "plugin.handed_back": false,
@@ -402,12 +297,12 @@ export class TaskLifecycle {
   }
 
   /** An extension heartbeat: extends the lease by the task's timeout (and writes `set`) while it has not ended. */
-  async renewLease(fence: RunFence, set: Fields, defaultTimeoutSeconds: number): Promise<Task | null> {
+  async renewLease(fence: RunFence, set: Fields): Promise<Task | null> {
     const now = new Date();
     return this.tasks
       .findOneAndUpdate(
         { ...fenceFilter(fence), status: "running", lease_expires_at: { $gte: now } },
-        [{ $set: { ...set, updated_at: now, lease_expires_at: leaseEnd(now, defaultTimeoutSeconds) } }],
+        [{ $set: { ...set, updated_at: now, lease_expires_at: leaseEnd(now) } }],
         { returnDocument: "after", updatePipeline: true, timestamps: false },
       )
       .lean<Task>();
@@ -438,7 +333,7 @@ export class TaskLifecycle {
 
   /** An extension lease that ended without a result, by the same rule. */
   async expireLease(task: Task, now = new Date()): Promise<FailureOutcome | null> {
-    const why = `Lease expired: no result or heartbeat within ${task.plugin?.timeout_seconds ?? Math.round(task.timeout_minutes * 60)}s (attempt ${task.attempt})`;
+    const why = `Lease expired: no result or heartbeat within ${timeoutSecondsOf(task)}s (attempt ${task.attempt})`;
     const retriable = decideRetry(task, "lost", this.retry).retry;
     return this.endRunWithFailure("expireLease", task, { ...fenceFilter(task), lease_expires_at: { $lt: now } }, {
       kind: "lost",
@@ -522,34 +417,18 @@ export class TaskLifecycle {
    * The run hands its task over to wait for task `waitingFor` (suspended, no worker held). That task
    * may have ended before this write, when no one was waiting yet to be told: then resumed at once.
    */
-  async wait(fence: RunFence, waitingFor: string, set: Fields): Promise<Task | null> {
-    const waiting = await this.change("wait", "running", "suspended", fenceFilter(fence), {
-      $set: { ...set, waiting_for: waitingFor, run_token: null, worker_id: null, lease_expires_at: null },
-    });
-    if (waiting && (await this.hasEnded(waitingFor))) await this.resumeWaitersOf(waitingFor);
-    return waiting;
+  wait(fence: RunFence, waitingFor: string, set: Fields): Promise<Task | null> {
+    return this.waits.wait(fence, waitingFor, set);
   }
 
   /** Tasks suspended waiting for `taskId` go back to the queue (it ended, or was removed). */
-  async resumeWaitersOf(taskId: string): Promise<number> {
-    let resumed = 0;
-    while (await this.change("resume", "suspended", "pending", { waiting_for: taskId }, { $set: { waiting_for: null, scheduled_for: null } })) resumed++;
-    return resumed;
+  resumeWaitersOf(taskId: string): Promise<number> {
+    return this.waits.resumeWaitersOf(taskId);
   }
 
   /** Waits whose task ended while no one heard it (the process that ended it died before telling): resumed. */
-  async resumeEndedWaits(): Promise<number> {
-    const waiting = await allBrands(this.tasks.find({ status: "suspended", waiting_for: { $type: "string" } }, { waiting_for: 1 }).lean<Array<Pick<Task, "waiting_for">>>());
-    let resumed = 0;
-    for (const taskId of new Set(waiting.map((t) => t.waiting_for!))) {
-      if (await this.hasEnded(taskId)) resumed += await this.resumeWaitersOf(taskId);
-    }
-    return resumed;
-  }
-
-  private async hasEnded(taskId: string): Promise<boolean> {
-    const awaited = await allBrands(this.tasks.findOne({ task_id: taskId }, { status: 1 }).lean<Pick<Task, "status">>());
-    return !awaited || (ENDED_STATUSES as readonly TaskStatus[]).includes(awaited.status);
+  resumeEndedWaits(): Promise<number> {
+    return this.waits.resumeEndedWaits();
   }
 
   /** POST …/retry/: a failed or cancelled task goes back to the queue while `retry_count < max_retries`. */
@@ -680,31 +559,4 @@ function sharesFieldsWith(input: NewTask, first: NewTask): boolean {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   for (const key of keys) if (!PER_TASK_FIELDS.has(key) && a[key] !== b[key]) return false;
   return true;
-}
-
-function fenceFilter(fence: RunFence): Fields {
-  return { _id: fence._id, brand: fence.brand, run_token: fence.run_token };
-}
-
-function leaseFilter(lease: LeaseCondition): Fields {
-  if (!lease) return {};
-  return "aliveAt" in lease ? { lease_expires_at: { $gte: lease.aliveAt } } : { lease_expires_at: { $lt: lease.endedBefore } };
-}
-
-function dueBy(now: Date): Fields {
-  return { $or: [{ scheduled_for: null }, { scheduled_for: { $lte: now } }] };
-}
-
-/** An extension task is claimable when due and, if it must be claimed by a time, before that time. */
-function extensionDueBy(now: Date): Fields {
-  return { $and: [dueBy(now), notPastClaimBy(now)] };
-}
-
-export function notPastClaimBy(now: Date): Fields {
-  return { $or: [{ "plugin.claim_by": null }, { "plugin.claim_by": { $gt: now } }] };
-}
-
-/** now + the task's timeout (plugin.timeout_seconds), as an update-pipeline expression. */
-function leaseEnd(now: Date, defaultTimeoutSeconds: number) {
-  return { $add: [now, { $multiply: [{ $ifNull: ["$plugin.timeout_seconds", defaultTimeoutSeconds] }, 1000] }] };
 }
