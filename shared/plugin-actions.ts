@@ -17,6 +17,7 @@ export const PLUGIN_ACTIONS = [
   "update_prices",
   "get_stats",
   "upload_photo",
+  "search_items",
 ] as const;
 export const PluginActionSchema = z.enum(PLUGIN_ACTIONS);
 export type PluginAction = z.infer<typeof PluginActionSchema>;
@@ -93,6 +94,30 @@ export const UploadPhotoParamsSchema = z.object({
   photo_url: z.url(),
 });
 
+/** Vinted's catalog sort orders. */
+export const CATALOG_SEARCH_ORDERS = ["relevance", "newest_first", "price_low_to_high", "price_high_to_low"] as const;
+const IdFilterSchema = z.array(VintedIdSchema).min(1).max(10);
+
+/**
+ * A read of Vinted's catalog search (other sellers' listings), as a buyer filtering it would see it.
+ * Kept small on purpose: catalogue scraping is what Vinted's anti-bot blocks first, so a search reads
+ * at most 3 pages, paced like every other request, and needs a filter (no browsing the whole site).
+ */
+export const SearchItemsParamsSchema = z
+  .object({
+    search_text: z.string().trim().min(1).max(200).optional(),
+    catalog_ids: IdFilterSchema.optional(),
+    brand_ids: IdFilterSchema.optional(),
+    size_ids: IdFilterSchema.optional(),
+    order: z.enum(CATALOG_SEARCH_ORDERS).default("relevance"),
+    /** Vinted caps per_page at 96. */
+    per_page: z.number().int().min(1).max(96).default(48),
+    max_pages: z.number().int().min(1).max(3).default(1),
+  })
+  .refine((p) => p.search_text !== undefined || p.catalog_ids !== undefined || p.brand_ids !== undefined, {
+    message: "search_items needs search_text, catalog_ids or brand_ids",
+  });
+
 export const PLUGIN_PARAMS_SCHEMAS = {
   get_user_data: GetUserDataParamsSchema,
   get_all_products: GetAllProductsParamsSchema,
@@ -102,6 +127,7 @@ export const PLUGIN_PARAMS_SCHEMAS = {
   update_prices: UpdatePricesParamsSchema,
   get_stats: GetStatsParamsSchema,
   upload_photo: UploadPhotoParamsSchema,
+  search_items: SearchItemsParamsSchema,
 } as const satisfies Record<PluginAction, z.ZodType>;
 
 export type PluginParams = { [A in PluginAction]: z.infer<(typeof PLUGIN_PARAMS_SCHEMAS)[A]> };
@@ -112,6 +138,7 @@ export type DeleteProductParams = PluginParams["delete_product"];
 export type UpdatePricesParams = PluginParams["update_prices"];
 export type GetStatsParams = PluginParams["get_stats"];
 export type UploadPhotoParams = PluginParams["upload_photo"];
+export type SearchItemsParams = PluginParams["search_items"];
 
 /** A task's action together with params already validated for that action. */
 export type PluginCommand = { [A in PluginAction]: { action: A; params: PluginParams[A] } }[PluginAction];
@@ -213,6 +240,22 @@ export const UploadPhotoResultSchema = z.object({
 });
 export type UploadPhotoResult = z.infer<typeof UploadPhotoResultSchema>;
 
+/** A catalog search hit as Vinted returns it (extra fields kept): another seller's listing. */
+export const CatalogItemSchema = z.looseObject({
+  id: z.number().int(),
+  title: z.string(),
+  price: z.unknown(),
+});
+export type CatalogItem = z.infer<typeof CatalogItemSchema>;
+
+export const SearchItemsResultSchema = z.object({
+  items: z.array(CatalogItemSchema),
+  /** What Vinted says the search matches in all (more than the pages read). */
+  total_entries: z.number().int().min(0),
+  pages_read: z.number().int().min(0),
+});
+export type SearchItemsResult = z.infer<typeof SearchItemsResultSchema>;
+
 export const PLUGIN_RESULT_SCHEMAS = {
   get_user_data: GetUserDataResultSchema,
   get_all_products: GetAllProductsResultSchema,
@@ -222,6 +265,7 @@ export const PLUGIN_RESULT_SCHEMAS = {
   update_prices: UpdatePricesResultSchema,
   get_stats: GetStatsResultSchema,
   upload_photo: UploadPhotoResultSchema,
+  search_items: SearchItemsResultSchema,
 } as const satisfies Record<PluginAction, z.ZodType>;
 
 export type PluginResultData = { [A in PluginAction]: z.infer<(typeof PLUGIN_RESULT_SCHEMAS)[A]> };

@@ -81,6 +81,7 @@ export const CreatePluginTaskBodySchema = z.discriminatedUnion("action", [
   createBodyFor("update_prices"),
   createBodyFor("get_stats"),
   createBodyFor("upload_photo"),
+  createBodyFor("search_items"),
 ]);
 /** Spec name kept as an alias. */
 export const CreatePluginTaskBody = CreatePluginTaskBodySchema;

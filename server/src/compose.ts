@@ -46,6 +46,9 @@ import { ContentParamsSchema, contentHandler } from "./tasks/handlers/content-ge
 import { CrawlParamsSchema } from "./tasks/handlers/site/crawler.js";
 import { siteHandler } from "./tasks/handlers/site/site-tasks.js";
 import { productModels } from "./products/model.js";
+import { vintedModels } from "./vinted/model.js";
+import { PluginCatalogSearches, cancelSearchesOfCancelledTasks } from "./plugin/catalog-searches.js";
+import { CompetitorAnalysisParamsSchema, competitorAnalysisHandler } from "./tasks/handlers/seo/competitor-analysis.js";
 
 export interface ComposeDeps {
   config: AppConfig;
@@ -185,6 +188,14 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     params: BulkOperationsParamsSchema,
     description: "Start a batch of jobs of another type (context_data: the batch body); the batch id in the result",
   });
+
+  // Competitor analysis also reads Vinted's catalog through the seller's extension (vinted.search_items).
+  registry.register("seo_competitor_analysis", {
+    handler: competitorAnalysisHandler(vintedModels(connection), new PluginCatalogSearches(lifecycle, plugin.tasks)),
+    params: CompetitorAnalysisParamsSchema,
+    description: "Each listing against similar ones: of the wardrobe (same brand and size) and, through the extension, of other sellers on Vinted (price position, title words)",
+  });
+  cancelSearchesOfCancelledTasks(lifecycle, "seo_competitor_analysis");
 
   // Listing copy through the publication pipeline's enhancer, on the catalog.
   const contentDeps = { enhancer, products: productModels(connection), catalog: products.products };

@@ -39,6 +39,13 @@ const integerInRange = (fallback: number, min: number, max: number) =>
     })
     .transform(Number);
 
+/** A price in USD ("0.00015"): a non-negative decimal. */
+const usdPrice = z
+  .string()
+  .default("0")
+  .refine((text) => /^\d+(\.\d+)?$/.test(text.trim()) && Number(text) <= 1_000, { message: "expected a price in USD such as 0.00015 (from 0 to 1000)" })
+  .transform(Number);
+
 const originList = z
   .string()
   .default("")
@@ -224,6 +231,9 @@ const EnvSchema = z.object({
   ENHANCER_API_KEY: z.string().min(1).optional(),
   ENHANCER_MODEL: z.string().min(1).default("gpt-4o-mini"),
   ENHANCER_TIMEOUT_MS: integerInRange(30_000, 100, 600_000),
+  /** What the provider charges per 1,000 prompt / completion tokens (USD): the cost of a task that uses it. */
+  ENHANCER_PRICE_PROMPT_PER_1K: usdPrice,
+  ENHANCER_PRICE_COMPLETION_PER_1K: usdPrice,
   /** Webhook deliveries to private, loopback and link-local addresses are refused unless true. */
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanFlag(false),
   WEBHOOK_TIMEOUT_MS: integerInRange(10_000, 100, 120_000),
@@ -303,6 +313,8 @@ export interface EnhancerConfig {
   apiKey: string | undefined;
   model: string;
   timeoutMs: number;
+  /** USD per 1,000 tokens; 0 when the provider's price is not configured. */
+  pricePer1k: { prompt: number; completion: number };
 }
 
 export interface WebhooksConfig {
@@ -443,7 +455,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       },
       credentialsKey: e.CREDENTIALS_KEY,
       marketplaces: { mercadolibreApiUrl: e.MERCADOLIBRE_API_URL, mercadolibreTimeoutMs: e.MERCADOLIBRE_TIMEOUT_MS },
-      enhancer: { url: e.ENHANCER_URL, apiKey: e.ENHANCER_API_KEY, model: e.ENHANCER_MODEL, timeoutMs: e.ENHANCER_TIMEOUT_MS },
+      enhancer: {
+        url: e.ENHANCER_URL,
+        apiKey: e.ENHANCER_API_KEY,
+        model: e.ENHANCER_MODEL,
+        timeoutMs: e.ENHANCER_TIMEOUT_MS,
+        pricePer1k: { prompt: e.ENHANCER_PRICE_PROMPT_PER_1K, completion: e.ENHANCER_PRICE_COMPLETION_PER_1K },
+      },
       webhooks: {
         allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
         timeoutMs: e.WEBHOOK_TIMEOUT_MS,

@@ -89,6 +89,8 @@ describe("OpenAI-compatible chat-completions provider (against a local fake)", (
     expect(outcome).toEqual({
       ok: true,
       result: { success: true, enhanced_title: expect.any(String), enhanced_description: "Une robe rouge élégante.", keywords: ["robe", "zara", "rouge"], provider: "chat-completions:tiny-model" },
+      // The answer's token counts; no price configured here, so no cost.
+      usage: { prompt_tokens: 10, completion_tokens: 10, cost_usd: 0 },
     });
     if (!outcome.ok) return;
     expect(outcome.result.enhanced_title.length).toBeLessThanOrEqual(60);

@@ -26,6 +26,7 @@ export const VALID_PARAMS: Record<PluginAction, Body> = {
   update_prices: { updates: [{ item_id: 123, price: "10.00" }, { item_id: 456, price: "15.00" }] },
   get_stats: { item_id: 123456 },
   upload_photo: { item_id: 123456, photo_url: "https://backend.example.com/photos/abc.jpg" },
+  search_items: { search_text: "veste carhartt", brand_ids: [362], size_ids: [207], order: "relevance", per_page: 48, max_pages: 1 },
 };
 
 /** Params each action refuses, and the field the 400 must name. */
@@ -38,6 +39,7 @@ export const INVALID_PARAMS: Record<PluginAction, { params: unknown; field: stri
   update_prices: { params: { updates: [] }, field: "params.updates" },
   get_stats: { params: { item_id: "123" }, field: "params.item_id" },
   upload_photo: { params: { photo_url: "not a url" }, field: "params.photo_url" },
+  search_items: { params: { per_page: 20 }, field: "params" },
 };
 
 /** Result data the extension sends per action. */
@@ -59,6 +61,8 @@ export function resultDataFor(action: PluginAction, params: Body = VALID_PARAMS[
       return { item_id: params.item_id, view_count: 125, favourite_count: 8, message_count: null, captured_at: new Date().toISOString() };
     case "upload_photo":
       return { photo_id: 99, temp_uuid: "uuid-1", url: null, item_id: params.item_id, attached: true };
+    case "search_items":
+      return { items: [{ id: 5001, title: "Veste Carhartt Detroit", price: { amount: "45.00", currency_code: "EUR" }, user: { id: 77, login: "other" } }], total_entries: 1, pages_read: 1 };
   }
 }
 

@@ -3,6 +3,7 @@
  * through the enhancer the publication pipeline uses (the built-in one here).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../server/src/config.js";
 import { startFakeChatCompletions } from "../fixtures/fake-chat-completions/index.js";
 import { startTestServer, type RegisteredUser, type TestServer } from "../helpers/app.js";
 import { TaskApi, type Body } from "./fixtures/tasks.js";
@@ -42,6 +43,8 @@ describe("content tasks", () => {
     const before = await product(ids[0]);
     const r = await run("ai_content_generation", { product_ids: ids });
     expect(r).toMatchObject({ products_processed: 3, provider: "built-in", failures: [] });
+    // The built-in enhancer makes no paid call, and says so.
+    expect(r.usage).toEqual({ prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, pricing: "built-in enhancer: no paid call, no cost" });
     const items = r.items as Array<{ product_id: number; title: string; description: string; keywords: string[] }>;
     expect(items.map((i) => i.product_id)).toEqual(ids);
     expect(items[0].title.length).toBeLessThanOrEqual(100);
@@ -109,5 +112,57 @@ describe("with the OpenAI-compatible provider", () => {
       await other.close();
       await fake.close();
     }
+  });
+});
+
+describe("cost of the OpenAI-compatible provider", () => {
+  it("prices the tokens each answer reports at ENHANCER_PRICE_*_PER_1K into metrics.cost_usd and the dashboard's cost", async () => {
+    const fake = await startFakeChatCompletions("sk-test");
+    const other = await startTestServer({
+      ENHANCER_URL: fake.url,
+      ENHANCER_API_KEY: "sk-test",
+      ENHANCER_MODEL: "tiny-model",
+      ENHANCER_PRICE_PROMPT_PER_1K: "0.5",
+      ENHANCER_PRICE_COMPLETION_PER_1K: "1.5",
+    });
+    try {
+      const seller = await other.register();
+      const productIds: number[] = [];
+      for (const title of ["Sac cuir", "Ceinture cuir"]) {
+        const created = await other.request<Body>("POST", "/api/v1/products/", { token: seller.access_token, body: { title, price: 40 } });
+        expect(created.status).toBe(201);
+        productIds.push(created.body.id as number);
+      }
+      const copy = JSON.stringify({ title: "Accessoire en cuir", description: "En cuir, très bon état.", keywords: ["cuir"] });
+      fake.reply({ kind: "content", content: copy, usage: { prompt_tokens: 1200, completion_tokens: 300 } }, { kind: "content", content: copy, usage: { prompt_tokens: 800, completion_tokens: 100 } });
+      const otherApi = new TaskApi(other.request, seller.access_token);
+      const task = await otherApi.create({ task_type: "meta_tags_generation", context_data: { product_ids: productIds } });
+      const done = await otherApi.waitForFinish(task.id);
+      expect(done.status, String(done.error_message)).toBe("completed");
+      // (1200 + 800) prompt tokens at 0.5 per 1k, (300 + 100) completion tokens at 1.5 per 1k.
+      const expected = (2000 * 0.5 + 400 * 1.5) / 1000;
+      expect(done.metrics?.cost_usd).toBeCloseTo(expected, 8);
+      expect((done.result_data as Body).usage).toMatchObject({ prompt_tokens: 2000, completion_tokens: 400, cost_usd: expected, pricing: expect.stringContaining("0.5 per 1k prompt tokens") });
+
+      // An answer without usage counts no tokens; the dashboard sums what the tasks cost.
+      fake.reply({ kind: "content", content: copy, usage: null });
+      const unpriced = await otherApi.create({ task_type: "ai_content_generation", context_data: { product_ids: [productIds[0]] } });
+      expect((await otherApi.waitForFinish(unpriced.id)).metrics?.cost_usd).toBe(0);
+      const dashboard = await other.request<{ cost: { total_usd: number; by_task_type: Record<string, number> } }>("GET", "/tasks/monitoring/metrics/dashboard/?period=1h", { token: seller.access_token });
+      expect(dashboard.status).toBe(200);
+      expect(dashboard.body.cost.by_task_type.meta_tags_generation).toBeCloseTo(expected, 6);
+      expect(dashboard.body.cost.total_usd).toBeCloseTo(expected, 6);
+    } finally {
+      await other.close();
+      await fake.close();
+    }
+  });
+
+  it("refuses a price that is not a decimal amount, naming the variable", () => {
+    const result = loadConfig({ JWT_SECRET: "s".repeat(32), ENHANCER_PRICE_PROMPT_PER_1K: "cheap", ENHANCER_PRICE_COMPLETION_PER_1K: "-1" });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.problems.map((p) => p.split(":")[0]).sort()).toEqual(["ENHANCER_PRICE_COMPLETION_PER_1K", "ENHANCER_PRICE_PROMPT_PER_1K"]);
+    const fine = loadConfig({ JWT_SECRET: "s".repeat(32), ENHANCER_PRICE_PROMPT_PER_1K: "0.00015" });
+    expect(fine.ok && fine.config.enhancer.pricePer1k).toEqual({ prompt: 0.00015, completion: 0 });
   });
 });

@@ -95,7 +95,7 @@ describe("seo_keyword_analysis", () => {
 
 describe("seo_competitor_analysis", () => {
   it("compares each listing with its own wardrobe's peers (same brand and size) and names why it lags", async () => {
-    const done = await run("seo_competitor_analysis");
+    const done = await run("seo_competitor_analysis", { vinted_search: false });
     const r = done.result_data as Body;
     const branded = active.filter((l) => l.brand !== null);
     expect(r.listings_compared).toBe(branded.length);
@@ -107,6 +107,7 @@ describe("seo_competitor_analysis", () => {
     expect(weakest[0]).toMatchObject({ views: 0, views_vs_peers: 0, peer_group: "brand_and_size" });
     expect(weakest[0].peers).toBeGreaterThanOrEqual(3);
     expect(r.sources).toEqual({ own_wardrobe: true, vinted_catalog_search: false });
+    expect(r.catalog_search).toMatchObject({ status: "off" });
     expect(r.insights_generated).toBe(r.behind_peers);
   });
 });

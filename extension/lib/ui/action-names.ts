@@ -10,6 +10,7 @@ const ACTION_NAME: Record<PluginAction, MessageKey> = {
   update_prices: "actionUpdatePrices",
   get_stats: "actionGetStats",
   upload_photo: "actionUploadPhoto",
+  search_items: "actionSearchItems",
 };
 
 /** What the seller reads instead of the protocol's action name. */

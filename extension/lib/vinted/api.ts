@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { SearchItemsParams } from "../../../shared/plugin";
 import type { VintedClient, RequestOptions } from "./client";
 import { VintedError } from "./errors";
 
@@ -12,6 +13,7 @@ export const VINTED_PATHS = {
   createItem: "/api/v2/item_upload/items",
   deleteItem: (itemId: number) => `/api/v2/items/${itemId}/delete`,
   photos: "/api/v2/photos",
+  catalogItems: (query: URLSearchParams) => `/api/v2/catalog/items?${query.toString()}`,
   refreshSession: "/web/api/auth/refresh",
 } as const;
 
@@ -62,6 +64,30 @@ export const UploadedPhotoSchema = z.looseObject({
 });
 export type UploadedPhoto = z.infer<typeof UploadedPhotoSchema>;
 
+const CatalogItemSchema = z.looseObject({ id: z.number().int(), title: z.string(), price: z.unknown() });
+export type CatalogItem = z.infer<typeof CatalogItemSchema>;
+
+const CatalogPageSchema = z.object({
+  items: z.array(CatalogItemSchema),
+  pagination: z.looseObject({
+    current_page: z.number().int(),
+    total_pages: z.number().int(),
+    total_entries: z.number().int(),
+  }),
+});
+export type CatalogPage = z.infer<typeof CatalogPageSchema>;
+
+/** The catalog search query as the site's own search page sends it (ids comma-separated). */
+export function catalogQuery(params: SearchItemsParams, page: number): URLSearchParams {
+  const query = new URLSearchParams({ page: String(page), per_page: String(params.per_page), order: params.order });
+  if (params.search_text) query.set("search_text", params.search_text);
+  for (const key of ["catalog_ids", "brand_ids", "size_ids"] as const) {
+    const ids = params[key];
+    if (ids?.length) query.set(key, ids.join(","));
+  }
+  return query;
+}
+
 export interface PhotoBytes {
   base64: string;
   contentType: string;
@@ -87,6 +113,11 @@ export class VintedApi {
   async wardrobePage(userId: number, page: number, order: WardrobeOrder, options: CallOptions = {}): Promise<WardrobePage> {
     const { json } = await this.client.request("GET", VINTED_PATHS.wardrobe(userId, page, WARDROBE_PAGE_SIZE, order), options);
     return parseOrThrow(WardrobePageSchema, json, "wardrobe");
+  }
+
+  async catalogPage(params: SearchItemsParams, page: number, options: CallOptions = {}): Promise<CatalogPage> {
+    const { json } = await this.client.request("GET", VINTED_PATHS.catalogItems(catalogQuery(params, page)), options);
+    return parseOrThrow(CatalogPageSchema, json, "catalog/items");
   }
 
   async itemForEditing(itemId: number, options: CallOptions = {}): Promise<EditableItem> {

@@ -4,7 +4,7 @@
  * product's own description and attributes, and picks keywords.
  */
 import type { ProductCondition } from "../../../shared/products.js";
-import type { Enhancer, EnhancementInput, EnhancementOutcome } from "./enhancer.js";
+import { NO_USAGE, type Enhancer, type EnhancementInput, type EnhancementOutcome } from "./enhancer.js";
 import { fitTitle } from "./text.js";
 
 const CONDITION_LABELS: Record<ProductCondition, string> = {
@@ -85,11 +85,13 @@ export function keywordsFor(input: EnhancementInput, max = 10): string[] {
 
 export class BuiltInEnhancer implements Enhancer {
   readonly name = "built-in";
+  readonly pricing = "built-in enhancer: no paid call, no cost";
 
   async enhance(input: EnhancementInput): Promise<EnhancementOutcome> {
     return {
       ok: true,
       result: { success: true, enhanced_title: titleFor(input), enhanced_description: descriptionFor(input), keywords: keywordsFor(input), provider: this.name },
+      usage: NO_USAGE,
     };
   }
 }

@@ -29,9 +29,23 @@ export interface EnhancementError {
   retry_after_ms: number | null;
 }
 
-export type EnhancementOutcome = { ok: true; result: EnhancementResult } | { ok: false; error: EnhancementError };
+/**
+ * What one enhancement cost: the provider's token counts (its answer's `usage`) priced at the
+ * configured per-1k rates. The built-in enhancer makes no paid call: zero tokens, zero cost.
+ */
+export interface EnhancementUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_usd: number;
+}
+
+export const NO_USAGE: EnhancementUsage = { prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 };
+
+export type EnhancementOutcome = { ok: true; result: EnhancementResult; usage: EnhancementUsage } | { ok: false; error: EnhancementError };
 
 export interface Enhancer {
   readonly name: string;
+  /** How its cost is counted, in words (shown with the usage in task results). */
+  readonly pricing: string;
   enhance(input: EnhancementInput): Promise<EnhancementOutcome>;
 }

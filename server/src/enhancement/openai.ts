@@ -6,13 +6,19 @@
  */
 import { z } from "zod";
 import type { EnhancerConfig } from "../config.js";
-import type { Enhancer, EnhancementError, EnhancementInput, EnhancementOutcome } from "./enhancer.js";
+import type { Enhancer, EnhancementError, EnhancementInput, EnhancementOutcome, EnhancementUsage } from "./enhancer.js";
 import { fitTitle } from "./text.js";
 
 const CopySchema = z.object({
   title: z.string().trim().min(1),
   description: z.string().trim().min(1),
   keywords: z.array(z.string().trim().min(1)).max(30).default([]),
+});
+
+/** The answer's `usage` (OpenAI's names; most compatible servers send it, some leave it out). */
+const UsageSchema = z.object({
+  prompt_tokens: z.number().int().min(0).catch(0),
+  completion_tokens: z.number().int().min(0).catch(0),
 });
 
 const SYSTEM_PROMPT =
@@ -29,11 +35,29 @@ function failure(kind: EnhancementError["kind"], message: string, provider_respo
   return { ok: false, error: { kind, message, provider_response, retry_after_ms } };
 }
 
+type ProviderConfig = Omit<EnhancerConfig, "pricePer1k"> & { url: string; pricePer1k?: EnhancerConfig["pricePer1k"] };
+
 export class ChatCompletionsEnhancer implements Enhancer {
   readonly name: string;
+  readonly pricing: string;
+  private readonly price: EnhancerConfig["pricePer1k"];
 
-  constructor(private readonly config: EnhancerConfig & { url: string }) {
+  constructor(private readonly config: ProviderConfig) {
     this.name = `chat-completions:${config.model}`;
+    this.price = config.pricePer1k ?? { prompt: 0, completion: 0 };
+    this.pricing =
+      this.price.prompt > 0 || this.price.completion > 0
+        ? `USD ${this.price.prompt} per 1k prompt tokens, ${this.price.completion} per 1k completion tokens (ENHANCER_PRICE_*_PER_1K)`
+        : "tokens counted; no price configured (ENHANCER_PRICE_PROMPT_PER_1K / ENHANCER_PRICE_COMPLETION_PER_1K), so cost 0";
+  }
+
+  /** The tokens the answer says it used, priced; an answer without `usage` counts as none. */
+  usageOf(body: unknown): EnhancementUsage {
+    const parsed = UsageSchema.safeParse((body as { usage?: unknown } | null)?.usage);
+    if (!parsed.success) return { prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 };
+    const { prompt_tokens, completion_tokens } = parsed.data;
+    const cost = (prompt_tokens * this.price.prompt + completion_tokens * this.price.completion) / 1000;
+    return { prompt_tokens, completion_tokens, cost_usd: Math.round(cost * 1e8) / 1e8 };
   }
 
   async enhance(input: EnhancementInput): Promise<EnhancementOutcome> {
@@ -55,7 +79,8 @@ export class ChatCompletionsEnhancer implements Enhancer {
       const retryAfter = res.headers.get("retry-after");
       return failure(transient ? "transient" : "final", `The enhancement provider answered ${res.status}`, { status: res.status, body: truncate(text) }, retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : null);
     }
-    const copy = parseCopy(text);
+    const body = parseJson(text);
+    const copy = copyOf(body);
     if (!copy) return failure("transient", "The enhancement provider's answer is not the JSON object asked for", { body: truncate(text) });
     return {
       ok: true,
@@ -66,6 +91,7 @@ export class ChatCompletionsEnhancer implements Enhancer {
         keywords: [...new Set(copy.keywords.map((k) => k.toLowerCase()))].slice(0, 10),
         provider: this.name,
       },
+      usage: this.usageOf(body),
     };
   }
 
@@ -96,10 +122,17 @@ export class ChatCompletionsEnhancer implements Enhancer {
   }
 }
 
-function parseCopy(text: string): z.infer<typeof CopySchema> | null {
+function parseJson(text: string): unknown {
   try {
-    const body = JSON.parse(text) as { choices?: Array<{ message?: { content?: unknown } }> };
-    const content = body.choices?.[0]?.message?.content;
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function copyOf(body: unknown): z.infer<typeof CopySchema> | null {
+  try {
+    const content = (body as { choices?: Array<{ message?: { content?: unknown } }> } | null)?.choices?.[0]?.message?.content;
     if (typeof content !== "string") return null;
     // Some models wrap JSON in a code fence even when asked not to.
     const json = content.replace(/^\s*```(?:json)?\s*|\s*```\s*$/g, "");

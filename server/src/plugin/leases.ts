@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { allBrands } from "../brands/scope.js";
+import { notPastClaimBy } from "../tasks/lifecycle/conditions.js";
 import type { FailureOutcome, TaskLifecycle } from "../tasks/lifecycle/index.js";
 import type { Task } from "../tasks/model.js";
 
@@ -17,7 +18,7 @@ export function claimableFilter(now: Date) {
   return {
     executor: "extension" as const,
     $or: [
-      { status: "pending" as const, $or: [{ scheduled_for: null }, { scheduled_for: { $lte: now } }] },
+      { status: "pending" as const, $and: [{ $or: [{ scheduled_for: null }, { scheduled_for: { $lte: now } }] }, notPastClaimBy(now)] },
       { status: "running" as const, lease_expires_at: { $lt: now } },
     ],
   };
@@ -54,6 +55,7 @@ export class ExtensionLeases {
     this.sweeping = true;
     try {
       await this.expireLeases();
+      await this.cancelUnclaimed();
     } catch (err) {
       this.logger.warn({ err }, "plugin lease sweep failed");
     } finally {
@@ -68,6 +70,24 @@ export class ExtensionLeases {
     const expired = await allBrands(this.lifecycle.tasks.find(filter).limit(SWEEP_BATCH).lean<Task[]>());
     let n = 0;
     for (const task of expired) if (await this.expire(task)) n++;
+    return n;
+  }
+
+  /**
+   * Pending tasks whose claim window closed (no extension took them in time) are cancelled, saying
+   * so: whoever waits for one is resumed by the lifecycle's listeners and goes on without it.
+   */
+  async cancelUnclaimed(now = new Date()): Promise<number> {
+    const late = await allBrands(
+      this.lifecycle.tasks.find({ executor: "extension", status: "pending", "plugin.claim_by": { $lte: now } }).limit(SWEEP_BATCH).lean<Task[]>(),
+    );
+    let n = 0;
+    for (const task of late) {
+      const seconds = Math.round((task.plugin!.claim_by!.getTime() - task.created_at.getTime()) / 1000);
+      const message = `No extension of the seller took this task within ${seconds} s: it was not run`;
+      if (await this.lifecycle.cancel(task, now, { error_message: message, "plugin.error_code": "NOT_CLAIMED" })) n++;
+    }
+    if (n > 0) this.logger.info({ cancelled: n }, "extension tasks not claimed in time were cancelled");
     return n;
   }
 

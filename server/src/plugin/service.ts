@@ -52,6 +52,8 @@ interface NewPluginTask {
   scheduledFor?: Date | null;
   /** At most one live task holds it (server/src/tasks/exclusive.ts). */
   exclusiveKey?: string;
+  /** Not claimed within this many seconds: cancelled instead (plugin.claim_by). */
+  claimWithinSeconds?: number;
 }
 
 export class PluginService implements ExternalTaskTypes {
@@ -109,9 +111,11 @@ export class PluginService implements ExternalTaskTypes {
     });
   }
 
-  /** A task for the seller's extension asked for by a server feature (a Vinted publication). */
-  async createOnBehalf(t: Pick<NewPluginTask, "owner" | "brand" | "action" | "params" | "description" | "exclusiveKey">): Promise<Task> {
-    return this.insert({ ...t, priority: DEFAULT_PRIORITY, timeoutSeconds: DEFAULT_TIMEOUT_SECONDS });
+  /** A task for the seller's extension asked for by a server feature (a Vinted publication, a catalog search). */
+  async createOnBehalf(
+    t: Pick<NewPluginTask, "owner" | "brand" | "action" | "params" | "description" | "exclusiveKey" | "claimWithinSeconds" | "maxRetries"> & { timeoutSeconds?: number },
+  ): Promise<Task> {
+    return this.insert({ ...t, priority: DEFAULT_PRIORITY, timeoutSeconds: t.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS });
   }
 
   private async insert(t: NewPluginTask): Promise<Task> {
@@ -130,7 +134,7 @@ export class PluginService implements ExternalTaskTypes {
       timeout_minutes: t.timeoutSeconds / 60,
       scheduled_for: t.scheduledFor ?? null,
       ...(t.maxRetries !== undefined ? { max_retries: t.maxRetries } : {}),
-      plugin: defaultPluginState(),
+      plugin: { ...defaultPluginState(), claim_by: t.claimWithinSeconds ? new Date(Date.now() + t.claimWithinSeconds * 1000) : null },
       ...(t.exclusiveKey ? { exclusive_key: t.exclusiveKey, exclusive_slot: t.exclusiveKey } : {}),
     });
   }

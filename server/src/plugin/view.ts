@@ -41,6 +41,7 @@ export function defaultPluginState(): PluginTaskState {
     result_digest: null,
     sync_total_entries: null,
     handed_back: false,
+    claim_by: null,
   };
 }
 

@@ -102,7 +102,7 @@ export function publicationHandler(deps: PipelineDeps): TaskHandler {
 async function runStep(deps: PipelineDeps, ctx: TaskContext, input: PublicationContext, product: PublishableProduct, state: StepState, step: PipelineStep): Promise<StepOutcome> {
   switch (step) {
     case "enhancement":
-      return enhancementStep(deps, input, product);
+      return enhancementStep(deps, ctx, input, product);
     case "publication":
       return publicationStep(deps, ctx, input, product, state);
     case "webhook":
@@ -110,13 +110,16 @@ async function runStep(deps: PipelineDeps, ctx: TaskContext, input: PublicationC
   }
 }
 
-async function enhancementStep(deps: PipelineDeps, input: PublicationContext, product: PublishableProduct): Promise<StepOutcome> {
+async function enhancementStep(deps: PipelineDeps, ctx: TaskContext, input: PublicationContext, product: PublishableProduct): Promise<StepOutcome> {
   const connector = deps.marketplaces.connector(input.marketplace_id);
   if (!input.enhance) {
     return { ok: true, result: { success: true, skipped: true, enhanced_title: product.title.slice(0, connector.titleMaxLength), enhanced_description: product.description, keywords: [] } };
   }
   const outcome = await deps.enhancer.enhance({ product, marketplace: { code: connector.code, name: connector.name, titleMaxLength: connector.titleMaxLength } });
-  if (outcome.ok) return { ok: true, result: { ...outcome.result } };
+  if (outcome.ok) {
+    ctx.reportCost(outcome.usage.cost_usd);
+    return { ok: true, result: { ...outcome.result } };
+  }
   const { kind, message, provider_response, retry_after_ms } = outcome.error;
   return { ok: false, failure: { kind, message, response: provider_response, retry_after_ms } };
 }

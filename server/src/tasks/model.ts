@@ -61,6 +61,11 @@ export interface PluginTaskState {
   sync_total_entries: number | null;
   /** The last lease was handed back unfinished (release): the next claim is the same attempt again. */
   handed_back: boolean;
+  /**
+   * A task only worth running soon (a catalog search someone waits for): not claimed after this, and
+   * cancelled by the lease sweeper once it passes while still pending. Null: no such limit.
+   */
+  claim_by?: Date | null;
 }
 
 export interface Task {
@@ -148,6 +153,7 @@ const pluginStateSchema = new Schema<PluginTaskState>(
     result_digest: { type: String, default: null },
     sync_total_entries: { type: Number, default: null },
     handed_back: { type: Boolean, default: false },
+    claim_by: { type: Date, default: null },
   },
   { _id: false },
 );

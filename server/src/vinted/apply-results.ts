@@ -110,6 +110,8 @@ export class VintedResultApplier {
         return { resultData: data, warning: null };
       }
       case "upload_photo":
+      // Other sellers' listings: kept on the task for whoever asked (competitor analysis), never stored as the seller's.
+      case "search_items":
         return { resultData: data, warning: null };
     }
   }

@@ -5,7 +5,7 @@ import { chromeBuild, extensionRoot, firefoxBuild, repoRoot } from "./paths.js";
 
 const SOURCE_DIRS = [join(extensionRoot, "entrypoints"), join(extensionRoot, "lib"), join(extensionRoot, "public")];
 /** Only the shared files the extension imports: others in shared/ belong to the server. */
-const SHARED_FILES = ["plugin.ts", "plugin-actions.ts", "publications.ts", "common.ts"].map((file) => join(repoRoot, "shared", file));
+const SHARED_FILES = ["plugin.ts", "plugin-actions.ts", "publications.ts", "common.ts", "extension-connection.ts", "auth.ts", "errors.ts", "vinted.ts"].map((file) => join(repoRoot, "shared", file));
 const SOURCE_FILES = [join(extensionRoot, "wxt.config.ts"), join(extensionRoot, "tsconfig.json"), ...SHARED_FILES];
 const LOCK_DIR = join(extensionRoot, ".output", ".build.lock");
 const LOCK_STALE_MS = 5 * 60_000;

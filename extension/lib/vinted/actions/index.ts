@@ -3,6 +3,7 @@ import { ActionCancelledError, VintedError, describeVintedError } from "../error
 import type { ActionContext, ActionOutcome } from "./context";
 import { PriceBatchStopped, updatePrices } from "./update-prices";
 import { getAllProducts, getStats, getUserData } from "./read-actions";
+import { searchItems } from "./search-items";
 import { createProduct, deleteProduct, updateProduct, uploadPhoto } from "./write-actions";
 
 export type { ActionContext, ActionOutcome, PhotoSource } from "./context";
@@ -25,6 +26,8 @@ function dispatch(command: PluginCommand, ctx: ActionContext): Promise<unknown> 
       return getStats(command.params, ctx);
     case "upload_photo":
       return uploadPhoto(command.params, ctx);
+    case "search_items":
+      return searchItems(command.params, ctx);
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { BrandAccess } from "../../http/context.js";
-import type { Enhancer, EnhancementResult } from "../../enhancement/enhancer.js";
+import type { Enhancer, EnhancementResult, EnhancementUsage } from "../../enhancement/enhancer.js";
 import { fitTitle } from "../../enhancement/text.js";
 import type { ProductDoc, ProductModels } from "../../products/model.js";
 import type { ProductService } from "../../products/service.js";
@@ -48,6 +48,16 @@ interface ContentState {
   failures: Array<{ product_id: number; error: string }>;
   keywords: string[];
   applied: number;
+  /** What the enhancer's calls used and cost so far (kept in checkpoints: a resumed run adds to it). */
+  usage: EnhancementUsage;
+}
+
+function addUsage(total: EnhancementUsage, one: EnhancementUsage): EnhancementUsage {
+  return {
+    prompt_tokens: total.prompt_tokens + one.prompt_tokens,
+    completion_tokens: total.completion_tokens + one.completion_tokens,
+    cost_usd: Math.round((total.cost_usd + one.cost_usd) * 1e8) / 1e8,
+  };
 }
 
 const META_TITLE_MAX = 60;
@@ -114,12 +124,19 @@ export function contentHandler(mode: ContentMode, deps: ContentDeps): TaskHandle
     const params = ContentParamsSchema.parse(ctx.task.context_data ?? {});
     const apply = mode === "content_optimization" && params.apply;
     const products = await productsToDo(deps, ctx.task.brand, params);
-    const state: ContentState = (ctx.resumeFrom as ContentState | null) ?? { done: 0, items: [], failures: [], keywords: [], applied: 0 };
+    const resumed = ctx.resumeFrom as Partial<ContentState> | null;
+    const state: ContentState = { done: 0, items: [], failures: [], keywords: [], applied: 0, ...resumed, usage: resumed?.usage ?? { prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 } };
+    // The task's cost is all its copy cost, the interrupted runs' included.
+    ctx.reportCost(state.usage.cost_usd);
     const brand: BrandAccess = { brandId: ctx.task.brand, role: "member" };
     for (let i = state.done; i < products.length; i++) {
       ctx.throwIfStopped();
       const product = products[i];
       const outcome = await deps.enhancer.enhance({ product, marketplace: { code: "catalog", name: "Catalog", titleMaxLength: params.title_max_length } });
+      if (outcome.ok) {
+        state.usage = addUsage(state.usage, outcome.usage);
+        ctx.reportCost(outcome.usage.cost_usd);
+      }
       if (!outcome.ok) {
         // A passing provider outage retries the task (from the last checkpoint); a refusal is this product's failure.
         if (outcome.error.kind === "transient") throw new Error(`The enhancer is unavailable: ${outcome.error.message}`);
@@ -144,6 +161,7 @@ export function contentHandler(mode: ContentMode, deps: ContentDeps): TaskHandle
     return {
       products_processed: state.done,
       provider: deps.enhancer.name,
+      usage: { ...state.usage, pricing: deps.enhancer.pricing },
       keywords_processed: state.keywords.length,
       insights_generated: state.items.length,
       ...(mode === "content_optimization" ? { applied: state.applied } : {}),

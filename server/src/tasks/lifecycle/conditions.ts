@@ -21,6 +21,15 @@ export function dueBy(now: Date): Fields {
   return { $or: [{ scheduled_for: null }, { scheduled_for: { $lte: now } }] };
 }
 
+/** An extension task is claimable when due and, if it must be claimed by a time, before that time. */
+export function extensionDueBy(now: Date): Fields {
+  return { $and: [dueBy(now), notPastClaimBy(now)] };
+}
+
+export function notPastClaimBy(now: Date): Fields {
+  return { $or: [{ "plugin.claim_by": null }, { "plugin.claim_by": { $gt: now } }] };
+}
+
 /** now + the task's timeout in whole seconds (timeoutSecondsOf), as an update-pipeline expression. */
 export function leaseEnd(now: Date) {
   return { $add: [now, { $multiply: [{ $round: [{ $multiply: ["$timeout_minutes", 60] }, 0] }, 1000] }] };

@@ -13,7 +13,7 @@ import type { TaskStatus } from "../../../../shared/tasks.js";
 import { allBrands } from "../../brands/scope.js";
 import { nextSequence } from "../../db/counters.js";
 import { taskModel, timeoutSecondsOf, type Task, type TaskModel } from "../model.js";
-import { dueBy, fenceFilter, LEASE_ORDER, leaseEnd, leaseFilter, rankOf } from "./conditions.js";
+import { dueBy, extensionDueBy, fenceFilter, LEASE_ORDER, leaseEnd, leaseFilter, rankOf } from "./conditions.js";
 import { TaskEvents } from "./events.js";
 import { lifecycleWrite } from "./guard.js";
 import { BrandSlots } from "./slots.js";
@@ -229,7 +229,7 @@ export class TaskLifecycle {
     for (let look = 0; look < MAX_GATED_LOOKS; look++) {
       const filter: Fields = held.length ? { ...mine, batch_id: { $nin: held } } : mine;
       const best = await allBrands(
-        this.tasks.findOne({ ...filter, status: "pending", ...dueBy(new Date()) }, { _id: 1, brand: 1, batch_id: 1 }).sort(LEASE_ORDER).lean<Pick<Task, "_id" | "brand" | "batch_id">>(),
+        this.tasks.findOne({ ...filter, status: "pending", ...extensionDueBy(new Date()) }, { _id: 1, brand: 1, batch_id: 1 }).sort(LEASE_ORDER).lean<Pick<Task, "_id" | "brand" | "batch_id">>(),
       );
       if (!best) return null;
       const admission = best.batch_id ? await this.claimGate(best) : null;
@@ -264,7 +264,7 @@ export class TaskLifecycle {
       "claim",
       "pending",
       "running",
-      { ...filter, ...dueBy(now) },
+      { ...filter, ...extensionDueBy(now) },
       [
         {
           $set: {
