@@ -1,0 +1,89 @@
+/**
+ * The birth of tasks: one at a time, or a batch's jobs in chunks built from one validated document
+ * each. Every creation path passes the creation check first (the queued quota).
+ */
+import { Types, type Connection } from "mongoose";
+import { nextSequence } from "../../db/counters.js";
+import type { Task, TaskModel } from "../model.js";
+import { rankOf } from "./conditions.js";
+import type { TaskEvents } from "./events.js";
+import type { CreationCheck, NewTask } from "./types.js";
+
+/** Fields in which the tasks of one createMany call may differ and still share one validated document. */
+const PER_TASK_FIELDS = new Set(["task_id", "context_data"]);
+
+function sharesFieldsWith(input: NewTask, first: NewTask): boolean {
+  const a = input as Record<string, unknown>;
+  const b = first as Record<string, unknown>;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) if (!PER_TASK_FIELDS.has(key) && a[key] !== b[key]) return false;
+  return true;
+}
+
+export class TaskCreation {
+  private check: CreationCheck | null = null;
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly tasks: TaskModel,
+    private readonly events: TaskEvents,
+  ) {}
+
+  /** Every creation path (API, batches, schedules, publication, plugin) passes this check first. */
+  useCheck(check: CreationCheck): void {
+    this.check = check;
+  }
+
+  /** Stores a new task, pending (due now or at `scheduled_for`), and announces it. */
+  async create(input: NewTask): Promise<Task> {
+    await this.check?.(input.brand, 1);
+    const created = await this.tasks.create({
+      ...input,
+      id: await nextSequence(this.connection, "tasks"),
+      priority_rank: rankOf(input),
+    });
+    const task = created.toObject() as Task;
+    await this.events.emit("task.created", { task });
+    return task;
+  }
+
+  /**
+   * Stores many new pending tasks (a batch's jobs) with insertMany in chunks, and announces each
+   * chunk with one `tasks.created` event. Ids are reserved in one counter step per chunk. Tasks that
+   * differ only in `task_id` and `context_data` (a batch's jobs) are built from one validated
+   * document per chunk instead of one mongoose document each.
+   */
+  async createMany(inputs: NewTask[], chunkSize: number): Promise<number> {
+    if (inputs.length > 0) await this.check?.(inputs[0].brand, inputs.length);
+    let stored = 0;
+    for (let start = 0; start < inputs.length; start += chunkSize) {
+      const chunk = inputs.slice(start, start + chunkSize);
+      const last = await nextSequence(this.connection, "tasks", chunk.length);
+      const docs = await this.documentsOf(chunk, last - chunk.length + 1);
+      await this.tasks.insertMany(docs, { ordered: true, lean: true });
+      stored += docs.length;
+      await this.events.emit("tasks.created", { brand: chunk[0].brand, batch_id: chunk[0].batch_id ?? null, tasks: docs });
+    }
+    return stored;
+  }
+
+  /** The stored form of each input, with its defaults and timestamps, validated by the schema. */
+  private async documentsOf(chunk: NewTask[], firstId: number): Promise<Task[]> {
+    const now = new Date();
+    // `_id` first, as the engine stores it (a document in any other order is rebuilt on insert).
+    const { _id: _first, ...shared } = await this.validated(chunk[0], firstId, now);
+    return Promise.all(
+      chunk.map(async (input, i) => {
+        const id = firstId + i;
+        if (!sharesFieldsWith(input, chunk[0])) return this.validated(input, id, now);
+        return { _id: new Types.ObjectId(), ...shared, id, task_id: input.task_id, context_data: input.context_data ?? {} };
+      }),
+    );
+  }
+
+  private async validated(input: NewTask, id: number, now: Date): Promise<Task> {
+    const doc = new this.tasks({ ...input, id, priority_rank: rankOf(input), created_at: now, updated_at: now });
+    await doc.validate();
+    return doc.toObject() as Task;
+  }
+}
