@@ -87,8 +87,23 @@ async function serveMarketHub(): Promise<number> {
   }
   // Users registered later (the latency sellers) get ids after the seeded ones.
   await db.connection.collection<{ _id: string; seq: number }>("counters").updateOne({ _id: "users" }, { $set: { seq: SELLERS } }, { upsert: true });
+  countCommands(db.embedded?.engine);
   const server = await listen(app, 0, "127.0.0.1");
   return addressOf(server).port;
+}
+
+/** Counts the engine's commands by name and collection; the parent asks for them over IPC. */
+function countCommands(engine: { run(cmd: Record<string, unknown>, connectionId: number): unknown } | undefined): void {
+  if (!engine) return;
+  const counts: Record<string, number> = {};
+  const run = engine.run.bind(engine);
+  engine.run = (cmd, connectionId) => {
+    const name = Object.keys(cmd)[0];
+    const key = `${name} ${typeof cmd[name] === "string" ? cmd[name] : ""}`.trim();
+    counts[key] = (counts[key] ?? 0) + 1;
+    return run(cmd, connectionId);
+  };
+  process.on("message", () => process.send?.({ ...counts }));
 }
 
 async function serve(mode: string): Promise<void> {
@@ -104,6 +119,8 @@ async function serve(mode: string): Promise<void> {
 interface ChildServer {
   base: string;
   pid: number;
+  /** The engine's commands so far, by name and collection (MarketHub only). */
+  commands(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -115,7 +132,7 @@ function profileArgs(mode: string): string[] {
 
 async function startChild(mode: "bare" | "markethub"): Promise<ChildServer> {
   const child: ChildProcess = spawn(process.execPath, [...profileArgs(mode), "--import", "tsx", fileURLToPath(import.meta.url), SERVER_FLAG, mode], {
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", "inherit", "ipc"],
   });
   const lines = createInterface({ input: child.stdout! });
   const [line] = (await Promise.race([once(lines, "line"), once(child, "exit").then(() => [null])])) as [string | null];
@@ -124,6 +141,11 @@ async function startChild(mode: "bare" | "markethub"): Promise<ChildServer> {
   return {
     base: `http://127.0.0.1:${port}`,
     pid: child.pid!,
+    async commands() {
+      const answer = once(child, "message");
+      child.send("commands");
+      return (await answer)[0] as Record<string, number>;
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, "exit");
@@ -259,6 +281,8 @@ interface ClaimFigures {
   p50: number;
   p95: number;
   cpuMsPerTask: number | null;
+  /** Database commands per task handed out, by command and collection. */
+  commandsPerTask: Record<string, number>;
 }
 
 /** A simulated extension: holds ?wait=25 polls, posts a success for each task it gets, until stopped. */
@@ -292,6 +316,7 @@ async function claimThroughput(server: ChildServer): Promise<ClaimFigures> {
   await sleep(300); // every seller's first poll is held
 
   const total = CLAIM_RATE * CLAIM_SECONDS;
+  const commandsBefore = await server.commands();
   const cpuBefore = cpuSeconds(server.pid).other;
   const started = performance.now();
   let inFlight = 0;
@@ -315,6 +340,7 @@ async function claimThroughput(server: ChildServer): Promise<ClaimFigures> {
   while (claimedAt.size < total && performance.now() < deadline) await sleep(20);
   const lastClaim = Math.max(...[...claimedAt.values()].map((times) => times[0]));
   const cpuAfter = cpuSeconds(server.pid).other;
+  const commandsAfter = await server.commands();
   stop.now = true;
 
   const latencies = [...sentAt].flatMap(([taskId, sent]) => (claimedAt.has(taskId) ? [claimedAt.get(taskId)![0] - sent] : []));
@@ -329,6 +355,7 @@ async function claimThroughput(server: ChildServer): Promise<ClaimFigures> {
     p50: percentile(latencies, 0.5),
     p95: percentile(latencies, 0.95),
     cpuMsPerTask: cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) * 1000) / claimedAt.size : null,
+    commandsPerTask: Object.fromEntries(Object.entries(commandsAfter).map(([key, n]) => [key, (n - (commandsBefore[key] ?? 0)) / claimedAt.size])),
   };
 }
 
@@ -364,18 +391,30 @@ export async function runPluginBench(): Promise<void> {
     row(`task created → extension has it, long-poll (median of ${LONG_POLL_SAMPLES})`, median(longPoll), "ms");
     row(`task created → extension has it, 5 s polling (median of ${PLAIN_POLL_SAMPLES})`, median(plain), "ms");
     row("ratio 5 s polling / long-poll", median(plain) / median(longPoll), "x");
+  } finally {
+    agent.destroy();
+    await bare.stop();
+    await markethub.stop();
+  }
+}
 
+/** 50 long-polling sellers and a producer: claims per second, double deliveries, database commands per task. */
+export async function runClaimsBench(): Promise<void> {
+  console.log(`\nClaims: ${CLAIM_SELLERS} sellers long-polling, results posted, tasks created at ${CLAIM_RATE}/s for ${CLAIM_SECONDS} s`);
+  const markethub = await startChild("markethub");
+  try {
     const claims = await claimThroughput(markethub);
-    console.log(`\n  ${CLAIM_SELLERS} sellers long-polling, results posted, tasks created at ${CLAIM_RATE}/s for ${CLAIM_SECONDS} s`);
     row("claims per second", claims.claimsPerSecond, "/s");
     row("ratio claims/s / creation rate asked", claims.claimsPerSecond / CLAIM_RATE, "x");
     row("tasks created / handed out / handed out twice", `${claims.created} / ${claims.claimed} / ${claims.doubles}`);
     row("create → claim, median", claims.p50, "ms");
     row("create → claim, p95", claims.p95, "ms");
     if (claims.cpuMsPerTask !== null) row("server CPU per task (create, claim, result)", claims.cpuMsPerTask, "ms");
+    const commands = Object.entries(claims.commandsPerTask).filter(([, n]) => n >= 0.05).sort((a, b) => b[1] - a[1]);
+    row("database commands per task", commands.reduce((sum, [, n]) => sum + n, 0).toFixed(1));
+    for (const [key, n] of commands) row(`  ${key}`, n.toFixed(2));
   } finally {
     agent.destroy();
-    await bare.stop();
     await markethub.stop();
   }
 }

@@ -1,6 +1,6 @@
 import { runBatchesBench } from "./batches.bench.js";
 import { runEngineBench } from "./engine.bench.js";
-import { runPluginBench } from "./plugin.bench.js";
+import { runClaimsBench, runPluginBench } from "./plugin.bench.js";
 import { runPublicationBench } from "./publication.bench.js";
 import { runSoakBench } from "./soak.bench.js";
 import { runTasksBench } from "./tasks.bench.js";
@@ -9,6 +9,7 @@ import { runTasksBench } from "./tasks.bench.js";
 const benches: Record<string, () => Promise<void>> = {
   engine: runEngineBench,
   plugin: runPluginBench,
+  claims: runClaimsBench,
   tasks: runTasksBench,
   batches: runBatchesBench,
   publication: runPublicationBench,
