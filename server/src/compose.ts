@@ -103,7 +103,7 @@ export interface Composition {
 }
 
 export function compose({ config, logger, connection, isDraining }: ComposeDeps): Composition {
-  const brands = new BrandService(connection, authModels(connection).User);
+  const brands = new BrandService(connection, authModels(connection).User, config.brandMembershipCacheMs);
   const auth = new AuthService(
     connection,
     {

@@ -151,6 +151,8 @@ const EnvSchema = z.object({
   AUTH_SCRYPT_COST: integerInRange(OWASP_SCRYPT_COST, 10, 20),
   /** How long a session read as open is trusted without the database (a logout in another process is seen that late). */
   AUTH_SESSION_CACHE_MS: integerInRange(30_000, 0, 3_600_000),
+  /** How long a user's brand memberships read are trusted without the database (a change in another process is seen that late). */
+  BRAND_MEMBERSHIP_CACHE_MS: integerInRange(30_000, 0, 3_600_000),
   /** Dashboard polling (batch status, overview): requests per minute per caller and URL. */
   POLL_RATE_LIMIT: integerInRange(60, 1, 1_000_000),
   /** A batch whose counters have not moved for this long is checked against a count of its jobs. */
@@ -275,6 +277,8 @@ export interface Config {
   authScryptCost: number;
   /** A session read as open is trusted this long; a logout elsewhere is seen at most this late (0 = always read). */
   authSessionCacheMs: number;
+  /** A user's brand memberships read are trusted this long; a change made elsewhere is seen at most this late (0 = always read). */
+  brandMembershipCacheMs: number;
   /** Requests per minute one caller may make to one polled URL (batch status, dashboard). */
   pollRateLimit: number;
   /** Quiet time after which a batch's counters are checked against (and repaired from) a count of its jobs. */
@@ -414,6 +418,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       authLockout: { attempts: e.AUTH_LOCKOUT_ATTEMPTS, windowSeconds: e.AUTH_LOCKOUT_WINDOW, durationSeconds: e.AUTH_LOCKOUT_DURATION },
       authScryptCost: e.AUTH_SCRYPT_COST,
       authSessionCacheMs: e.AUTH_SESSION_CACHE_MS,
+      brandMembershipCacheMs: e.BRAND_MEMBERSHIP_CACHE_MS,
       pollRateLimit: e.POLL_RATE_LIMIT,
       batchCountsQuietMs: e.BATCH_COUNTS_QUIET_MS,
       shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT,
