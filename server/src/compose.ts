@@ -231,7 +231,9 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   // no worker held) and runs again once that extension task ends, or is removed.
   marketplaces.service.connectors.vinted.useGateway(new PluginTaskGateway(lifecycle, plugin.tasks));
   const resumeWaiters = async (task: Task) => {
-    if (task.executor === "extension") await lifecycle.resumeWaitersOf(task.task_id);
+    // Ends the listener did not look at (a mark it raced, a process that died) are resumed by the
+    // executor's periodic recovery (resumeEndedWaits).
+    if (task.executor === "extension" && task.awaited === true) await lifecycle.resumeWaitersOf(task.task_id);
   };
   lifecycle.events.on("task.status_changed", async ({ to, task }) => {
     if ((ENDED_STATUSES as readonly TaskStatus[]).includes(to)) await resumeWaiters(task);

@@ -3,7 +3,7 @@
  * each. Every creation path passes the creation check first (the queued quota).
  */
 import { Types, type Connection } from "mongoose";
-import { nextSequence } from "../../db/counters.js";
+import { nextSequence, SequenceBlocks } from "../../db/counters.js";
 import type { Task, TaskModel } from "../model.js";
 import { rankOf } from "./conditions.js";
 import type { TaskEvents } from "./events.js";
@@ -20,14 +20,21 @@ function sharesFieldsWith(input: NewTask, first: NewTask): boolean {
   return true;
 }
 
+/** Task ids one counter step reserves for this process's single creations. */
+const TASK_ID_BLOCK = 64;
+
 export class TaskCreation {
   private check: CreationCheck | null = null;
+  /** Ids of single creations: one counter round trip per block, not per task. */
+  private readonly ids: SequenceBlocks;
 
   constructor(
     private readonly connection: Connection,
     private readonly tasks: TaskModel,
     private readonly events: TaskEvents,
-  ) {}
+  ) {
+    this.ids = new SequenceBlocks(connection, "tasks", TASK_ID_BLOCK);
+  }
 
   /** Every creation path (API, batches, schedules, publication, plugin) passes this check first. */
   useCheck(check: CreationCheck): void {
@@ -39,7 +46,7 @@ export class TaskCreation {
     await this.check?.(input.brand, 1);
     const created = await this.tasks.create({
       ...input,
-      id: await nextSequence(this.connection, "tasks"),
+      id: await this.ids.take(),
       priority_rank: rankOf(input),
     });
     const task = created.toObject() as Task;
