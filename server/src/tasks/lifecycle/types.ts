@@ -95,3 +95,23 @@ export type StatusChange = (
   update: UpdateQuery<Task> | Fields[],
   options?: { sort?: Record<string, 1 | -1> },
 ) => Promise<Task | null>;
+
+/** What a conditional change did: `changed` when it applied, else the task it found unchanged in `seen` (or nothing). */
+export interface ConditionalChange {
+  changed: Task | null;
+  seen: Task | null;
+}
+
+/**
+ * The status write made only if the task found satisfies `applyIf` (an aggregation expression on the
+ * stored task); `set` is the fields of a one-stage pipeline update. One atomic command either way.
+ */
+export type ConditionalStatusChange = (
+  name: TransitionName,
+  from: TaskStatus,
+  to: TaskStatus,
+  filter: Fields,
+  set: Fields,
+  applyIf: unknown,
+  options?: { sort?: Record<string, 1 | -1> },
+) => Promise<ConditionalChange>;
