@@ -124,10 +124,16 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     runningLimitPerBrand: taskConfig.runningLimitPerBrand,
   });
   const registry = builtInTaskTypes(connection);
-  const queuedCounts = new QueuedTaskCounts(connection, lifecycle.tasks, taskConfig.queuedCountQuietMs, logger.child({ module: "queued-count" }));
+  const queuedCounts = new QueuedTaskCounts(
+    connection,
+    lifecycle.tasks,
+    taskConfig.queuedCountQuietMs,
+    logger.child({ module: "queued-count" }),
+    taskConfig.queuedCountFlushMs,
+  );
   const queuedQuota = new QueuedTaskQuota(queuedCounts, taskConfig.queuedLimitPerBrand);
   const queuedRecount = new RepeatingWork("queued count recount", Math.max(100, Math.round(taskConfig.queuedCountQuietMs / 3)), () => queuedCounts.sweep(), logger);
-  lifecycle.useCreationCheck((brand, adding) => queuedQuota.assertRoom(brand, adding));
+  lifecycle.useCreationCheck((brand, adding) => queuedQuota.reserve(brand, adding));
   const execution = new TaskExecution(connection, lifecycle, registry, logger, {
     processEveryMs: taskConfig.pollMs,
     concurrency: taskConfig.concurrency,
@@ -291,7 +297,14 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
       { name: "scheduler", start: () => scheduling.ticker.start(), stop: () => scheduling.ticker.stop() },
       plugin.service,
       batches.recount,
-      { name: "queued-count-recount", start: async () => queuedRecount.start(), stop: () => queuedRecount.stop() },
+      {
+        name: "queued-count-recount",
+        start: async () => queuedRecount.start(),
+        stop: async () => {
+          await queuedRecount.stop();
+          await queuedCounts.flush();
+        },
+      },
       retention.background,
     ],
   };

@@ -189,6 +189,8 @@ const EnvSchema = z.object({
   TASK_QUEUED_LIMIT_PER_BRAND: integerInRange(100_000, 1, 10_000_000),
   /** A brand's count of queued tasks that has not moved for this long is checked against a count of its pending tasks. */
   TASK_QUEUED_COUNT_QUIET_MS: integerInRange(30_000, 100, 86_400_000),
+  /** Tasks taken off a brand's queue are written to its count at most this late (0 = at once). */
+  TASK_QUEUED_COUNT_FLUSH_MS: integerInRange(200, 0, 60_000),
   /** How often every server process looks for due periodic tasks (/tasks/scheduled/); a schedule fires at most once per tick. */
   SCHEDULER_TICK_MS: integerInRange(10_000, 20, 3_600_000),
   /** Periodic tasks may fire at most once every this many seconds (a seconds field finer than that is refused). */
@@ -356,6 +358,8 @@ export interface TaskExecutionConfig {
   queuedLimitPerBrand: number;
   /** How long a brand's queued count must be still before it is recounted (TASK_QUEUED_COUNT_QUIET_MS). */
   queuedCountQuietMs: number;
+  /** Decrements of the queued counts are gathered and written this often (TASK_QUEUED_COUNT_FLUSH_MS). */
+  queuedCountFlushMs: number;
   /** Periodic tasks: the scheduler's tick (SCHEDULER_TICK_MS). */
   schedulerTickMs: number;
   /** Periodic tasks: the shortest gap allowed between two runs of a schedule (CRON_MIN_INTERVAL_SECONDS). */
@@ -439,6 +443,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
         runningLimitPerBrand: e.TASK_RUNNING_LIMIT_PER_BRAND,
         queuedLimitPerBrand: e.TASK_QUEUED_LIMIT_PER_BRAND,
         queuedCountQuietMs: e.TASK_QUEUED_COUNT_QUIET_MS,
+        queuedCountFlushMs: e.TASK_QUEUED_COUNT_FLUSH_MS,
         schedulerTickMs: e.SCHEDULER_TICK_MS,
         cronMinIntervalSeconds: e.CRON_MIN_INTERVAL_SECONDS,
         alertEvalMs: e.ALERT_EVAL_MS,

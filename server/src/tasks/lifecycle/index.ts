@@ -30,7 +30,7 @@ import { TaskWaits } from "./waits.js";
 export { TaskEvents, type TaskEventMap, type TaskEventName, type TaskStatusChanged, type TasksBulkStatusChanged } from "./events.js";
 export { ALLOWED_STATUS_CHANGES, TRANSITIONS, type TransitionName } from "./table.js";
 export { decideRetry, retryDelayMs, type FailureKind, type RetryPolicyOptions } from "./retry-policy.js";
-export type { BatchScope, ClaimAdmission, ClaimGate, CreationCheck, FailureInput, FailureOutcome, LeaseCondition, LifecycleOptions, NewTask, RunFence } from "./types.js";
+export type { BatchScope, ClaimAdmission, ClaimGate, CreationCheck, CreationReservation, FailureInput, FailureOutcome, LeaseCondition, LifecycleOptions, NewTask, RunFence } from "./types.js";
 export { ENDED_STATUSES } from "./waits.js";
 
 export class TaskLifecycle {

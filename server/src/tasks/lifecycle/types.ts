@@ -68,8 +68,13 @@ export interface ClaimAdmission {
 }
 export type ClaimGate = (task: Pick<Task, "_id" | "brand" | "batch_id">) => Promise<ClaimAdmission>;
 
-/** Refuses (throws) the creation of `adding` new tasks for a brand, e.g. past its queued quota. */
-export type CreationCheck = (brand: number, adding: number) => Promise<void>;
+/** Room a creation check counted for new tasks; what is not stored after all is given back. */
+export interface CreationReservation {
+  giveBack(count: number): Promise<void>;
+}
+
+/** Refuses (throws) the creation of `adding` new tasks for a brand, e.g. past its queued quota; else reserves their room. */
+export type CreationCheck = (brand: number, adding: number) => Promise<CreationReservation | void>;
 
 /** Which tasks a bulk transition may move: always one batch of one brand. */
 export interface BatchScope {
