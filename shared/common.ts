@@ -46,3 +46,17 @@ export function paginated<T extends z.ZodType>(item: T) {
 }
 /** A page of T, as `paginated()` declares it. */
 export type Page<T> = Omit<z.infer<ReturnType<typeof paginated<z.ZodUnknown>>>, "results"> & { results: T[] };
+
+/** `a,b,c` → ["a","b","c"], each checked against `values` (or an alias in `extra` standing for several), duplicates dropped; a bad value is reported under the parameter's own name. */
+export function commaListOf<const T extends readonly [string, ...string[]]>(values: T, extra: Record<string, readonly T[number][]> = {}) {
+  const allowed: string[] = [...values, ...Object.keys(extra)];
+  return z.string().transform((raw, ctx) => {
+    const list = raw.split(",").map((v) => v.trim()).filter(Boolean);
+    const unknown = list.filter((v) => !allowed.includes(v));
+    if (list.length === 0 || unknown.length > 0) {
+      ctx.addIssue({ code: "custom", message: `Valeur invalide${unknown.length ? ` (${unknown.join(", ")})` : ""}. Choix: ${allowed.join(", ")}` });
+      return z.NEVER;
+    }
+    return [...new Set(list.flatMap((v) => extra[v] ?? [v]))] as T[number][];
+  });
+}

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { BrandRefSchema } from "./brands.js";
 import { UserRefSchema } from "./auth.js";
-import { PageQuerySchema, QueryBooleanSchema, TimestampSchema, paginated } from "./common.js";
+import { PageQuerySchema, QueryBooleanSchema, TimestampSchema, commaListOf, paginated } from "./common.js";
 
 /**
  * `suspended`: held back (a paused batch) until resumed; never claimed. A task scheduled for later
@@ -240,20 +240,6 @@ export type TypeStatsResponse = z.infer<typeof TypeStatsResponseSchema>;
 // ---------------------------------------------------------------------------------------------
 
 const splitCommas = (raw: string) => raw.split(",").map((v) => v.trim()).filter(Boolean);
-
-/** `a,b,c` → ["a","b","c"], each checked against `values`; a bad value is reported under the parameter's own name. */
-function commaListOf<const T extends readonly [string, ...string[]]>(values: T, extra: Record<string, readonly T[number][]> = {}) {
-  const allowed: string[] = [...values, ...Object.keys(extra)];
-  return z.string().transform((raw, ctx) => {
-    const list = splitCommas(raw);
-    const unknown = list.filter((v) => !allowed.includes(v));
-    if (list.length === 0 || unknown.length > 0) {
-      ctx.addIssue({ code: "custom", message: `Valeur invalide${unknown.length ? ` (${unknown.join(", ")})` : ""}. Choix: ${allowed.join(", ")}` });
-      return z.NEVER;
-    }
-    return [...new Set(list.flatMap((v) => extra[v] ?? [v]))] as T[number][];
-  });
-}
 
 /** Fields `ordering` accepts (each may be prefixed with `-`). */
 export const TASK_ORDERING_FIELDS = [

@@ -11,10 +11,10 @@ import { startFakeVinted, type FakeVinted, type RecordedRequest } from "../fixtu
 import { launchBrowser, openExtensionPage, type BrowserKind, type ExtensionBrowser } from "./harness/browsers.js";
 import { ensureExtensionBuilt } from "./harness/extension-build.js";
 import { ExtensionDriver, type ActionOutcome } from "./harness/extension-driver.js";
+import { FAST_PACING } from "./harness/extension-session.js";
 import { artifactsDir } from "./harness/paths.js";
 import { PHOTO_BYTES, startPhotoServer, type PhotoServer } from "./harness/photo-server.js";
 
-const FAST_PACING = { minDelayMs: 40, maxDelayMs: 80, rateLimitPauseMs: 1_000, maxRateLimitRetries: 6, maxRateLimitWaitMs: 60_000 };
 const TOTAL_ITEMS = 1595;
 
 interface Product {

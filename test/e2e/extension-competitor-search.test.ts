@@ -7,28 +7,24 @@
 import type { Page } from "puppeteer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TaskView } from "../../shared/tasks.js";
-import { startFakeVinted, type FakeVinted } from "../fixtures/fake-vinted/index.js";
-import { launchBrowser, openExtensionPage, type ExtensionBrowser } from "./harness/browsers.js";
-import { ensureExtensionBuilt } from "./harness/extension-build.js";
-import { ExtensionDriver } from "./harness/extension-driver.js";
-import { startMarketHub, waitUntil, type MarketHub } from "./harness/markethub.js";
+import type { FakeVinted } from "../fixtures/fake-vinted/index.js";
+import { ExtensionSession } from "./harness/extension-session.js";
+import { waitUntil, type MarketHub } from "./harness/markethub.js";
 
-const FAST_PACING = { minDelayMs: 40, maxDelayMs: 80, rateLimitPauseMs: 1_000, maxRateLimitRetries: 6, maxRateLimitWaitMs: 60_000 };
 /** Other sellers' "Sweat Nike" listings, and one the search must not find (another brand). */
 const COMPETITOR_PRICES = [16, 18, 20, 22, 24, 26];
 
 type Body = Record<string, unknown>;
 
 describe("extension + real MarketHub server in chromium: catalog search for competitor analysis", () => {
+  let session: ExtensionSession;
   let vinted: FakeVinted;
   let hub: MarketHub;
-  let eb: ExtensionBrowser;
-  let ext: ExtensionDriver;
   let vintedTab: Page | undefined;
 
   beforeAll(async () => {
-    await ensureExtensionBuilt();
-    vinted = await startFakeVinted({ totalItems: 30 });
+    session = await ExtensionSession.start("chromium", { vinted: { totalItems: 30 } });
+    ({ vinted, hub } = session);
     const mine = vinted.state.items[0]!;
     Object.assign(mine, { title: "Sweat Nike", price: "30.00" });
     vinted.state.catalog = [
@@ -38,25 +34,11 @@ describe("extension + real MarketHub server in chromium: catalog search for comp
       })),
       { id: 8_000_000_100, title: "Sweat Adidas oversize", price: "12.00", brand_id: 14, brand: "Adidas", size_id: 206, size: "M", catalog_id: 5, favourite_count: 1, view_count: 5, created_at: Date.now(), user: { id: 200, login: "elsewhere" } },
     ];
-    hub = await startMarketHub();
-    eb = await launchBrowser("chromium", vinted);
-    const options = await openExtensionPage(eb, "options.html");
-    ext = new ExtensionDriver(options);
-    await ext.setStorage({ vintedPacing: FAST_PACING });
-    await options.locator("input[name=serverUrl]").fill(hub.url);
-    await options.locator("input[name=email]").fill(hub.seller.email);
-    await options.locator("input[name=password]").fill(hub.seller.password);
-    await options.locator("[data-testid=login]").click();
-    await options.waitForSelector("[data-testid=session]");
-    vintedTab = await eb.browser.newPage();
-    await vintedTab.goto(eb.vintedUrl, { waitUntil: "load" });
+    await session.logIn();
+    vintedTab = await session.openVintedTab();
   }, 180_000);
 
-  afterAll(async () => {
-    const closing = await Promise.allSettled([eb?.close(), vinted?.close()]);
-    await hub?.close();
-    for (const outcome of closing) if (outcome.status === "rejected") throw outcome.reason;
-  }, 60_000);
+  afterAll(() => session?.close(), 60_000);
 
   it("the analysis's search runs in the seller's Vinted tab and its results are compared with the listing", { timeout: 180_000 }, async () => {
     const { task_id: syncId } = await hub.seller.syncVinted();

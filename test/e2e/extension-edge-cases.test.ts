@@ -11,13 +11,11 @@
 import type { Page } from "puppeteer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PluginTaskView } from "../../shared/plugin.js";
-import { startFakeVinted, type FakeVinted, type RecordedRequest } from "../fixtures/fake-vinted/index.js";
-import { launchBrowser, openExtensionPage, type BrowserKind, type ExtensionBrowser } from "./harness/browsers.js";
-import { ensureExtensionBuilt } from "./harness/extension-build.js";
-import { ExtensionDriver } from "./harness/extension-driver.js";
-import { startMarketHub, waitUntil, type MarketHub } from "./harness/markethub.js";
+import type { FakeVinted, RecordedRequest } from "../fixtures/fake-vinted/index.js";
+import type { BrowserKind } from "./harness/browsers.js";
+import { ExtensionSession } from "./harness/extension-session.js";
+import { waitUntil, type MarketHub } from "./harness/markethub.js";
 
-const FAST_PACING = { minDelayMs: 40, maxDelayMs: 80, rateLimitPauseMs: 1_000, maxRateLimitRetries: 6, maxRateLimitWaitMs: 60_000 };
 /** Five wardrobe pages of 96. */
 const TOTAL_ITEMS = 400;
 
@@ -28,26 +26,18 @@ interface LocalRecord {
 }
 
 describe.each<BrowserKind>(["chromium", "firefox"])("extension edge cases in %s", (kind) => {
+  let session: ExtensionSession;
   let vinted: FakeVinted;
   let hub: MarketHub;
-  let eb: ExtensionBrowser;
-  let ext: ExtensionDriver;
   let vintedTab: Page;
-
-  async function extensionPage(path: string): Promise<Page> {
-    const page = await openExtensionPage(eb, path);
-    if (ext && ext.page !== page) await ext.page.close().catch(() => undefined);
-    await page.bringToFront();
-    ext = new ExtensionDriver(page);
-    return page;
-  }
+  const extensionPage = (path: string) => session.page(path);
 
   function wardrobePagesSince(mark: number): number[] {
     return vinted.state.requests.slice(mark).filter((r: RecordedRequest) => /\/wardrobe\//.test(r.path) && r.status === 200).map((r) => Number(r.query.page));
   }
 
   async function localRecord(taskId: string): Promise<LocalRecord | undefined> {
-    return ((await ext.getStorage("localHistory")) as LocalRecord[] | undefined)?.find((r) => r.taskId === taskId);
+    return ((await session.ext.getStorage("localHistory")) as LocalRecord[] | undefined)?.find((r) => r.taskId === taskId);
   }
 
   async function text(page: Page, testId: string): Promise<string> {
@@ -71,19 +61,11 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension edge cases in %s"
   }
 
   beforeAll(async () => {
-    await ensureExtensionBuilt();
-    vinted = await startFakeVinted({ totalItems: TOTAL_ITEMS });
-    hub = await startMarketHub();
-    eb = await launchBrowser(kind, vinted);
-    await extensionPage("options.html");
-    await ext.setStorage({ vintedPacing: FAST_PACING });
+    session = await ExtensionSession.start(kind, { vinted: { totalItems: TOTAL_ITEMS } });
+    ({ vinted, hub } = session);
   }, 300_000); // the first suite to need the extension builds it: minutes on a loaded machine
 
-  afterAll(async () => {
-    const closing = await Promise.allSettled([eb?.close(), vinted?.close()]);
-    await hub?.close();
-    for (const outcome of closing) if (outcome.status === "rejected") throw outcome.reason;
-  }, 60_000);
+  afterAll(() => session?.close(), 60_000);
 
   it("after login the options page names the next step, and says all is set once a Vinted tab is logged in", { timeout: 90_000 }, async () => {
     const page = await extensionPage("options.html");
@@ -95,8 +77,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension edge cases in %s"
     expect(await text(page, "next-step")).toMatch(/Next step: open Vinted .* log in there/);
     expect(await page.$eval("[data-testid=next-step] a", (a) => a.getAttribute("href"))).toBe("https://www.vinted.fr/");
 
-    vintedTab = await eb.browser.newPage();
-    await vintedTab.goto(eb.vintedUrl, { waitUntil: "load" });
+    vintedTab = await session.openVintedTab();
     await page.bringToFront();
     await page.waitForFunction(`document.querySelector("[data-testid=next-step]")?.className === "ok"`, { timeout: 45_000, polling: 200 });
     expect(await text(page, "next-step")).toContain(`All set: tasks run in your Vinted tab as ${vinted.state.user.login}`);
@@ -104,7 +85,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension edge cases in %s"
 
   it("the popup shows the server connected without waiting for a held long-poll, never 'not contacted yet' beside 'checking for tasks'", { timeout: 60_000 }, async () => {
     // As a freshly started background that has a long-poll out and no answer yet.
-    await ext.setStorage({ connection: { ...(await ext.connection()), server: "unknown", serverError: null, poller: "polling" } });
+    await session.ext.setStorage({ connection: { ...(await session.ext.connection()), server: "unknown", serverError: null, poller: "polling" } });
     const opened = Date.now();
     const page = await extensionPage("popup.html");
     await page.evaluate(`(() => {
@@ -160,7 +141,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension edge cases in %s"
     const polls = hub.served("GET", "/api/plugin/tasks").length;
     // Released: the task is queued again, and nothing claims it while logged out.
     await hub.seller.waitForTask(taskId, 30_000, ["pending"]);
-    expect((await ext.waitForPollerTicks(2)).poller).toBe("waiting_for_vinted");
+    expect((await session.ext.waitForPollerTicks(2)).poller).toBe("waiting_for_vinted");
     expect(hub.served("GET", "/api/plugin/tasks")).toHaveLength(polls);
     // The popup says why it waits: "pending" is never bare.
     await page.waitForSelector(`[data-task-id="${taskId}"] [data-testid=pending-reason]`, { timeout: 15_000 });
@@ -193,7 +174,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension edge cases in %s"
     atPage2.release();
     await waitUntil("the sync handed back", async () => (await localRecord(taskId))?.status === "handed_back", 60_000, 200);
     expect(await localRecord(taskId)).toMatchObject({ errorCode: "CAPTCHA_REQUIRED" });
-    expect(await ext.getStorage("pause")).toMatchObject({ reason: "captcha" });
+    expect(await session.ext.getStorage("pause")).toMatchObject({ reason: "captcha" });
     expect((await hub.seller.task(taskId)).status).not.toBe("failed");
     expect(hub.served("POST", `/api/plugin/tasks/${taskId}/result`)).toEqual([]);
 
@@ -214,7 +195,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension edge cases in %s"
     const pages = wardrobePagesSince(mark);
     expect(pages.length).toBeGreaterThan(5);
     expect(pages.slice(-5)).toEqual([1, 2, 3, 4, 5]);
-    expect(await ext.getStorage("pause")).toBeFalsy();
+    expect(await session.ext.getStorage("pause")).toBeFalsy();
     await page.waitForFunction(`document.querySelector("[data-testid=vinted-state]")?.className === "ok"`, { timeout: 30_000, polling: 200 });
   });
 

@@ -14,33 +14,22 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CreateProductParams } from "../../shared/plugin.js";
 import type { Product } from "../../shared/products.js";
 import { ProductTasksResponseSchema, PublishResponseSchema, type ProductTask } from "../../shared/publications.js";
-import { startFakeVinted, type FakeVinted } from "../fixtures/fake-vinted/index.js";
+import type { FakeVinted } from "../fixtures/fake-vinted/index.js";
 import { imageBytes } from "../products/helpers.js";
-import { launchBrowser, openExtensionPage, type BrowserKind, type ExtensionBrowser } from "./harness/browsers.js";
-import { ensureExtensionBuilt } from "./harness/extension-build.js";
-import { ExtensionDriver } from "./harness/extension-driver.js";
-import { startMarketHub, waitUntil, type MarketHub } from "./harness/markethub.js";
+import type { BrowserKind } from "./harness/browsers.js";
+import { ExtensionSession } from "./harness/extension-session.js";
+import { waitUntil, type MarketHub } from "./harness/markethub.js";
 import { artifactsDir } from "./harness/paths.js";
 import { seriousAxeViolations } from "./harness/web-browsers.js";
 
-const FAST_PACING = { minDelayMs: 40, maxDelayMs: 80, rateLimitPauseMs: 1_000, maxRateLimitRetries: 6, maxRateLimitWaitMs: 60_000 };
 const VINTED = 1;
 const WAITING_FOR_EXTENSION = "Waiting for the extension to publish to Vinted";
 
 describe.each<BrowserKind>(["chromium", "firefox"])("publication of a product to Vinted by the extension in %s", (kind) => {
+  let session: ExtensionSession;
   let vinted: FakeVinted;
   let hub: MarketHub;
-  let eb: ExtensionBrowser;
-  let ext: ExtensionDriver;
-
-  async function extensionPage(path: string): Promise<Page> {
-    // Firefox gives the tests one extension tab (see openExtensionPage); it is reused everywhere.
-    const page = await openExtensionPage(eb, path);
-    if (ext && ext.page !== page) await ext.page.close().catch(() => undefined);
-    await page.bringToFront();
-    ext = new ExtensionDriver(page);
-    return page;
-  }
+  const extensionPage = (path: string) => session.page(path);
 
   async function api<T>(method: string, path: string, body?: unknown, expected = [200, 201, 202]): Promise<T> {
     const res = await hub.server.request<T>(method, path, { token: hub.seller.user.access_token, body });
@@ -76,25 +65,12 @@ describe.each<BrowserKind>(["chromium", "firefox"])("publication of a product to
   }
 
   beforeAll(async () => {
-    await ensureExtensionBuilt();
-    vinted = await startFakeVinted({ totalItems: 3 });
-    hub = await startMarketHub({}, { ownPublicUrl: true });
-    eb = await launchBrowser(kind, vinted);
-    const page = await extensionPage("options.html");
-    await ext.setStorage({ vintedPacing: FAST_PACING });
-    await page.locator("input[name=serverUrl]").fill(hub.url);
-    await page.locator("input[name=email]").fill(hub.seller.email);
-    await page.locator("input[name=password]").fill(hub.seller.password);
-    await page.locator("[data-testid=login]").click();
-    await page.waitForSelector("[data-testid=session]");
+    session = await ExtensionSession.start(kind, { vinted: { totalItems: 3 }, hub: { ownPublicUrl: true } });
+    ({ vinted, hub } = session);
+    await session.logIn();
   }, 180_000);
 
-  afterAll(async () => {
-    // Each one even if another failed: no browser, server or port outlives the file.
-    const closing = await Promise.allSettled([eb?.close(), vinted?.close()]);
-    await hub?.close();
-    for (const outcome of closing) if (outcome.status === "rejected") throw outcome.reason;
-  }, 60_000);
+  afterAll(() => session?.close(), 60_000);
 
   it("uploads the product's photos and creates the listing on Vinted; the publication completes with its id and URL, and the popup follows it", { timeout: 120_000 }, async () => {
     const product = await api<Product>("POST", "/api/v1/products/", {
@@ -132,8 +108,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("publication of a product to
 
     // The seller opens Vinted: the extension claims the task, uploads the photos and publishes.
     const createsBefore = vinted.state.requests.filter((r) => r.method === "POST" && r.path === "/api/v2/item_upload/items").length;
-    const vintedTab = await eb.browser.newPage();
-    await vintedTab.goto(eb.vintedUrl, { waitUntil: "load" });
+    const vintedTab = await session.openVintedTab();
     const done = await waitUntil(
       "the publication completed",
       async () => {
@@ -176,7 +151,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("publication of a product to
       status: "completed",
       steps_completed: ["enhancement", "publication", "webhook"],
       progress_percentage: 100,
-      publication_result: { success: true, marketplace_id: String(itemId), listing_url: `${new URL(eb.vintedUrl).origin}/items/${itemId}` },
+      publication_result: { success: true, marketplace_id: String(itemId), listing_url: `${new URL(session.eb.vintedUrl).origin}/items/${itemId}` },
       error_details: {},
     });
     // The extension's result also reached the server's copy of the seller's Vinted listings.
@@ -184,15 +159,15 @@ describe.each<BrowserKind>(["chromium", "firefox"])("publication of a product to
 
     // The popup, back in front, shows it done with a link to the listing.
     await extensionPage("popup.html");
-    expect(await popupRow(ext.page, taskId, "completed")).toEqual({
+    expect(await popupRow(session.ext.page, taskId, "completed")).toEqual({
       step: "done",
       stepText: "All steps done",
       badge: "completed",
       progress: "100",
       link: done.publication_result.listing_url,
     });
-    expect(await ext.page.$("[data-testid=publications-in-progress]")).toBeNull();
-    await ext.page.screenshot({ path: join(artifactsDir, `popup-publication-done-${kind}.png`) });
+    expect(await session.ext.page.$("[data-testid=publications-in-progress]")).toBeNull();
+    await session.ext.page.screenshot({ path: join(artifactsDir, `popup-publication-done-${kind}.png`) });
     await vintedTab.close();
   });
 

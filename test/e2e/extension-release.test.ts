@@ -4,51 +4,28 @@
  */
 import type { Page } from "puppeteer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeVinted, type FakeVinted } from "../fixtures/fake-vinted/index.js";
-import { launchBrowser, openExtensionPage, type BrowserKind, type ExtensionBrowser } from "./harness/browsers.js";
-import { ensureExtensionBuilt } from "./harness/extension-build.js";
-import { ExtensionDriver } from "./harness/extension-driver.js";
-import { startMarketHub, waitUntil, type MarketHub } from "./harness/markethub.js";
+import type { FakeVinted } from "../fixtures/fake-vinted/index.js";
+import type { BrowserKind } from "./harness/browsers.js";
+import { ExtensionSession } from "./harness/extension-session.js";
+import { waitUntil, type MarketHub } from "./harness/markethub.js";
 
-const FAST_PACING = { minDelayMs: 40, maxDelayMs: 80, rateLimitPauseMs: 1_000, maxRateLimitRetries: 6, maxRateLimitWaitMs: 60_000 };
 const TOTAL_ITEMS = 400;
 
 describe.each<BrowserKind>(["chromium", "firefox"])("tasks handed back through the release call in %s", (kind) => {
+  let session: ExtensionSession;
   let vinted: FakeVinted;
   let hub: MarketHub;
-  let eb: ExtensionBrowser;
-  let ext: ExtensionDriver;
   let vintedTab: Page;
-
-  async function extensionPage(path: string): Promise<Page> {
-    const page = await openExtensionPage(eb, path);
-    if (ext && ext.page !== page) await ext.page.close().catch(() => undefined);
-    await page.bringToFront();
-    ext = new ExtensionDriver(page);
-    return page;
-  }
+  const extensionPage = (path: string) => session.page(path);
 
   beforeAll(async () => {
-    await ensureExtensionBuilt();
-    vinted = await startFakeVinted({ totalItems: TOTAL_ITEMS });
-    hub = await startMarketHub();
-    eb = await launchBrowser(kind, vinted);
-    const page = await extensionPage("options.html");
-    await ext.setStorage({ vintedPacing: FAST_PACING });
-    await page.locator("input[name=serverUrl]").fill(hub.url);
-    await page.locator("input[name=email]").fill(hub.seller.email);
-    await page.locator("input[name=password]").fill(hub.seller.password);
-    await page.locator("[data-testid=login]").click();
-    await page.waitForSelector("[data-testid=session]");
-    vintedTab = await eb.browser.newPage();
-    await vintedTab.goto(eb.vintedUrl, { waitUntil: "load" });
+    session = await ExtensionSession.start(kind, { vinted: { totalItems: TOTAL_ITEMS } });
+    ({ vinted, hub } = session);
+    await session.logIn();
+    vintedTab = await session.openVintedTab();
   }, 180_000);
 
-  afterAll(async () => {
-    const closing = await Promise.allSettled([eb?.close(), vinted?.close()]);
-    await hub?.close();
-    for (const outcome of closing) if (outcome.status === "rejected") throw outcome.reason;
-  }, 60_000);
+  afterAll(() => session?.close(), 60_000);
 
   it("a silent Vinted logout mid-sync: released at once (pending, with its reason, no attempt counted), completed at attempt 1 after login", { timeout: 120_000 }, async () => {
     vinted.inject({ kind: "latency", ms: 150 });

@@ -13,16 +13,14 @@ import { EXTENSION_CONNECTION_ROUTES, ExtensionConnectionSchema, type ExtensionC
 import { allBrands } from "../../server/src/brands/scope.js";
 import { taskModel, type Task } from "../../server/src/tasks/model.js";
 import type { CreatePluginTaskBody, PluginTaskView } from "../../shared/plugin.js";
-import { startFakeVinted, type FakeVinted, type RecordedRequest } from "../fixtures/fake-vinted/index.js";
+import type { FakeVinted, RecordedRequest } from "../fixtures/fake-vinted/index.js";
 import { expireLease } from "../plugin/helpers.js";
-import { launchBrowser, openExtensionPage, type BrowserKind, type ExtensionBrowser } from "./harness/browsers.js";
-import { ensureExtensionBuilt } from "./harness/extension-build.js";
-import { ExtensionDriver } from "./harness/extension-driver.js";
-import { startMarketHub, waitUntil, type MarketHub, type ServedRequest } from "./harness/markethub.js";
+import type { BrowserKind } from "./harness/browsers.js";
+import { ExtensionSession } from "./harness/extension-session.js";
+import { waitUntil, type MarketHub, type ServedRequest } from "./harness/markethub.js";
 import { artifactsDir } from "./harness/paths.js";
 import { PHOTO_BYTES, startPhotoServer, type PhotoServer } from "./harness/photo-server.js";
 
-const FAST_PACING = { minDelayMs: 40, maxDelayMs: 80, rateLimitPauseMs: 1_000, maxRateLimitRetries: 6, maxRateLimitWaitMs: 60_000 };
 const TOTAL_ITEMS = 1595;
 const VINTED_USER = { id: 29535217, login: "shop.ton.outfit" };
 const pages17 = Array.from({ length: 17 }, (_, i) => i + 1);
@@ -38,23 +36,12 @@ async function connectionOf(hub: MarketHub): Promise<ExtensionConnection> {
 }
 
 describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub server in %s", (kind) => {
+  let session: ExtensionSession;
   let vinted: FakeVinted;
   let hub: MarketHub;
   let photo: PhotoServer;
-  let eb: ExtensionBrowser;
-  let ext: ExtensionDriver;
   let vintedTab: Page | undefined;
-
-  async function extensionPage(path: string): Promise<Page> {
-    // Firefox gives the tests one extension tab (see openExtensionPage); it is reused everywhere.
-    const page = await openExtensionPage(eb, path);
-    // Chromium opens a new tab each time: close the previous one (its popup would keep polling).
-    if (ext && ext.page !== page) await ext.page.close().catch(() => undefined);
-    // Background tabs are throttled (Firefox never settles a click's visibility check there).
-    await page.bringToFront();
-    ext = new ExtensionDriver(page);
-    return page;
-  }
+  const extensionPage = (path: string) => session.page(path);
 
   /** Creates a task through POST /api/plugin/tasks and waits for its final status. */
   async function runTask(body: CreatePluginTaskBody, timeoutMs = 60_000): Promise<PluginTaskView> {
@@ -72,20 +59,14 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
   }
 
   beforeAll(async () => {
-    await ensureExtensionBuilt();
-    vinted = await startFakeVinted({ totalItems: TOTAL_ITEMS });
-    hub = await startMarketHub();
     photo = await startPhotoServer();
-    eb = await launchBrowser(kind, vinted);
-    await extensionPage("options.html");
-    await ext.setStorage({ vintedPacing: FAST_PACING });
+    session = await ExtensionSession.start(kind, { vinted: { totalItems: TOTAL_ITEMS } });
+    ({ vinted, hub } = session);
   }, 180_000);
 
   afterAll(async () => {
-    // Each one even if another failed: no browser, profile, server or port outlives the file.
-    const closing = await Promise.allSettled([eb?.close(), vinted?.close(), photo?.close()]);
-    await hub?.close();
-    for (const outcome of closing) if (outcome.status === "rejected") throw outcome.reason;
+    if (session) await session.close([photo]);
+    else await photo?.close();
   }, 60_000);
 
   it("logs in through the options page as a seller registered through the API", { timeout: 60_000 }, async () => {
@@ -95,12 +76,12 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     await page.locator("input[name=password]").fill("not the password");
     await page.locator("[data-testid=login]").click();
     await page.waitForSelector("[data-testid=login-notice].error");
-    expect(await ext.getStorage("session")).toBeFalsy();
+    expect(await session.ext.getStorage("session")).toBeFalsy();
 
     await page.locator("input[name=password]").fill(hub.seller.password);
     await page.locator("[data-testid=login]").click();
     await page.waitForSelector("[data-testid=session]");
-    expect(await ext.getStorage("session")).toMatchObject({ serverUrl: hub.url, user: { id: String(hub.seller.user.user.id), email: hub.seller.email } });
+    expect(await session.ext.getStorage("session")).toMatchObject({ serverUrl: hub.url, user: { id: String(hub.seller.user.user.id), email: hub.seller.email } });
     expect(hub.served("POST", "/api/v1/auth/login").map((r) => r.status)).toEqual([401, 200]);
   });
 
@@ -108,14 +89,13 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     const created = await hub.seller.createTask({ action: "get_user_data", params: {} });
     const page = await extensionPage("popup.html");
     // Two whole ticks of the background after the task existed: it looked, and left it alone.
-    const state = await ext.waitForPollerTicks(2);
+    const state = await session.ext.waitForPollerTicks(2);
     expect(state).toMatchObject({ poller: "waiting_for_vinted", vinted: { state: "no_tab" } });
     expect(await hub.seller.task(created.task_id)).toMatchObject({ status: "pending", attempt: 0, started_at: null });
     expect(hub.served("GET", "/api/plugin/tasks")).toEqual([]);
     expect(await page.$eval("[data-testid=vinted-state]", (el) => el.className)).toContain("warn");
 
-    vintedTab = await eb.browser.newPage();
-    await vintedTab.goto(eb.vintedUrl, { waitUntil: "load" });
+    vintedTab = await session.openVintedTab();
     const done = await hub.seller.waitForTask(created.task_id);
     expect(done).toMatchObject({ status: "completed", attempt: 1, error: null });
     expect(done.result).toMatchObject({ user_id: VINTED_USER.id, login: VINTED_USER.login, anon_id: vinted.state.anonId, item_count: TOTAL_ITEMS });
@@ -270,9 +250,9 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
   it("a captcha hands the task back (not failed) and pauses the queue until the seller resumes from the popup", { timeout: 90_000 }, async () => {
     vinted.inject({ kind: "captcha" });
     const blockedTask = await hub.seller.createTask({ action: "get_user_data", params: {} });
-    await waitUntil("the captcha pause", async () => ((await ext.getStorage("pause")) as { reason?: string } | undefined)?.reason === "captcha", 45_000, 200);
+    await waitUntil("the captcha pause", async () => ((await session.ext.getStorage("pause")) as { reason?: string } | undefined)?.reason === "captcha", 45_000, 200);
     const local = await waitUntil("the task handed back", async () =>
-      ((await ext.getStorage("localHistory")) as Array<{ taskId: string; status: string; errorCode: string | null }>).find((r) => r.taskId === blockedTask.task_id && r.status === "handed_back"));
+      ((await session.ext.getStorage("localHistory")) as Array<{ taskId: string; status: string; errorCode: string | null }>).find((r) => r.taskId === blockedTask.task_id && r.status === "handed_back"));
     expect(local.errorCode).toBe("CAPTCHA_REQUIRED");
     expect(resultPosts(blockedTask.task_id)).toEqual([]);
     expect((await hub.seller.task(blockedTask.task_id)).status).not.toBe("failed");
@@ -286,7 +266,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
 
     const next = await hub.seller.createTask({ action: "get_user_data", params: {} });
     const polls = hub.served("GET", "/api/plugin/tasks").length;
-    expect((await ext.waitForPollerTicks(2)).poller).toBe("paused");
+    expect((await session.ext.waitForPollerTicks(2)).poller).toBe("paused");
     expect(await hub.seller.task(next.task_id)).toMatchObject({ status: "pending", attempt: 0 });
     expect(hub.served("GET", "/api/plugin/tasks")).toHaveLength(polls);
     // Paused, it does not poll, but says why: the dashboard shows it.
@@ -296,7 +276,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     await page.locator("[data-testid=resume]").click();
     expect(await hub.seller.waitForTask(next.task_id)).toMatchObject({ status: "completed", attempt: 1 });
     expect(await hub.seller.waitForTask(blockedTask.task_id)).toMatchObject({ status: "completed" });
-    expect(await ext.getStorage("pause")).toBeFalsy();
+    expect(await session.ext.getStorage("pause")).toBeFalsy();
   });
 
   it("keeps a finished task's result while the server is down and delivers it when the server is back", { timeout: 90_000 }, async () => {
@@ -309,7 +289,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     try {
       // The result waits in the outbox and a delivery has already failed.
       await waitUntil("a failed delivery of the result", async () => {
-        const outbox = (await ext.getStorage("outbox")) as Array<{ taskId: string; attempts: number }> | undefined;
+        const outbox = (await session.ext.getStorage("outbox")) as Array<{ taskId: string; attempts: number }> | undefined;
         return outbox?.some((r) => r.taskId === created.task_id && r.attempts >= 1);
       }, 45_000, 200);
       vinted.clearFaults();
@@ -320,7 +300,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     expect(done).toMatchObject({ status: "completed", attempt: 1, result: { item_id: target.id, view_count: target.view_count } });
     expect(resultPosts(created.task_id).map((r) => r.status)).toEqual([200]);
     expect((await hub.seller.product(target.id)).stats.snapshots).toHaveLength(1);
-    await waitUntil("an empty outbox", async () => ((await ext.getStorage("outbox")) as unknown[] | undefined)?.length === 0);
+    await waitUntil("an empty outbox", async () => ((await session.ext.getStorage("outbox")) as unknown[] | undefined)?.length === 0);
   });
 
   it("a write whose lease ran out before its result arrived is handed out again, and finds its listing on Vinted instead of creating it twice", { timeout: 240_000 }, async () => {
@@ -331,7 +311,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     await hub.seller.waitForTask(created.task_id, 30_000, ["executing"]);
     await hub.server.stopListening();
     try {
-      await waitUntil("the result in the outbox", async () => ((await ext.getStorage("outbox")) as Array<{ taskId: string }> | undefined)?.some((r) => r.taskId === created.task_id), 45_000, 200);
+      await waitUntil("the result in the outbox", async () => ((await session.ext.getStorage("outbox")) as Array<{ taskId: string }> | undefined)?.some((r) => r.taskId === created.task_id), 45_000, 200);
       vinted.clearFaults();
       // Time passes while the server is away: the lease ends before the result can arrive.
       await expireLease(hub.server, created.task_id);
@@ -386,7 +366,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
       let stopping = 0;
       let stopped = 0;
       try {
-        cdp = await ext.page.createCDPSession();
+        cdp = await session.ext.page.createCDPSession();
         await cdp.send("ServiceWorker.enable");
         stopping = Date.now();
         await cdp.send("ServiceWorker.stopAllWorkers");
@@ -416,18 +396,18 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
   it("refreshes its MarketHub token before it expires and keeps working; logging out ends the session", { timeout: 60_000 }, async () => {
     interface StoredSession { accessToken: string; refreshToken: string; expiresAt: number }
     const since = Date.now();
-    const before = (await ext.getStorage("session")) as StoredSession;
+    const before = (await session.ext.getStorage("session")) as StoredSession;
     // The access token is now inside the extension's one-minute refresh margin.
-    await ext.setStorage({ session: { ...before, expiresAt: Date.now() + 30_000 } });
+    await session.ext.setStorage({ session: { ...before, expiresAt: Date.now() + 30_000 } });
     expect((await runTask({ action: "get_user_data", params: {} })).status).toBe("completed");
     expect(hub.served("POST", "/api/v1/auth/refresh", since).map((r) => r.status)).toContain(200);
-    const after = (await ext.getStorage("session")) as StoredSession;
+    const after = (await session.ext.getStorage("session")) as StoredSession;
     expect(after.refreshToken).not.toBe(before.refreshToken);
     expect(after.expiresAt).toBeGreaterThan(Date.now() + 60_000);
 
     const page = await extensionPage("options.html");
     await page.locator("[data-testid=logout]").click();
-    await waitUntil("the session to be forgotten", async () => (await ext.getStorage("session")) == null);
+    await waitUntil("the session to be forgotten", async () => (await session.ext.getStorage("session")) == null);
     await waitUntil("the server to end the session", () => hub.served("POST", "/api/v1/auth/logout", since).find((r) => r.status === 204));
     // The session's tokens are dead on the server too, and nothing is claimed any more.
     const refresh = await fetch(`${hub.url}/api/v1/auth/refresh`, {
@@ -437,8 +417,8 @@ describe.each<BrowserKind>(["chromium", "firefox"])("extension + real MarketHub 
     });
     expect(refresh.status).toBe(401);
     const pending = await hub.seller.createTask({ action: "get_user_data", params: {} });
-    await ext.waitForPollerTicks(2);
-    expect((await ext.connection()).poller).toBe("logged_out");
+    await session.ext.waitForPollerTicks(2);
+    expect((await session.ext.connection()).poller).toBe("logged_out");
     expect((await hub.seller.task(pending.task_id)).status).toBe("pending");
   });
 

@@ -1,5 +1,6 @@
 /** What the publication suites share: a seller connected to the fake MercadoLibre, products, publishing and waiting. */
 import { expect } from "vitest";
+import type { ClaimedTask } from "../../shared/plugin.js";
 import type { ProductTask, ProductTasksResponse, PublishResponse } from "../../shared/publications.js";
 import type { FakeMercadoLibre } from "../fixtures/fake-mercadolibre/index.js";
 import { imageBytes, type Seller } from "../products/helpers.js";
@@ -68,4 +69,26 @@ export async function waitForPublication(
   timeoutMs = 20_000,
 ): Promise<ProductTask> {
   return (await waitFor(() => publicationTask(seller, productId, taskId), until, { timeoutMs, intervalMs: 100, what: `publication ${taskId}` }))!;
+}
+
+/** A product Vinted accepts, with one JPEG photo (returned, to compare with what the extension downloads). */
+export async function vintedProduct(seller: Seller, sku: string): Promise<{ id: number; photo: Buffer }> {
+  const product = await seller.createProduct({
+    title: "Robe Zara rouge fleurie",
+    sku,
+    price: 19.9,
+    currency: "EUR",
+    condition: "very_good",
+    attributes: { vinted_catalog_id: 10, vinted_brand_id: 12, vinted_size_id: 206, vinted_color_ids: [4] },
+  });
+  const photo = imageBytes("jpeg");
+  const uploaded = await seller.send("POST", `/api/v1/products/${product.id}/photos/`, new Uint8Array(photo), { "Content-Type": "image/jpeg" });
+  expect(uploaded.status).toBeLessThan(300);
+  return { id: product.id, photo };
+}
+
+/** The extension's poll: its next task, once there is one. */
+export async function claimNext(seller: Seller): Promise<ClaimedTask> {
+  const poll = async () => (await seller.request<ClaimedTask | { task_id: null }>("GET", "/api/plugin/tasks")).body;
+  return (await waitFor(poll, (t) => t.task_id !== null, { timeoutMs: 15_000, intervalMs: 100, what: "an extension task" })) as ClaimedTask;
 }

@@ -6,12 +6,12 @@
  * extension fails the publication with its answer; a retry hands a new task over.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ClaimedTask, CreateProductParams } from "../../shared/plugin.js";
+import type { CreateProductParams } from "../../shared/plugin.js";
 import { startTestServer, type TestServer } from "../helpers/app.js";
 import { listing, resultBody } from "../plugin/helpers.js";
-import { imageBytes, newSeller, type Seller } from "../products/helpers.js";
+import { newSeller, type Seller } from "../products/helpers.js";
 import { waitFor } from "../tasks/fixtures/tasks.js";
-import { productTasks, publishTo, VINTED, waitForPublication } from "./helpers.js";
+import { claimNext, productTasks, publishTo, VINTED, vintedProduct, waitForPublication } from "./helpers.js";
 
 let server: TestServer;
 let alice: Seller;
@@ -23,27 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
 });
-
-async function vintedProduct(seller: Seller, sku: string): Promise<{ id: number; photo: Buffer }> {
-  const product = await seller.createProduct({
-    title: "Robe Zara rouge fleurie",
-    sku,
-    price: 19.9,
-    currency: "EUR",
-    condition: "very_good",
-    attributes: { vinted_catalog_id: 10, vinted_brand_id: 12, vinted_size_id: 206, vinted_color_ids: [4] },
-  });
-  const photo = imageBytes("jpeg");
-  const uploaded = await seller.send("POST", `/api/v1/products/${product.id}/photos/`, new Uint8Array(photo), { "Content-Type": "image/jpeg" });
-  expect(uploaded.status).toBeLessThan(300);
-  return { id: product.id, photo };
-}
-
-/** The extension's poll: its next task, once there is one. */
-async function claimNext(seller: Seller): Promise<ClaimedTask> {
-  const poll = async () => (await seller.request<ClaimedTask | { task_id: null }>("GET", "/api/plugin/tasks")).body;
-  return (await waitFor(poll, (t) => t.task_id !== null, { timeoutMs: 15_000, intervalMs: 100, what: "an extension task" })) as ClaimedTask;
-}
 
 const hubStatus = async (seller: Seller, taskId: string) => (await seller.request<{ status: string }>("GET", `/tasks/${taskId}/`)).body.status;
 

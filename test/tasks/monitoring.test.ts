@@ -10,19 +10,8 @@ import os from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "../../shared/common.js";
-import {
-  AlertListResponseSchema,
-  AlertRuleListResponseSchema,
-  AlertRuleSchema,
-  AlertSchema,
-  MetricsDashboardSchema,
-  TaskMetricListResponseSchema,
-  TaskMetricRecordSchema,
-  WorkersOverviewSchema,
-  type AlertView,
-  type MetricsDashboard,
-  type TaskMetricRecord,
-} from "../../shared/monitoring.js";
+import { MetricsDashboardSchema, TaskMetricListResponseSchema, TaskMetricRecordSchema, WorkersOverviewSchema, type MetricsDashboard, type TaskMetricRecord } from "../../shared/monitoring.js";
+import { AlertListResponseSchema, AlertRuleListResponseSchema, AlertRuleSchema, AlertSchema, type AlertView } from "../../shared/alerts.js";
 import type { TaskView } from "../../shared/tasks.js";
 import { connectDatabase, type Database } from "../../server/src/db/connect.js";
 import { nextSequence } from "../../server/src/db/counters.js";

@@ -3,7 +3,8 @@
  * in the database; only one small row per group comes back.
  */
 import type { PipelineStage } from "mongoose";
-import type { AlertComparator, AlertMetric, DurationStats } from "../../../shared/monitoring.js";
+import type { DurationStats } from "../../../shared/monitoring.js";
+import type { AlertComparator, AlertMetric } from "../../../shared/alerts.js";
 import type { TaskModel } from "../tasks/model.js";
 
 export const DURATION_FIELD = "metrics.execution_time_ms";

@@ -1,16 +1,5 @@
 import { Schema, type Connection, type Model } from "mongoose";
-import {
-  ALERT_COMPARATORS,
-  ALERT_METRICS,
-  ALERT_RESOLUTIONS,
-  ALERT_RULE_STATES,
-  ALERT_SEVERITIES,
-  ALERT_STATUSES,
-  type AlertComparator,
-  type AlertMetric,
-  type AlertSeverity,
-  type AlertStatus,
-} from "../../../shared/monitoring.js";
+import { ALERT_COMPARATORS, ALERT_METRICS, ALERT_RESOLUTIONS, ALERT_RULE_STATES, ALERT_SEVERITIES, ALERT_STATUSES, type AlertComparator, type AlertMetric, type AlertSeverity, type AlertStatus } from "../../../shared/alerts.js";
 import { brandScoped } from "../brands/scope.js";
 import { bindModel } from "../db/models.js";
 

@@ -2,17 +2,7 @@ import type { Request } from "express";
 import type { Connection } from "mongoose";
 import type { UserRef } from "../../../shared/auth.js";
 import type { Page } from "../../../shared/common.js";
-import {
-  ALERT_TRANSITIONS,
-  alertRuleProblems,
-  type AlertActionBody,
-  type AlertListQuery,
-  type AlertRuleBody,
-  type AlertRuleListQuery,
-  type AlertRulePatch,
-  type AlertRuleView,
-  type AlertView,
-} from "../../../shared/monitoring.js";
+import { ALERT_TRANSITIONS, alertRuleProblems, type AlertActionBody, type AlertListQuery, type AlertRuleBody, type AlertRuleListQuery, type AlertRulePatch, type AlertRuleView, type AlertView } from "../../../shared/alerts.js";
 import { authModels } from "../auth/model.js";
 import { brandFilter } from "../brands/scope.js";
 import { nextSequence } from "../db/counters.js";

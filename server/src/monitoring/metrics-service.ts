@@ -1,16 +1,7 @@
 import type { Request } from "express";
 import type { Connection, PipelineStage, SortOrder } from "mongoose";
 import type { Page } from "../../../shared/common.js";
-import {
-  DASHBOARD_PERIODS,
-  METRIC_FLAGS,
-  METRIC_SEARCH_KEYWORDS,
-  type DashboardQuery,
-  type MetricListQuery,
-  type MetricSearchKeyword,
-  type MetricsDashboard,
-  type TaskMetricRecord,
-} from "../../../shared/monitoring.js";
+import { DASHBOARD_PERIODS, METRIC_FLAGS, METRIC_SEARCH_KEYWORDS, type DashboardQuery, type MetricListQuery, type MetricSearchKeyword, type MetricsDashboard, type TaskMetricRecord } from "../../../shared/monitoring.js";
 import { brandFilter } from "../brands/scope.js";
 import type { BrandAccess } from "../http/context.js";
 import { AppError } from "../http/errors.js";

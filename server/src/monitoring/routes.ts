@@ -1,22 +1,6 @@
 import { IdParamsSchema } from "../../../shared/common.js";
-import {
-  AlertActionBodySchema,
-  AlertListQuerySchema,
-  AlertListResponseSchema,
-  AlertRuleBodySchema,
-  AlertRuleListQuerySchema,
-  AlertRuleListResponseSchema,
-  AlertRulePatchSchema,
-  AlertRuleSchema,
-  AlertSchema,
-  DashboardQuerySchema,
-  MetricListQuerySchema,
-  MetricsDashboardSchema,
-  TaskMetricListResponseSchema,
-  TaskMetricRecordSchema,
-  WorkersOverviewQuerySchema,
-  WorkersOverviewSchema,
-} from "../../../shared/monitoring.js";
+import { DashboardQuerySchema, MetricListQuerySchema, MetricsDashboardSchema, TaskMetricListResponseSchema, TaskMetricRecordSchema, WorkersOverviewQuerySchema, WorkersOverviewSchema } from "../../../shared/monitoring.js";
+import { AlertActionBodySchema, AlertListQuerySchema, AlertListResponseSchema, AlertRuleBodySchema, AlertRuleListQuerySchema, AlertRuleListResponseSchema, AlertRulePatchSchema, AlertRuleSchema, AlertSchema } from "../../../shared/alerts.js";
 import { TaskIdParamsSchema } from "../../../shared/tasks.js";
 import { defineRoute, type ApiRouter } from "../http/define-route.js";
 import type { Monitoring } from "./index.js";

@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import type { Page } from "../../../../shared/common";
-import type { AlertRuleView, AlertView, WorkersOverview } from "../../../../shared/monitoring";
+import type { AlertRuleView, AlertView } from "../../../../shared/alerts";
+import type { WorkersOverview } from "../../../../shared/monitoring";
 import type { PeriodicTaskView, ValidateCronResponse } from "../../../../shared/scheduling";
 import { Badge, Empty, ErrorBox, Loading, Section } from "../components";
 import { useI18n } from "../i18n";
