@@ -35,6 +35,7 @@ export type AppConfig = Pick<
   | "authLockout"
   | "authScryptCost"
   | "authSessionCacheMs"
+  | "brandMembershipCacheMs"
   | "pollRateLimit"
   | "retention"
   | "batchCountsQuietMs"

@@ -103,7 +103,7 @@ export interface Composition {
 }
 
 export function compose({ config, logger, connection, isDraining }: ComposeDeps): Composition {
-  const brands = new BrandService(connection, authModels(connection).User);
+  const brands = new BrandService(connection, authModels(connection).User, config.brandMembershipCacheMs);
   const auth = new AuthService(
     connection,
     {
@@ -124,10 +124,16 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     runningLimitPerBrand: taskConfig.runningLimitPerBrand,
   });
   const registry = builtInTaskTypes(connection);
-  const queuedCounts = new QueuedTaskCounts(connection, lifecycle.tasks, taskConfig.queuedCountQuietMs, logger.child({ module: "queued-count" }));
+  const queuedCounts = new QueuedTaskCounts(
+    connection,
+    lifecycle.tasks,
+    taskConfig.queuedCountQuietMs,
+    logger.child({ module: "queued-count" }),
+    taskConfig.queuedCountFlushMs,
+  );
   const queuedQuota = new QueuedTaskQuota(queuedCounts, taskConfig.queuedLimitPerBrand);
   const queuedRecount = new RepeatingWork("queued count recount", Math.max(100, Math.round(taskConfig.queuedCountQuietMs / 3)), () => queuedCounts.sweep(), logger);
-  lifecycle.useCreationCheck((brand, adding) => queuedQuota.assertRoom(brand, adding));
+  lifecycle.useCreationCheck((brand, adding) => queuedQuota.reserve(brand, adding));
   const execution = new TaskExecution(connection, lifecycle, registry, logger, {
     processEveryMs: taskConfig.pollMs,
     concurrency: taskConfig.concurrency,
@@ -231,7 +237,9 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   // no worker held) and runs again once that extension task ends, or is removed.
   marketplaces.service.connectors.vinted.useGateway(new PluginTaskGateway(lifecycle, plugin.tasks));
   const resumeWaiters = async (task: Task) => {
-    if (task.executor === "extension") await lifecycle.resumeWaitersOf(task.task_id);
+    // Ends the listener did not look at (a mark it raced, a process that died) are resumed by the
+    // executor's periodic recovery (resumeEndedWaits).
+    if (task.executor === "extension" && task.awaited === true) await lifecycle.resumeWaitersOf(task.task_id);
   };
   lifecycle.events.on("task.status_changed", async ({ to, task }) => {
     if ((ENDED_STATUSES as readonly TaskStatus[]).includes(to)) await resumeWaiters(task);
@@ -289,7 +297,14 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
       { name: "scheduler", start: () => scheduling.ticker.start(), stop: () => scheduling.ticker.stop() },
       plugin.service,
       batches.recount,
-      { name: "queued-count-recount", start: async () => queuedRecount.start(), stop: () => queuedRecount.stop() },
+      {
+        name: "queued-count-recount",
+        start: async () => queuedRecount.start(),
+        stop: async () => {
+          await queuedRecount.stop();
+          await queuedCounts.flush();
+        },
+      },
       retention.background,
     ],
   };

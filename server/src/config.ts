@@ -151,6 +151,8 @@ const EnvSchema = z.object({
   AUTH_SCRYPT_COST: integerInRange(OWASP_SCRYPT_COST, 10, 20),
   /** How long a session read as open is trusted without the database (a logout in another process is seen that late). */
   AUTH_SESSION_CACHE_MS: integerInRange(30_000, 0, 3_600_000),
+  /** How long a user's brand memberships read are trusted without the database (a change in another process is seen that late). */
+  BRAND_MEMBERSHIP_CACHE_MS: integerInRange(30_000, 0, 3_600_000),
   /** Dashboard polling (batch status, overview): requests per minute per caller and URL. */
   POLL_RATE_LIMIT: integerInRange(60, 1, 1_000_000),
   /** A batch whose counters have not moved for this long is checked against a count of its jobs. */
@@ -187,6 +189,8 @@ const EnvSchema = z.object({
   TASK_QUEUED_LIMIT_PER_BRAND: integerInRange(100_000, 1, 10_000_000),
   /** A brand's count of queued tasks that has not moved for this long is checked against a count of its pending tasks. */
   TASK_QUEUED_COUNT_QUIET_MS: integerInRange(30_000, 100, 86_400_000),
+  /** Tasks taken off a brand's queue are written to its count at most this late (0 = at once). */
+  TASK_QUEUED_COUNT_FLUSH_MS: integerInRange(200, 0, 60_000),
   /** How often every server process looks for due periodic tasks (/tasks/scheduled/); a schedule fires at most once per tick. */
   SCHEDULER_TICK_MS: integerInRange(10_000, 20, 3_600_000),
   /** Periodic tasks may fire at most once every this many seconds (a seconds field finer than that is refused). */
@@ -275,6 +279,8 @@ export interface Config {
   authScryptCost: number;
   /** A session read as open is trusted this long; a logout elsewhere is seen at most this late (0 = always read). */
   authSessionCacheMs: number;
+  /** A user's brand memberships read are trusted this long; a change made elsewhere is seen at most this late (0 = always read). */
+  brandMembershipCacheMs: number;
   /** Requests per minute one caller may make to one polled URL (batch status, dashboard). */
   pollRateLimit: number;
   /** Quiet time after which a batch's counters are checked against (and repaired from) a count of its jobs. */
@@ -352,6 +358,8 @@ export interface TaskExecutionConfig {
   queuedLimitPerBrand: number;
   /** How long a brand's queued count must be still before it is recounted (TASK_QUEUED_COUNT_QUIET_MS). */
   queuedCountQuietMs: number;
+  /** Decrements of the queued counts are gathered and written this often (TASK_QUEUED_COUNT_FLUSH_MS). */
+  queuedCountFlushMs: number;
   /** Periodic tasks: the scheduler's tick (SCHEDULER_TICK_MS). */
   schedulerTickMs: number;
   /** Periodic tasks: the shortest gap allowed between two runs of a schedule (CRON_MIN_INTERVAL_SECONDS). */
@@ -414,6 +422,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       authLockout: { attempts: e.AUTH_LOCKOUT_ATTEMPTS, windowSeconds: e.AUTH_LOCKOUT_WINDOW, durationSeconds: e.AUTH_LOCKOUT_DURATION },
       authScryptCost: e.AUTH_SCRYPT_COST,
       authSessionCacheMs: e.AUTH_SESSION_CACHE_MS,
+      brandMembershipCacheMs: e.BRAND_MEMBERSHIP_CACHE_MS,
       pollRateLimit: e.POLL_RATE_LIMIT,
       batchCountsQuietMs: e.BATCH_COUNTS_QUIET_MS,
       shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT,
@@ -434,6 +443,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
         runningLimitPerBrand: e.TASK_RUNNING_LIMIT_PER_BRAND,
         queuedLimitPerBrand: e.TASK_QUEUED_LIMIT_PER_BRAND,
         queuedCountQuietMs: e.TASK_QUEUED_COUNT_QUIET_MS,
+        queuedCountFlushMs: e.TASK_QUEUED_COUNT_FLUSH_MS,
         schedulerTickMs: e.SCHEDULER_TICK_MS,
         cronMinIntervalSeconds: e.CRON_MIN_INTERVAL_SECONDS,
         alertEvalMs: e.ALERT_EVAL_MS,

@@ -1,12 +1,14 @@
 /**
  * Brand membership is checked when an extension claims a task and when it posts a heartbeat or a
  * result: a member removed from a brand is handed none of that brand's tasks any more (not even the
- * ones they created) and writes nothing into it.
+ * ones they created) and writes nothing into it. Memberships are cached per process: a removal is
+ * seen at once by the process that made it, and by another process within BRAND_MEMBERSHIP_CACHE_MS.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PluginTaskView } from "../../shared/plugin.js";
 import { startTestServer, type TestServer } from "../helpers/app.js";
-import { newSeller, resultBody, resultDataFor, storedTask } from "./helpers.js";
+import { waitFor } from "../tasks/fixtures/tasks.js";
+import { newSeller, resultBody, resultDataFor, Seller, storedTask } from "./helpers.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -50,5 +52,32 @@ describe("brand membership at claim and result time", () => {
     // Back in the brand: its tasks are the member's to run again.
     expect((await owner.request("POST", `/api/v1/brands/${brand.body.id}/members`, { body: { email: member.user.email } })).status).toBe(201);
     expect((await member.claim()).task_id).toBe(queued.body.task_id);
+  });
+});
+
+describe("memberships cached per process", () => {
+  it("a removal made by another process reaches this one within BRAND_MEMBERSHIP_CACHE_MS", async () => {
+    const other = await startTestServer(
+      { PLUGIN_POLL_INTERVAL_MS: "0", JWT_SECRET: server.config.jwtSecret, BRAND_MEMBERSHIP_CACHE_MS: "300" },
+      { database: server.testDatabase, taskExecution: false },
+    );
+    try {
+      const owner = await newSeller(server);
+      const member = await newSeller(server);
+      const memberOnOther = new Seller(other, member.user);
+      const brand = await owner.request<{ id: number }>("POST", "/api/v1/brands", { body: { name: "Shop" } });
+      expect((await owner.request("POST", `/api/v1/brands/${brand.body.id}/members`, { body: { email: member.user.email } })).status).toBe(201);
+      const createInBrand = () =>
+        memberOnOther.request("POST", "/api/plugin/tasks", { body: { action: "get_user_data", params: {} }, headers: { "X-Brand-ID": String(brand.body.id) } });
+      // The other process reads (and keeps) the membership.
+      expect((await createInBrand()).status).toBe(201);
+
+      expect((await owner.request("DELETE", `/api/v1/brands/${brand.body.id}/members/${member.id}`)).status).toBe(204);
+      await waitFor(createInBrand, (res) => res.status === 403, { what: "the other process to see the removal" });
+      // Nor is the brand's queued task handed to the member there.
+      expect(await memberOnOther.poll()).toEqual({ task_id: null, message: "No pending tasks" });
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -2,7 +2,7 @@
  * The count of each brand's queued tasks, which the queued quota (TASK_QUEUED_LIMIT_PER_BRAND) reads
  * instead of counting the queue: it follows creations, claims (server runs and extension leases),
  * cancels (one task and a whole batch), deletions, retries; two processes on one database move the
- * same count; and a count left wrong (a process killed between a task's write and its count's
+ * same count, and creations at the same moment on both never pass the limit together; and a count left wrong (a process killed between a task's write and its count's
  * update) is repaired from the tasks once the brand is quiet. The 429 keeps its body.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -116,6 +116,32 @@ describe("across processes", () => {
       expect(await counted(s, other)).toBe(LIMIT);
       expectRefusal(await createFar(onOther), LIMIT);
       expectRefusal(await createFar(s), LIMIT);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("creations at the same moment on two servers never pass the limit together; room freed on one reaches the other", async () => {
+    const other = await startTestServer(
+      { TASK_QUEUED_LIMIT_PER_BRAND: String(LIMIT), JWT_SECRET: server.config.jwtSecret, PLUGIN_POLL_INTERVAL_MS: "0" },
+      { database: server.testDatabase, taskExecution: false },
+    );
+    try {
+      const seller = await newPluginSeller(server);
+      const s: Seller = { api: new TaskApi(server.request, seller.token), brand: seller.user.user.personal_brand_id };
+      const onOther = new TaskApi(other.request, seller.token);
+      const create = (api: TaskApi) => api.call("POST", "/api/plugin/tasks", { action: "get_user_data", params: {} });
+      const answers = await Promise.all(Array.from({ length: LIMIT + 4 }, (_, i) => create(i % 2 ? s.api : onOther)));
+      expect(answers.filter((a) => a.status === 201)).toHaveLength(LIMIT);
+      expect(answers.filter((a) => a.status === 429)).toHaveLength(4);
+      await expectCountOf(s, LIMIT);
+
+      // Claimed through the other server: its count is written within TASK_QUEUED_COUNT_FLUSH_MS.
+      const claimed = await other.request<{ task_id: string | null }>("GET", "/api/plugin/tasks", { token: seller.token });
+      expect(claimed.body.task_id).not.toBeNull();
+      await waitFor(() => counted(s), (n) => n === LIMIT - 1, { what: "the claim to reach the stored count" });
+      expect((await create(s.api)).status).toBe(201);
+      expectRefusal(await create(onOther), LIMIT);
     } finally {
       await other.close();
     }

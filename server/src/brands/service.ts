@@ -7,6 +7,7 @@ import { nextSequence } from "../db/counters.js";
 import type { BrandAccess, Principal } from "../http/context.js";
 import { AppError, invalidOperation, notFound, permissionDenied } from "../http/errors.js";
 import { skipOf, toPage } from "../http/pagination.js";
+import { MembershipCache, type CachedMembership } from "./membership-cache.js";
 import { brandModels, type BrandDoc, type BrandMemberDoc, type BrandModels } from "./model.js";
 
 const DUPLICATE_KEY = 11000;
@@ -17,12 +18,16 @@ export function toBrandDto(brand: BrandDoc, role: BrandRole): Brand {
 
 export class BrandService {
   private readonly models: BrandModels;
+  private readonly memberships: MembershipCache;
 
+  /** `membershipCacheMs`: how long memberships read are trusted (a change made by another process is seen that late). */
   constructor(
     private readonly connection: Connection,
     private readonly users: Model<UserDoc>,
+    membershipCacheMs = 0,
   ) {
     this.models = brandModels(connection);
+    this.memberships = new MembershipCache(membershipCacheMs);
   }
 
   async init(): Promise<void> {
@@ -37,11 +42,14 @@ export class BrandService {
   async createPersonalBrand(brandId: number, userId: number, name: string): Promise<void> {
     await this.models.Brand.create({ _id: brandId, name, personal: true, created_by: userId });
     await this.models.BrandMember.create({ brand_id: brandId, user_id: userId, role: "owner", personal: true });
+    this.memberships.forget(userId);
   }
 
   /** Undoes createPersonalBrand when registration fails half-way (there are no transactions to lean on). */
   async discardPersonalBrand(brandId: number): Promise<void> {
+    const members = await this.models.BrandMember.find({ brand_id: brandId }, { user_id: 1 }).lean();
     await this.models.BrandMember.deleteMany({ brand_id: brandId });
+    for (const m of members) this.memberships.forget(m.user_id);
     await this.models.Brand.deleteOne({ _id: brandId, personal: true });
   }
 
@@ -49,6 +57,7 @@ export class BrandService {
     const brandId = await this.newBrandId();
     const brand = await this.models.Brand.create({ _id: brandId, name, personal: false, created_by: principal.userId });
     await this.models.BrandMember.create({ brand_id: brandId, user_id: principal.userId, role: "owner" });
+    this.memberships.forget(principal.userId);
     return toBrandDto(brand.toObject(), "owner");
   }
 
@@ -57,9 +66,17 @@ export class BrandService {
    * a member — also when the brand does not exist, so the answer does not reveal which ids exist.
    */
   async accessFor(userId: number, brandId: number | null): Promise<BrandAccess | null> {
-    const filter = brandId === null ? { user_id: userId, personal: true } : { user_id: userId, brand_id: brandId };
-    const membership = await this.models.BrandMember.findOne(filter, { brand_id: 1, role: 1 }).lean();
+    const memberships = await this.membershipsOf(userId);
+    const membership = memberships.find((m) => (brandId === null ? m.personal : m.brand_id === brandId));
     return membership ? { brandId: membership.brand_id, role: membership.role } : null;
+  }
+
+  /** The user's memberships (cached for the membership cache's time; changes made here are seen at once). */
+  private membershipsOf(userId: number): Promise<readonly CachedMembership[]> {
+    return this.memberships.get(userId, async () => {
+      const rows = await this.models.BrandMember.find({ user_id: userId }, { _id: 0, brand_id: 1, role: 1, personal: 1 }).lean();
+      return rows.map((m) => ({ brand_id: m.brand_id, role: m.role, personal: m.personal === true }));
+    });
   }
 
   async listForUser(req: Request, userId: number, query: PageQuery): Promise<Page<Brand>> {
@@ -73,8 +90,7 @@ export class BrandService {
 
   /** The ids of the brands a user is a member of now (extension claims and results are held to them). */
   async brandIdsOf(userId: number): Promise<number[]> {
-    const memberships = await this.models.BrandMember.find({ user_id: userId }, { brand_id: 1 }).lean();
-    return memberships.map((m) => m.brand_id);
+    return (await this.membershipsOf(userId)).map((m) => m.brand_id);
   }
 
   /** Every brand of a user, for /auth/me (a user belongs to a handful of brands). */
@@ -103,6 +119,7 @@ export class BrandService {
     if (!user) throw notFound("No user with this email or id.");
     try {
       const membership = await this.models.BrandMember.create({ brand_id: access.brandId, user_id: user._id, role: body.role });
+      this.memberships.forget(user._id);
       return memberDto(membership.toObject(), user);
     } catch (err) {
       if ((err as { code?: number }).code === DUPLICATE_KEY) {
@@ -124,6 +141,7 @@ export class BrandService {
       if (owners <= 1) throw invalidOperation("A brand must keep at least one owner.");
     }
     await this.models.BrandMember.deleteOne({ brand_id: access.brandId, user_id: userId });
+    this.memberships.forget(userId);
   }
 
   private async brandsOf(memberships: BrandMemberDoc[]): Promise<Brand[]> {

@@ -98,6 +98,8 @@ export interface Task {
   exclusive_slot: string | null;
   /** Suspended while another task (this task_id) runs elsewhere, e.g. a publication handed to the seller's extension. */
   waiting_for: string | null;
+  /** Set once some task waits for this one: only then does its end look for waiting tasks to resume. */
+  awaited?: boolean;
   retry_count: number;
   max_retries: number;
   scheduled_for: Date | null;
@@ -198,6 +200,7 @@ export const taskSchema = new Schema<Task>(
     exclusive_key: { type: String, default: null },
     exclusive_slot: { type: String, default: null },
     waiting_for: { type: String, default: null },
+    awaited: { type: Boolean },
     retry_count: { type: Number, default: 0 },
     max_retries: { type: Number, default: 3 },
     scheduled_for: { type: Date, default: null },

@@ -3,11 +3,13 @@
  * extension alike). Creating more is refused with 429 before anything is stored, so one seller
  * queueing without end cannot fill the database or the queue for everyone else.
  *
- * The brand's count (queued-count.ts) is one document read, whatever its backlog. It is read before
- * the insert: concurrent creations of one brand may together pass the limit by what they add (the
- * quota bounds a backlog; it is not a lock).
+ * A creation reserves its room in the brand's count (queued-count.ts) with one conditional write,
+ * whatever its backlog, before anything is stored: concurrent creations, in any process, cannot
+ * together pass the limit. Room freed by claims in another process may take up to the count's flush
+ * interval to be seen (a creation is then refused a little early, never let through late).
  */
 import { AppError } from "../http/errors.js";
+import type { CreationReservation } from "./lifecycle/index.js";
 import type { QueuedTaskCounts } from "./queued-count.js";
 
 export class QueuedTaskQuota {
@@ -16,12 +18,21 @@ export class QueuedTaskQuota {
     readonly limit: number,
   ) {}
 
-  /** Throws 429 RATE_LIMITED (with the limit) when `adding` more pending tasks would pass the brand's quota. */
+  /** Counts `adding` new pending tasks of the brand, or throws 429 RATE_LIMITED (with the limit) when they would pass its quota. */
+  async reserve(brand: number, adding: number): Promise<CreationReservation> {
+    if (!(await this.counts.reserve(brand, adding, this.limit))) throw this.refusal(await this.counts.pendingOf(brand), adding);
+    return { giveBack: (count) => this.counts.add(brand, -count) };
+  }
+
+  /** Throws 429 RATE_LIMITED (with the limit) when `adding` more pending tasks would pass the brand's quota; counts nothing. */
   async assertRoom(brand: number, adding: number): Promise<void> {
     const queued = await this.counts.pendingOf(brand);
-    if (queued + adding <= this.limit) return;
+    if (queued + adding > this.limit) throw this.refusal(queued, adding);
+  }
+
+  private refusal(queued: number, adding: number): AppError {
     const room = Math.max(0, this.limit - queued);
-    throw new AppError(
+    return new AppError(
       429,
       "RATE_LIMITED",
       adding === 1

@@ -8,10 +8,13 @@ import { allBrands } from "../../brands/scope.js";
 import type { Task, TaskModel } from "../model.js";
 import { dueBy, extensionDueBy, fenceFilter, LEASE_ORDER, leaseEnd } from "./conditions.js";
 import type { BrandSlots } from "./slots.js";
-import type { ClaimAdmission, ClaimGate, Fields, RunFence, StatusChange } from "./types.js";
+import type { ClaimAdmission, ClaimGate, ConditionalStatusChange, Fields, RunFence, StatusChange } from "./types.js";
 
 /** Candidates an extension claim looks at before answering that nothing can be claimed now. */
 const MAX_GATED_LOOKS = 20;
+
+/** Tasks of no batch: nothing to ask before claiming them. */
+const NOT_A_BATCH_JOB = { $eq: [{ $ifNull: ["$batch_id", null] }, null] };
 
 /** A write refused by a unique index (here: the brand slot another run took first). */
 function isDuplicateKey(err: unknown): boolean {
@@ -25,6 +28,7 @@ export class TaskClaims {
     private readonly tasks: TaskModel,
     private readonly slots: BrandSlots,
     private readonly change: StatusChange,
+    private readonly changeIf: ConditionalStatusChange,
   ) {}
 
   /** Batches decide whether their jobs may be claimed (concurrency, pause, credits). */
@@ -88,22 +92,23 @@ export class TaskClaims {
     const held: string[] = [];
     for (let look = 0; look < MAX_GATED_LOOKS; look++) {
       const filter: Fields = held.length ? { ...mine, batch_id: { $nin: held } } : mine;
-      const best = await allBrands(
-        this.tasks.findOne({ ...filter, status: "pending", ...extensionDueBy(new Date()) }, { _id: 1, brand: 1, batch_id: 1 }).sort(LEASE_ORDER).lean<Pick<Task, "_id" | "brand" | "batch_id">>(),
-      );
-      if (!best) return null;
-      const admission = best.batch_id ? await this.gate(best) : null;
-      if (admission?.verdict === "hold") {
+      // One atomic command: the best task is leased unless it is a batch job, which is only looked at.
+      const { changed, seen: best } = await this.changeIf("claim", "pending", "running", { ...filter, ...extensionDueBy(new Date()) }, this.leaseFields(token), NOT_A_BATCH_JOB, {
+        sort: LEASE_ORDER,
+      });
+      if (changed || !best) return changed;
+      const admission = await this.gate(best);
+      if (admission.verdict === "hold") {
         held.push(best.batch_id!);
         continue;
       }
-      if (admission && admission.verdict !== "claim") {
+      if (admission.verdict !== "claim") {
         await this.refuse(best._id, admission);
         continue;
       }
       const leased = await this.lease({ ...filter, _id: best._id }, token);
       if (leased) return leased;
-      await admission?.release?.();
+      await admission.release?.();
     }
     return null;
   }
@@ -119,31 +124,25 @@ export class TaskClaims {
 
   /** One atomic claim of the best due pending task matching `filter`, with a fresh lease. */
   private async lease(filter: Fields, token: string): Promise<Task | null> {
+    return this.change("claim", "pending", "running", { ...filter, ...extensionDueBy(new Date()) }, [{ $set: this.leaseFields(token) }], { sort: LEASE_ORDER });
+  }
+
+  /** What a lease writes (one pipeline stage): started now, leased for the task's timeout with `token`. */
+  private leaseFields(token: string): Fields {
     const now = new Date();
-    return this.change(
-      "claim",
-      "pending",
-      "running",
-      { ...filter, ...extensionDueBy(now) },
-      [
-        {
-          $set: {
-            started_at: now,
-            updated_at: now,
-            run_token: token,
-            lease_expires_at: leaseEnd(now),
-            // A lease handed back (release) was not an attempt: the next claim is that attempt again.
-            attempt: { $add: [{ $ifNull: ["$attempt", 0] }, { $cond: [{ $eq: ["$plugin.handed_back", true] }, 0, 1] }] },
-            "plugin.handed_back": false,
-            progress_message: null,
-            "plugin.progress_current": null,
-            "plugin.progress_total": null,
-            "plugin.sync_total_entries": null,
-          },
-        },
-      ],
-      { sort: LEASE_ORDER },
-    );
+    return {
+      started_at: now,
+      updated_at: now,
+      run_token: token,
+      lease_expires_at: leaseEnd(now),
+      // A lease handed back (release) was not an attempt: the next claim is that attempt again.
+      attempt: { $add: [{ $ifNull: ["$attempt", 0] }, { $cond: [{ $eq: ["$plugin.handed_back", true] }, 0, 1] }] },
+      "plugin.handed_back": false,
+      progress_message: null,
+      "plugin.progress_current": null,
+      "plugin.progress_total": null,
+      "plugin.sync_total_entries": null,
+    };
   }
 
   /** Progress, checkpoints: applied only while the run owns the task. False when it no longer does. */

@@ -3,7 +3,7 @@
  * each. Every creation path passes the creation check first (the queued quota).
  */
 import { Types, type Connection } from "mongoose";
-import { nextSequence } from "../../db/counters.js";
+import { nextSequence, SequenceBlocks } from "../../db/counters.js";
 import type { Task, TaskModel } from "../model.js";
 import { rankOf } from "./conditions.js";
 import type { TaskEvents } from "./events.js";
@@ -20,14 +20,21 @@ function sharesFieldsWith(input: NewTask, first: NewTask): boolean {
   return true;
 }
 
+/** Task ids one counter step reserves for this process's single creations. */
+const TASK_ID_BLOCK = 64;
+
 export class TaskCreation {
   private check: CreationCheck | null = null;
+  /** Ids of single creations: one counter round trip per block, not per task. */
+  private readonly ids: SequenceBlocks;
 
   constructor(
     private readonly connection: Connection,
     private readonly tasks: TaskModel,
     private readonly events: TaskEvents,
-  ) {}
+  ) {
+    this.ids = new SequenceBlocks(connection, "tasks", TASK_ID_BLOCK);
+  }
 
   /** Every creation path (API, batches, schedules, publication, plugin) passes this check first. */
   useCheck(check: CreationCheck): void {
@@ -36,14 +43,25 @@ export class TaskCreation {
 
   /** Stores a new task, pending (due now or at `scheduled_for`), and announces it. */
   async create(input: NewTask): Promise<Task> {
-    await this.check?.(input.brand, 1);
-    const created = await this.tasks.create({
-      ...input,
-      id: await nextSequence(this.connection, "tasks"),
-      priority_rank: rankOf(input),
-    });
-    const task = created.toObject() as Task;
+    const reservation = await this.check?.(input.brand, 1);
+    let task: Task;
+    try {
+      task = await this.insertOne(input);
+    } catch (err) {
+      await reservation?.giveBack(1);
+      throw err;
+    }
     await this.events.emit("task.created", { task });
+    return task;
+  }
+
+  /** Validated by the schema, then one plain driver insert (what mongoose's create adds is not needed here). */
+  private async insertOne(input: NewTask): Promise<Task> {
+    const now = new Date();
+    const doc = new this.tasks({ ...input, id: await this.ids.take(), priority_rank: rankOf(input), created_at: now, updated_at: now });
+    await doc.validate();
+    const task = doc.toObject() as Task;
+    await this.tasks.collection.insertOne(task);
     return task;
   }
 
@@ -54,15 +72,22 @@ export class TaskCreation {
    * document per chunk instead of one mongoose document each.
    */
   async createMany(inputs: NewTask[], chunkSize: number): Promise<number> {
-    if (inputs.length > 0) await this.check?.(inputs[0].brand, inputs.length);
+    const reservation = inputs.length > 0 ? await this.check?.(inputs[0].brand, inputs.length) : undefined;
     let stored = 0;
     for (let start = 0; start < inputs.length; start += chunkSize) {
       const chunk = inputs.slice(start, start + chunkSize);
-      const last = await nextSequence(this.connection, "tasks", chunk.length);
-      const docs = await this.documentsOf(chunk, last - chunk.length + 1);
-      await this.tasks.insertMany(docs, { ordered: true, lean: true });
-      stored += docs.length;
-      await this.events.emit("tasks.created", { brand: chunk[0].brand, batch_id: chunk[0].batch_id ?? null, tasks: docs });
+      try {
+        const last = await nextSequence(this.connection, "tasks", chunk.length);
+        const docs = await this.documentsOf(chunk, last - chunk.length + 1);
+        await this.tasks.insertMany(docs, { ordered: true, lean: true });
+        stored += docs.length;
+        await this.events.emit("tasks.created", { brand: chunk[0].brand, batch_id: chunk[0].batch_id ?? null, tasks: docs });
+      } catch (err) {
+        // The part of a chunk stored before an ordered insert failed stays counted.
+        const partly = Number((err as { insertedCount?: unknown }).insertedCount ?? 0) || 0;
+        await reservation?.giveBack(inputs.length - stored - partly);
+        throw err;
+      }
     }
     return stored;
   }

@@ -24,13 +24,13 @@ import { lifecycleWrite } from "./guard.js";
 import { DEFAULT_RETRY_POLICY } from "./retry-policy.js";
 import { BrandSlots } from "./slots.js";
 import { allows, TRANSITIONS, type TransitionName } from "./table.js";
-import type { BatchScope, ClaimGate, CreationCheck, FailureInput, FailureOutcome, Fields, LeaseCondition, LifecycleOptions, NewTask, RunFence, StatusChange } from "./types.js";
+import type { BatchScope, ClaimGate, ConditionalChange, ConditionalStatusChange, CreationCheck, FailureInput, FailureOutcome, Fields, LeaseCondition, LifecycleOptions, NewTask, RunFence, StatusChange } from "./types.js";
 import { TaskWaits } from "./waits.js";
 
 export { TaskEvents, type TaskEventMap, type TaskEventName, type TaskStatusChanged, type TasksBulkStatusChanged } from "./events.js";
 export { ALLOWED_STATUS_CHANGES, TRANSITIONS, type TransitionName } from "./table.js";
 export { decideRetry, retryDelayMs, type FailureKind, type RetryPolicyOptions } from "./retry-policy.js";
-export type { BatchScope, ClaimAdmission, ClaimGate, CreationCheck, FailureInput, FailureOutcome, LeaseCondition, LifecycleOptions, NewTask, RunFence } from "./types.js";
+export type { BatchScope, ClaimAdmission, ClaimGate, CreationCheck, CreationReservation, FailureInput, FailureOutcome, LeaseCondition, LifecycleOptions, NewTask, RunFence } from "./types.js";
 export { ENDED_STATUSES } from "./waits.js";
 
 export class TaskLifecycle {
@@ -49,9 +49,10 @@ export class TaskLifecycle {
     this.events = new TaskEvents(logger.child({ module: "task-lifecycle" }));
     this.runningLimitPerBrand = options.runningLimitPerBrand ?? Number.MAX_SAFE_INTEGER;
     const change: StatusChange = (...args) => this.change(...args);
+    const changeIf: ConditionalStatusChange = (...args) => this.changeIf(...args);
     this.creation = new TaskCreation(connection, this.tasks, this.events);
     this.slots = new BrandSlots(this.tasks, this.runningLimitPerBrand);
-    this.claims = new TaskClaims(this.tasks, this.slots, change);
+    this.claims = new TaskClaims(this.tasks, this.slots, change, changeIf);
     this.finish = new TaskFinish(this.tasks, change, options.retry ?? DEFAULT_RETRY_POLICY);
     this.control = new TaskControl(this.tasks, this.events, change);
     this.waits = new TaskWaits(this.tasks, change);
@@ -247,21 +248,55 @@ export class TaskLifecycle {
     update: UpdateQuery<Task> | Fields[],
     options: { sort?: Record<string, 1 | -1> } = {},
   ): Promise<Task | null> {
-    if (!allows(name, from, to)) throw new Error(`Transition ${name} cannot take a task from ${from} to ${to} (${JSON.stringify(TRANSITIONS[name])})`);
     const pipeline = Array.isArray(update);
     const withStatus = pipeline
       ? [...update.slice(0, -1), { $set: { ...(update.at(-1)?.$set as Fields), status: to } }]
       : { ...update, $set: { ...(update.$set as Fields), status: to } };
-    const task = await lifecycleWrite(
+    const task = await this.write(name, from, to, filter, withStatus, options);
+    if (task) await this.events.emit("task.status_changed", { from, to, transition: name, task });
+    return task;
+  }
+
+  /**
+   * The same change, made only if the task it finds satisfies `applyIf` (an expression on the stored
+   * task); one that does not is left as it was and answered as `seen` — one atomic command either way.
+   * `set` is the fields of a one-stage pipeline update.
+   */
+  private async changeIf(
+    name: TransitionName,
+    from: TaskStatus,
+    to: TaskStatus,
+    filter: Fields,
+    set: Fields,
+    applyIf: unknown,
+    options: { sort?: Record<string, 1 | -1> } = {},
+  ): Promise<ConditionalChange> {
+    const stage = Object.fromEntries(Object.entries({ ...set, status: to }).map(([field, value]) => [field, { $cond: [applyIf, value, `$${field}`] }]));
+    const task = await this.write(name, from, to, filter, [{ $set: stage }], options);
+    if (!task) return { changed: null, seen: null };
+    if (task.status !== to) return { changed: null, seen: task };
+    await this.events.emit("task.status_changed", { from, to, transition: name, task });
+    return { changed: task, seen: task };
+  }
+
+  private async write(
+    name: TransitionName,
+    from: TaskStatus,
+    to: TaskStatus,
+    filter: Fields,
+    update: UpdateQuery<Task> | Fields[],
+    options: { sort?: Record<string, 1 | -1> },
+  ): Promise<Task | null> {
+    if (!allows(name, from, to)) throw new Error(`Transition ${name} cannot take a task from ${from} to ${to} (${JSON.stringify(TRANSITIONS[name])})`);
+    const pipeline = Array.isArray(update);
+    return lifecycleWrite(
       allBrands(
-        this.tasks.findOneAndUpdate({ ...filter, status: from }, withStatus, {
+        this.tasks.findOneAndUpdate({ ...filter, status: from }, update, {
           returnDocument: "after",
           ...(options.sort ? { sort: options.sort } : {}),
           ...(pipeline ? { updatePipeline: true, timestamps: false } : {}),
         }),
       ),
     ).lean<Task>();
-    if (task) await this.events.emit("task.status_changed", { from, to, transition: name, task });
-    return task;
   }
 }

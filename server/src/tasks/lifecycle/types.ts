@@ -68,8 +68,13 @@ export interface ClaimAdmission {
 }
 export type ClaimGate = (task: Pick<Task, "_id" | "brand" | "batch_id">) => Promise<ClaimAdmission>;
 
-/** Refuses (throws) the creation of `adding` new tasks for a brand, e.g. past its queued quota. */
-export type CreationCheck = (brand: number, adding: number) => Promise<void>;
+/** Room a creation check counted for new tasks; what is not stored after all is given back. */
+export interface CreationReservation {
+  giveBack(count: number): Promise<void>;
+}
+
+/** Refuses (throws) the creation of `adding` new tasks for a brand, e.g. past its queued quota; else reserves their room. */
+export type CreationCheck = (brand: number, adding: number) => Promise<CreationReservation | void>;
 
 /** Which tasks a bulk transition may move: always one batch of one brand. */
 export interface BatchScope {
@@ -95,3 +100,23 @@ export type StatusChange = (
   update: UpdateQuery<Task> | Fields[],
   options?: { sort?: Record<string, 1 | -1> },
 ) => Promise<Task | null>;
+
+/** What a conditional change did: `changed` when it applied, else the task it found unchanged in `seen` (or nothing). */
+export interface ConditionalChange {
+  changed: Task | null;
+  seen: Task | null;
+}
+
+/**
+ * The status write made only if the task found satisfies `applyIf` (an aggregation expression on the
+ * stored task); `set` is the fields of a one-stage pipeline update. One atomic command either way.
+ */
+export type ConditionalStatusChange = (
+  name: TransitionName,
+  from: TaskStatus,
+  to: TaskStatus,
+  filter: Fields,
+  set: Fields,
+  applyIf: unknown,
+  options?: { sort?: Record<string, 1 | -1> },
+) => Promise<ConditionalChange>;

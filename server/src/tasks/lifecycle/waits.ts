@@ -1,6 +1,7 @@
 /**
  * A run that waits for another task: its task is suspended with `waiting_for` and goes back to the
- * queue when that task ends (or is removed), even when the end was not heard at the time.
+ * queue when that task ends (or is removed), even when the end was not heard at the time. The
+ * awaited task is marked `awaited`, so the end of the many tasks no one waits for costs no look.
  */
 import type { TaskStatus } from "../../../../shared/tasks.js";
 import { allBrands } from "../../brands/scope.js";
@@ -25,7 +26,12 @@ export class TaskWaits {
     const waiting = await this.change("wait", "running", "suspended", fenceFilter(fence), {
       $set: { ...set, waiting_for: waitingFor, run_token: null, worker_id: null, lease_expires_at: null },
     });
-    if (waiting && (await this.hasEnded(waitingFor))) await this.resumeWaitersOf(waitingFor);
+    if (!waiting) return null;
+    // The awaited task's end resumes its waiters only when it says it has some (its end then returns
+    // the mark). Marked after our write and checked after the mark: an end that came before the mark
+    // is seen by hasEnded, one after it sees the mark.
+    await allBrands(this.tasks.updateOne({ task_id: waitingFor }, { $set: { awaited: true } }));
+    if (await this.hasEnded(waitingFor)) await this.resumeWaitersOf(waitingFor);
     return waiting;
   }
 
