@@ -3,6 +3,8 @@ import mongoose, { Schema } from "mongoose";
 import type { Document } from "bson";
 import { connectDatabase, type Database, type EmbeddedEngineTransport } from "../../server/src/db/connect.js";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../../server/src/embedded-mongo/index.js";
+import { loadConfig } from "../../server/src/config.js";
+import { startTestServer } from "../helpers/app.js";
 import { waitFor } from "../tasks/fixtures/tasks.js";
 
 /**
@@ -192,6 +194,36 @@ describe("the in-process client when the engine goes away", () => {
     } finally {
       await s.db.close();
       await s.embedded.close();
+    }
+  });
+});
+
+describe("EMBEDDED_ENGINE_TRANSPORT", () => {
+  it("is validated: in-process by default, socket on request, anything else refused", () => {
+    const base = { NODE_ENV: "test", JWT_SECRET: "x".repeat(32) };
+    const defaults = loadConfig(base);
+    expect(defaults.ok && defaults.config.embeddedEngineTransport).toBe("in-process");
+    const socket = loadConfig({ ...base, EMBEDDED_ENGINE_TRANSPORT: "socket" });
+    expect(socket.ok && socket.config.embeddedEngineTransport).toBe("socket");
+    const wrong = loadConfig({ ...base, EMBEDDED_ENGINE_TRANSPORT: "tcp" });
+    expect(wrong.ok).toBe(false);
+    expect(wrong.ok ? [] : wrong.problems.join(" ")).toContain("EMBEDDED_ENGINE_TRANSPORT");
+  });
+
+  it.each(["in-process", "socket"] as const)("sets how the app's requests reach the engine: %s", async (transport) => {
+    const server = await startTestServer({ EMBEDDED_ENGINE_TRANSPORT: transport }, { taskExecution: false });
+    try {
+      const embedded = server.testDatabase.embedded;
+      if (!embedded) return expect(server.db.transport).toBe("wire"); // a real MongoDB (MONGODB_URI)
+      const before = embedded.wireCommands;
+      await server.register();
+      // The suites' own switch (EMBEDDED_ENGINE_TRANSPORT=socket in the environment) keeps every app on the wire.
+      const inProcess = transport === "in-process" && process.env.EMBEDDED_ENGINE_TRANSPORT !== "socket";
+      expect(server.db.transport).toBe(inProcess ? "in-process" : "wire");
+      if (inProcess) expect(embedded.wireCommands).toBe(before);
+      else expect(embedded.wireCommands).toBeGreaterThan(before);
+    } finally {
+      await server.close();
     }
   });
 });
