@@ -132,6 +132,8 @@ const EnvSchema = z.object({
     .optional(),
   /** How long a database operation waits for an unreachable database before the request gets 503. */
   MONGODB_TIMEOUT_MS: integerInRange(10_000, 100, 600_000),
+  /** How the app reaches an embedded engine running in its own process (never a separate one). */
+  EMBEDDED_ENGINE_TRANSPORT: z.enum(["in-process", "socket"]).default("in-process"),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   CORS_ORIGINS: originList,
   JWT_SECRET: z.string().min(JWT_SECRET_MIN_LENGTH, `must be at least ${JWT_SECRET_MIN_LENGTH} characters`).optional(),
@@ -263,6 +265,8 @@ export interface Config {
   mongodbUri: string | undefined;
   /** Server selection and mongoose buffering timeout: past it, a request answers 503. */
   mongodbTimeoutMs: number;
+  /** "in-process": commands go straight to the engine in this process; "socket": through its Unix socket. */
+  embeddedEngineTransport: Env["EMBEDDED_ENGINE_TRANSPORT"];
   logLevel: Env["LOG_LEVEL"];
   /** Allowed browser origins besides the extension's (always allowed). */
   corsOrigins: string[];
@@ -411,6 +415,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       dataDir: e.DATA_DIR,
       mongodbUri: e.MONGODB_URI,
       mongodbTimeoutMs: e.MONGODB_TIMEOUT_MS,
+      embeddedEngineTransport: e.EMBEDDED_ENGINE_TRANSPORT,
       logLevel: e.LOG_LEVEL,
       corsOrigins: e.CORS_ORIGINS,
       jwtSecret,

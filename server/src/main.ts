@@ -48,7 +48,7 @@ async function main(): Promise<void> {
 
   await buildDashboard(logger);
   try {
-    database = await connectDatabase({ mongodbUri: config.mongodbUri, dataDir: config.dataDir, timeoutMs: config.mongodbTimeoutMs }, logger);
+    database = await connectDatabase({ mongodbUri: config.mongodbUri, dataDir: config.dataDir, timeoutMs: config.mongodbTimeoutMs, transport: config.embeddedEngineTransport }, logger);
     const { app, background } = await createApp({ config, logger, connection: database.connection, isDraining: () => draining });
     services = new ServiceGroup(background, logger);
     await services.startAll();

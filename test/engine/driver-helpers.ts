@@ -1,5 +1,7 @@
 import type { CommandStartedEvent, CommandSucceededEvent, Db, Document, MongoClientOptions } from "mongodb";
+import * as mongodb from "mongodb";
 import { MongoClient } from "mongodb";
+import { inProcessClientOptions } from "../../server/src/embedded-mongo/index.js";
 import { startTestDatabase, type TestDatabase } from "../helpers/mongo.js";
 
 /** A connected client on the suite's database, recording every command it sends (command monitoring). */
@@ -14,7 +16,7 @@ export interface DriverContext {
 }
 
 export async function connect(t: TestDatabase, options: MongoClientOptions = {}): Promise<DriverContext> {
-  const client = new MongoClient(t.uri, { monitorCommands: true, serverSelectionTimeoutMS: 5000, ...options });
+  const client = new MongoClient(t.uri, { monitorCommands: true, serverSelectionTimeoutMS: 5000, ...transportOptions(t), ...options });
   const started: CommandStartedEvent[] = [];
   const succeeded: CommandSucceededEvent[] = [];
   client.on("commandStarted", (e) => started.push(e));
@@ -50,6 +52,15 @@ export function planStages(plan: unknown, out: string[] = []): string[] {
 export function hostAndPort(serverUri: string): { host: string; port: number } {
   const url = new URL(serverUri);
   return { host: url.hostname, port: Number(url.port || 27017) };
+}
+
+/**
+ * These suites test the engine through the wire, as `npm run db` serves it; with
+ * EMBEDDED_ENGINE_TRANSPORT=in-process the same suites drive it in-process, as the app does.
+ */
+function transportOptions(t: TestDatabase): MongoClientOptions {
+  if (process.env.EMBEDDED_ENGINE_TRANSPORT !== "in-process" || !t.embedded) return {};
+  return inProcessClientOptions(mongodb, t.embedded) as MongoClientOptions;
 }
 
 /** Documents of any shape, `_id` of any BSON type (the tests store strings and numbers as ids too). */

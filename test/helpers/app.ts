@@ -91,7 +91,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
   const logger = createLogger(config, options.logStream);
 
   const testDatabase = options.database ?? (await startTestDatabase("server"));
-  const db = await connectDatabase({ mongodbUri: testDatabase.uri, dataDir: null, timeoutMs: config.mongodbTimeoutMs });
+  const db = await connectDatabase({ mongodbUri: testDatabase.uri, dataDir: null, timeoutMs: config.mongodbTimeoutMs, transport: config.embeddedEngineTransport });
   const built = await createApp({ config, logger, connection: db.connection });
   const { app, services } = built;
   if (options.taskExecution !== false) await services.execution.start();

@@ -36,7 +36,9 @@ export async function startTestDatabase(prefix = "test"): Promise<TestDatabase> 
       },
     };
   }
-  const embedded = await startEmbeddedMongo();
+  // EMBEDDED_ENGINE_TRANSPORT=socket runs the suites with the app on the engine's socket (the wire),
+  // as with a separate `npm run db`; by default the app reaches the engine in-process.
+  const embedded = await startEmbeddedMongo({ reachableInProcess: process.env.EMBEDDED_ENGINE_TRANSPORT !== "socket" });
   return { serverUri: embedded.uri, dbName, uri: `${embedded.uri}/${dbName}`, embedded, close: () => embedded.close() };
 }
 

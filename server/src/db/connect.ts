@@ -3,7 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import mongoose from "mongoose";
 import type { Logger } from "pino";
-import { startEmbeddedMongo, type EmbeddedMongo } from "../embedded-mongo/index.js";
+import { embeddedMongoAt, inProcessClientOptions, startEmbeddedMongo, type EmbeddedMongo } from "../embedded-mongo/index.js";
+
+export type EmbeddedEngineTransport = "in-process" | "socket";
 
 export interface DatabaseOptions {
   /** A real MongoDB; when absent the embedded engine is started. */
@@ -14,6 +16,12 @@ export interface DatabaseOptions {
   dbName?: string;
   /** How long an operation waits for an unreachable database (server selection, mongoose buffering). */
   timeoutMs?: number;
+  /**
+   * How to reach an engine running in this process (started here, or the one `mongodbUri` points
+   * at): "in-process" (default) hands commands to it directly, "socket" goes through its socket as
+   * any other client does. A database in another process is always reached over the wire.
+   */
+  transport?: EmbeddedEngineTransport;
 }
 
 export interface Database {
@@ -21,6 +29,8 @@ export interface Database {
   /** The URI mongoose connected to (also handed to Agenda). */
   uri: string;
   kind: "mongodb" | "embedded";
+  /** "in-process" when commands go straight to an engine running in this process. */
+  transport: "in-process" | "wire";
   embedded: EmbeddedMongo | null;
   close(): Promise<void>;
 }
@@ -47,6 +57,8 @@ export async function connectDatabase(options: DatabaseOptions, logger?: Logger)
   // While disconnected mongoose queues operations; they fail (then answer 503) after
   // bufferTimeoutMS, a connection option mongoose reads but does not declare in its types.
   const connectOptions: mongoose.ConnectOptions & { bufferTimeoutMS: number } = { serverSelectionTimeoutMS: timeoutMs, bufferTimeoutMS: timeoutMs };
+  const local = (options.transport ?? "in-process") === "in-process" ? (embedded ?? embeddedMongoAt(uri)) : null;
+  if (local) Object.assign(connectOptions, inProcessClientOptions(mongoose.mongo, local));
   const connection = mongoose.createConnection(uri, connectOptions);
   try {
     await connection.asPromise();
@@ -56,11 +68,13 @@ export async function connectDatabase(options: DatabaseOptions, logger?: Logger)
     throw err;
   }
   const kind = embedded ? "embedded" : "mongodb";
-  logger?.info({ database: kind, host: embedded ? embedded.host : hostsOf(uri) }, `database: ${kind === "embedded" ? "embedded engine" : "MongoDB"}`);
+  const transport = local ? "in-process" : "wire";
+  logger?.info({ database: kind, host: embedded ? embedded.host : hostsOf(uri), transport }, `database: ${kind === "embedded" ? "embedded engine" : "MongoDB"}`);
   return {
     connection,
     uri,
     kind,
+    transport,
     embedded,
     async close() {
       await connection.close();

@@ -1,2 +1,3 @@
-export { startEmbeddedMongo, type EmbeddedMongo, type EmbeddedMongoOptions } from "./server.js";
+export { startEmbeddedMongo, embeddedMongoAt, type EmbeddedMongo, type EmbeddedMongoOptions } from "./server.js";
+export { inProcessClientOptions, type DriverModule } from "./in-process.js";
 export { Engine } from "./engine.js";

@@ -2,8 +2,8 @@ import fs from "node:fs";
 import net from "node:net";
 import { Engine } from "./engine.js";
 import { ErrorCodes } from "./errors.js";
-import { BSON } from "bson";
-import { MAX_REPLY_BYTES, MessageSplitter, encodeOpMsgReply, encodeOpReply, parseMessage } from "./wire.js";
+import { replyTooLarge } from "./reply.js";
+import { MessageSplitter, encodeOpMsgReply, encodeOpReply, parseMessage } from "./wire.js";
 
 export interface EmbeddedMongoOptions {
   /** 0 (default) picks a free port. */
@@ -21,6 +21,11 @@ export interface EmbeddedMongoOptions {
   fsync?: boolean;
   /** How often TTL indexes are enforced (mongod: 60 s). */
   ttlIntervalMs?: number;
+  /**
+   * false leaves the engine out of embeddedMongoAt(), so clients in this process reach it through its
+   * socket like any other client (the test suites' switch to run on the wire).
+   */
+  reachableInProcess?: boolean;
 }
 
 export interface EmbeddedMongo {
@@ -31,7 +36,25 @@ export interface EmbeddedMongo {
   /** `mongodb://host:port` or `mongodb://%2Fpath%2Fto.sock` — append a database name for mongoose. */
   readonly uri: string;
   readonly engine: Engine;
+  /** True once close() began: the engine answers nothing more, in this process or over the socket. */
+  readonly closing: boolean;
+  /** Commands answered through the socket so far (what shows that a client did not use it). */
+  readonly wireCommands: number;
+  /** An id for a connection that reaches the engine from this process instead of through the socket. */
+  newConnectionId(): number;
   close(): Promise<void>;
+}
+
+/** Engines started in this process, by the authority of their URI (`host:port` or the encoded socket path). */
+const running = new Map<string, EmbeddedMongo>();
+
+/** The engine running in this very process that `uri` (with or without a database name) points at, if any. */
+export function embeddedMongoAt(uri: string): EmbeddedMongo | null {
+  return running.get(authorityOf(uri)) ?? null;
+}
+
+function authorityOf(uri: string): string {
+  return uri.replace(/^mongodb:\/\//, "").split(/[/?]/)[0];
 }
 
 /** Starts the MongoDB-compatible engine on a loopback TCP port, or on a Unix socket. */
@@ -43,13 +66,14 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   const engine = new Engine({ dataDir: options.dataDir ?? null, fsync: options.fsync });
   const sockets = new Set<net.Socket>();
   let nextConnectionId = 1;
+  const counters = { wireCommands: 0 };
 
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.setNoDelay(true);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
-    serveConnection(engine, socket, nextConnectionId++);
+    serveConnection(engine, socket, nextConnectionId++, counters);
   });
 
   try {
@@ -73,13 +97,22 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   ttlTimer.unref();
 
   let closed: Promise<void> | null = null;
-  return {
+  const uri = socketPath ? `mongodb://${encodeURIComponent(socketPath)}` : `mongodb://${host}:${port}`;
+  const embedded: EmbeddedMongo = {
     host,
     port,
-    uri: socketPath ? `mongodb://${encodeURIComponent(socketPath)}` : `mongodb://${host}:${port}`,
+    uri,
     engine,
+    get closing() {
+      return closed !== null;
+    },
+    get wireCommands() {
+      return counters.wireCommands;
+    },
+    newConnectionId: () => nextConnectionId++,
     close() {
       closed ??= new Promise<void>((resolve) => {
+        running.delete(authorityOf(uri));
         clearInterval(ttlTimer);
         server.close(() => {
           engine.close();
@@ -90,6 +123,8 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
       return closed;
     },
   };
+  if (options.reachableInProcess !== false) running.set(authorityOf(uri), embedded);
+  return embedded;
 }
 
 /** A socket file whose engine is gone (nothing accepts on it); anything else at that path is an error. */
@@ -104,10 +139,11 @@ function removeStaleSocket(socketPath: string): void {
   fs.rmSync(socketPath);
 }
 
-function serveConnection(engine: Engine, socket: net.Socket, connectionId: number): void {
+function serveConnection(engine: Engine, socket: net.Socket, connectionId: number, counters: { wireCommands: number }): void {
   const splitter = new MessageSplitter();
   socket.on("data", (chunk: Buffer) => {
     for (const message of splitter.push(chunk)) {
+      counters.wireCommands++;
       let reply: Buffer | null;
       try {
         reply = answer(engine, message, connectionId);
@@ -136,10 +172,6 @@ function answer(engine: Engine, message: Buffer, connectionId: number): Buffer |
   try {
     return encode(request.header.requestId, reply);
   } catch {
-    // A reply over BSON's size limit (say, an aggregation result of 20 MB) is the command's error,
-    // as on mongod, not a reason to drop the connection.
-    const size = BSON.calculateObjectSize(reply);
-    const errmsg = `BSONObj size: ${size} (0x${size.toString(16).toUpperCase()}) is invalid. Size must be between 0 and ${MAX_REPLY_BYTES}(16MB)`;
-    return encode(request.header.requestId, { ok: 0, errmsg, code: ErrorCodes.BSONObjectTooLarge, codeName: "BSONObjectTooLarge" });
+    return encode(request.header.requestId, replyTooLarge(reply));
   }
 }

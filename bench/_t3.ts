@@ -1,0 +1,11 @@
+import { Schema } from "mongoose";
+import { connectDatabase } from "../server/src/db/connect.js";
+const db = await connectDatabase({ dataDir: null, transport: (process.env.T as "socket") ?? "in-process" });
+const M = db.connection.model("C", new Schema({ key: { type: String, index: { unique: true } }, status: String }));
+await M.init();
+await M.insertMany(Array.from({ length: 10000 }, (_, i) => ({ key: `k${i}`, status: "p" })));
+const c = process.cpuUsage();
+for (let i = 0; i < 20000; i++) await M.findOne({ key: `k${(i * 7919) % 10000}` }).lean();
+const u = process.cpuUsage(c);
+console.log(process.env.T, "findOne µs cpu", (u.user + u.system) / 20000);
+await db.close();
