@@ -292,14 +292,19 @@ const ComputeOptions: ComputeOptionsClass = (() => {
   return (seen as object).constructor as unknown as ComputeOptionsClass;
 })();
 
-/** One options object per collation, never handed out itself (mingo keeps per-call state in the copies). */
+/**
+ * One options object per collation, never handed out itself (mingo keeps per-call state in the
+ * copies). Clients choose collations: the oldest is forgotten past a few dozen.
+ */
 const baseOptions = new Map<string, ComputeOptions>();
+const MAX_COLLATIONS = 64;
 
 function baseFor(collation: Collation | null | undefined): ComputeOptions {
   const key = collationKey(collation);
   let base = baseOptions.get(key);
   if (!base) {
     base = ComputeOptions.init({ context: CONTEXT, jsonSchemaValidator, ...(collation ? { collation: collation as never } : {}) });
+    if (baseOptions.size >= MAX_COLLATIONS) baseOptions.delete(baseOptions.keys().next().value as string);
     baseOptions.set(key, base);
   }
   return base;

@@ -4,7 +4,7 @@ import * as mingoUpdateOperators from "mingo/operators/update";
 import { cloneDeep, isEqual } from "mingo/util";
 import type { Collation } from "./collation.js";
 import { MongoCommandError } from "../errors.js";
-import { cloneDocument, getPath, idKey } from "./values.js";
+import { cloneDocument, getPath, idKey, sameDocument } from "./values.js";
 import { compileFilter } from "./compiled-query.js";
 
 const UPDATE_OPERATORS = new Set([
@@ -242,7 +242,7 @@ export function applyUpdate(doc: Document, update: UpdateSpec, options: UpdateOp
     const [result] = new Aggregator(update, options.variables ? { variables: options.variables } : undefined).run([cloneDocument(doc)]) as Document[];
     const next = { _id: doc._id, ...result };
     assertSameId(doc, next);
-    return JSON.stringify(next) === JSON.stringify(doc) && !inserting ? null : next;
+    return sameDocument(next, doc) && !inserting ? null : next;
   }
   if (!isOperatorUpdate(update)) {
     const next = { _id: doc._id, ...cloneDocument(update) };
