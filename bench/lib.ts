@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { MEMORY_REQUEST, type EngineMemory } from "./engine-probe.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -36,20 +37,23 @@ export interface EngineProcess {
   uri: string;
   dataDir: string;
   pid: number;
+  /** The engine process's memory right after a full garbage collection in it. */
+  memoryAfterGc(): Promise<EngineMemory>;
   stop(): Promise<void>;
 }
 
 /**
  * The embedded engine as its own process (`npm run db`), journaling to a temp directory.
  * BENCH_PROFILE=dir writes its CPU profile to dir/engine (profile the app with `node --cpu-prof`).
+ * It runs with the bench's memory probe (engine-probe.ts), asked over the IPC channel.
  */
 export async function startEngineProcess(): Promise<EngineProcess> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mh-bench-"));
   const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}/engine`] : [];
   const child: ChildProcess = spawn(
     process.execPath,
-    [...profile, "--import", "tsx", path.join(ROOT, "server/src/embedded-mongo/cli.ts"), "--port", "0", "--data-dir", dataDir],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
+    [...profile, "--expose-gc", "--import", "tsx", "--import", path.join(ROOT, "bench/engine-probe.ts"), path.join(ROOT, "server/src/embedded-mongo/cli.ts"), "--port", "0", "--data-dir", dataDir],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "inherit", "ipc"] },
   );
   const lines = createInterface({ input: child.stdout! });
   const [line] = (await once(lines, "line")) as [string];
@@ -58,6 +62,19 @@ export async function startEngineProcess(): Promise<EngineProcess> {
     uri,
     dataDir,
     pid: child.pid!,
+    async memoryAfterGc() {
+      const replied = new Promise<EngineMemory>((resolve) => {
+        const onMessage = (message: unknown) => {
+          const memory = (message as Record<string, EngineMemory> | null)?.[MEMORY_REQUEST];
+          if (!memory) return;
+          child.off("message", onMessage);
+          resolve(memory);
+        };
+        child.on("message", onMessage);
+      });
+      child.send(MEMORY_REQUEST);
+      return replied;
+    },
     async stop() {
       child.kill("SIGTERM");
       await once(child, "exit");

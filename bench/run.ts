@@ -1,4 +1,5 @@
 import { runBatchesBench } from "./batches.bench.js";
+import { runEngineCommandsBench } from "./engine-commands.bench.js";
 import { runEngineBench } from "./engine.bench.js";
 import { runClaimsBench, runPluginBench } from "./plugin.bench.js";
 import { runPublicationBench } from "./publication.bench.js";
@@ -8,6 +9,7 @@ import { runTasksBench } from "./tasks.bench.js";
 /** `npm run bench [name…]`: every benchmark, or only the named ones. Figures are measured in this run. */
 const benches: Record<string, () => Promise<void>> = {
   engine: runEngineBench,
+  "engine-commands": runEngineCommandsBench,
   plugin: runPluginBench,
   claims: runClaimsBench,
   tasks: runTasksBench,

@@ -1,7 +1,8 @@
 /**
  * Memory under steady work with a short retention: tasks are created and finished in rounds, and
  * the resident memory of the app and of the engine is printed after each round, once the retention
- * sweep has removed that round's finished work. Flat after the first round means nothing is kept
+ * sweep has removed that round's finished work and after a full garbage collection in each process
+ * (the engine's is asked for over the bench's IPC channel: engine-probe.ts). Flat after the first round means nothing is kept
  * of finished tasks (the first round sizes the heaps and caches).
  *
  * Each round: one batch of jobs scheduled ahead, then cancelled (created and finished by the same
@@ -28,6 +29,8 @@ const ROUND_DEADLINE_MS = 300_000;
 v8.setFlagsFromString("--expose-gc");
 /** A full collection before each reading: what is measured is what stays reachable. */
 const collectGarbage = vm.runInNewContext("gc") as () => void;
+
+const MiB = 1024 * 1024;
 
 function residentMiB(pid: number | "self"): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
@@ -76,10 +79,15 @@ export async function runSoakBench(): Promise<void> {
         return (await tasks.estimatedDocumentCount()) === 0;
       });
       collectGarbage();
-      const reading = { app: residentMiB("self"), engine: residentMiB(engine.pid) };
+      const engineMemory = await engine.memoryAfterGc();
+      const reading = { app: residentMiB("self"), engine: engineMemory.rss / MiB };
       readings.push(reading);
       const took = ((performance.now() - started) / 1000).toFixed(0);
-      row(`round ${round}: ${(round * PER_ROUND).toLocaleString("en-US")} tasks so far, RSS app / engine`, `${reading.app.toFixed(0)} / ${reading.engine.toFixed(0)}`, `MiB (round: ${took} s)`);
+      row(
+        `round ${round}: ${(round * PER_ROUND).toLocaleString("en-US")} tasks so far, RSS app / engine`,
+        `${reading.app.toFixed(0)} / ${reading.engine.toFixed(0)}`,
+        `MiB (engine heap used / total ${(engineMemory.heapUsed / MiB).toFixed(0)} / ${(engineMemory.heapTotal / MiB).toFixed(0)}, external ${(engineMemory.external / MiB).toFixed(0)} MiB; round: ${took} s)`,
+      );
     }
     if (readings.length > 1) {
       const [first, last] = [readings[0], readings.at(-1)!];

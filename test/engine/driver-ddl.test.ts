@@ -425,4 +425,29 @@ describe("the index that reads fewest documents wins", () => {
     expect((await lockNext())?._id).toBe("due-low");
     expect(await lockNext()).toBeNull();
   });
+
+  it("a filter shape's index choice follows indexes as they are added and dropped, and the data as it changes", async () => {
+    const queue = await fresh("replanned", Array.from({ length: 400 }, (_, i) => ({ _id: i, owner: 1, state: "done" })));
+    await queue.createIndex({ owner: 1 });
+    const read = async (owner: number) => {
+      const plan = await queue.find({ owner, state: "queued" }).explain("executionStats");
+      return (plan.executionStats as Document).totalDocsExamined as number;
+    };
+    expect(await read(1)).toBe(400);
+    await queue.createIndex({ state: 1 });
+    expect(await read(1)).toBe(0);
+    await queue.dropIndex("state_1");
+    expect(await read(1)).toBe(400);
+    if (onRealMongo) return;
+    // Both indexes now hold hundreds of entries for the shape's values: the first declared is the
+    // plan, which a choice kept from when the state index held none must give way to.
+    await queue.createIndex({ state: 1 });
+    expect(await read(1)).toBe(0);
+    await queue.insertMany(Array.from({ length: 500 }, (_, i) => ({ _id: 1000 + i, owner: 3, state: "queued" })));
+    let examined = await read(2);
+    for (let use = 0; use < 250 && examined !== 0; use++) examined = await read(2);
+    expect(examined).toBe(0);
+    for (let use = 0; use < 250 && examined !== 400; use++) examined = await read(1);
+    expect(examined).toBe(400);
+  });
 });

@@ -378,6 +378,19 @@ describe("update edge cases", () => {
     const conflict = await serverError(coll.updateOne({ _id: 1, "x.a": 1 }, { $set: { "x.$": 0, "x.$[]": 1 } }));
     expect(conflict.code).toBe(40);
   });
+
+  it("two operators on one path (or one inside the other) are a conflict (40) and change nothing", async () => {
+    const coll = await fresh("operator_conflict", [{ _id: 1, a: 1, n: { m: 2 }, s: "q" }]);
+    for (const update of [{ $set: { a: 2 }, $inc: { a: 1 } }, { $set: { "n.m": 3 }, $unset: { n: "" } }, { $rename: { s: "a" }, $set: { a: 3 } }]) {
+      const conflict = await serverError(coll.updateOne({ _id: 1 }, update as AnyDoc));
+      expect(conflict.code).toBe(40);
+      expect(conflict.message).toMatch(/^Updating the path '(a|n)' would create a conflict at '(a|n)'$/);
+    }
+    expect(await coll.findOne({ _id: 1 })).toEqual({ _id: 1, a: 1, n: { m: 2 }, s: "q" });
+    // Different paths under different operators apply together.
+    await coll.updateOne({ _id: 1 }, { $set: { a: 2 }, $inc: { "n.m": 1 }, $rename: { s: "t" } } as AnyDoc);
+    expect(await coll.findOne({ _id: 1 })).toEqual({ _id: 1, a: 2, n: { m: 3 }, t: "q" });
+  });
 });
 
 describe("where 7.0 is strict", () => {

@@ -6,7 +6,7 @@ import { MongoCommandError } from "../errors.js";
 import { idKey } from "./values.js";
 import { OrderedIndex } from "./ordered-index.js";
 import { isOrderedIndex, type IndexSpec } from "./index-spec.js";
-import { idLookups, planOrBranches, planQuery, type Plan } from "./planner.js";
+import { PlanCache, idLookups, planOrBranches, type Plan } from "./planner.js";
 
 export type QueryPlan = { kind: "id"; ids: unknown[] } | { kind: "index"; plans: Plan[] } | { kind: "scan" };
 
@@ -34,6 +34,8 @@ export class Collection {
   /** Every declared index but `_id_`, in creation order. */
   readonly indexSpecs: IndexSpec[] = [];
   private readonly ordered = new Map<string, OrderedIndex>();
+  /** Index choices by filter shape; cleared whenever an index is added or dropped. */
+  private readonly plans = new PlanCache();
 
   constructor(
     readonly db: string,
@@ -77,7 +79,7 @@ export class Collection {
     const ids = this.idPlan(filter, collation);
     if (ids) return { kind: "id", ids };
     const indexes = this.usableIndexes(collation);
-    const plan = planQuery(filter, indexes);
+    const plan = this.plans.plan(filter, indexes, undefined, collationKey(collation));
     const plans = planOrBranches(filter, indexes, plan?.score ?? 0) ?? (plan ? [plan] : null);
     return plans ? { kind: "index", plans } : { kind: "scan" };
   }
@@ -119,7 +121,7 @@ export class Collection {
   matchInSortOrder(filter: Document, sort: Document, limit = Infinity, options: MatchOptions = {}): Document[] | null {
     if (this.idPlan(filter, options.collation)) return null;
     const indexes = this.usableIndexes(options.collation);
-    const plan = planQuery(filter, indexes, sort);
+    const plan = this.plans.plan(filter, indexes, sort, collationKey(options.collation));
     if (!plan?.order) return null;
     // Branches of an `$or` that each constrain more than the sorted index read only their matches
     // (Agenda's due jobs among thousands queued for later): those, sorted in memory, cost less than
@@ -229,6 +231,7 @@ export class Collection {
         index.add(doc);
       }
       this.ordered.set(spec.name, index);
+      this.plans.clear();
     }
     this.indexSpecs.push(spec);
   }
@@ -238,6 +241,7 @@ export class Collection {
     if (at < 0) return false;
     this.indexSpecs.splice(at, 1);
     this.ordered.delete(name);
+    this.plans.clear();
     return true;
   }
 

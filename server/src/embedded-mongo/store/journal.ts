@@ -91,15 +91,16 @@ export class Journal {
     this.recordsSinceCompaction++;
   }
 
-  /** Writes what the current command changed; called before its reply is sent. */
-  commit(): void {
-    if (this.pending.length === 0) return;
+  /** Writes what the current command changed; called before its reply is sent. False: nothing to write. */
+  commit(): boolean {
+    if (this.pending.length === 0) return false;
     const buf = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
     this.pending = [];
     let written = 0;
     while (written < buf.length) written += fs.writeSync(this.fd, buf, written);
     this.bytes += buf.length;
     if (this.fsyncEachCommit) fs.fsyncSync(this.fd);
+    return true;
   }
 
   get size(): number {

@@ -261,10 +261,6 @@ export const CONTEXT = Context.init({
   window: windowOperators,
 } as unknown as Parameters<typeof Context.init>[0]);
 
-function withContext<T extends object | undefined>(options: T): T & { context: typeof CONTEXT } {
-  return { ...(options ?? {}), context: CONTEXT } as T & { context: typeof CONTEXT };
-}
-
 /** What a query runs with besides its filter: a collation, and `let` variables for `$expr`. */
 export interface MatchOptions {
   collation?: Collation | null;
@@ -272,13 +268,16 @@ export interface MatchOptions {
 }
 
 /**
- * mingo copies every operator table into a fresh context for each options object it is given
- * (some 100 µs per query): options are built once per collation and shared.
+ * mingo copies every operator table into a fresh context for each plain options object it is given
+ * (some 100 µs per query, update or pipeline): options are built once per collation, and every
+ * query, pipeline and update gets a copy of them that shares their context.
  */
 interface ComputeOptions {
+  readonly options: object;
   update(locals: object): ComputeOptions;
 }
 interface ComputeOptionsClass {
+  new (options: object, locals?: object): ComputeOptions;
   init(options: object): ComputeOptions;
 }
 
@@ -293,19 +292,37 @@ const ComputeOptions: ComputeOptionsClass = (() => {
   return (seen as object).constructor as unknown as ComputeOptionsClass;
 })();
 
+/**
+ * One options object per collation, never handed out itself (mingo keeps per-call state in the
+ * copies). Clients choose collations: the oldest is forgotten past a few dozen.
+ */
 const baseOptions = new Map<string, ComputeOptions>();
+const MAX_COLLATIONS = 64;
 
-export function mingoOptions(match: MatchOptions = {}): Options {
-  const key = collationKey(match.collation);
+function baseFor(collation: Collation | null | undefined): ComputeOptions {
+  const key = collationKey(collation);
   let base = baseOptions.get(key);
   if (!base) {
-    base = ComputeOptions.init({ context: CONTEXT, jsonSchemaValidator, ...(match.collation ? { collation: match.collation as never } : {}) });
+    base = ComputeOptions.init({ context: CONTEXT, jsonSchemaValidator, ...(collation ? { collation: collation as never } : {}) });
+    if (baseOptions.size >= MAX_COLLATIONS) baseOptions.delete(baseOptions.keys().next().value as string);
     baseOptions.set(key, base);
   }
+  return base;
+}
+
+export function mingoOptions(match: MatchOptions = {}): Options {
   // A copy: mingo keeps per-query state ($$NOW's timestamp, variables) in the options it is given.
-  const options = ComputeOptions.init(base);
+  const options = ComputeOptions.init(baseFor(match.collation));
   if (match.variables) options.update({ variables: match.variables });
   return options as unknown as Options;
+}
+
+/**
+ * Options for an update's operators (mingo/operators/update): the engine's operators, fresh per-call
+ * state, and what the operators read from it (the filter for the positional `$`, how values are copied).
+ */
+export function updateOperatorOptions(match: MatchOptions, condition: Document): Options {
+  return ComputeOptions.init(baseFor(match.collation)).update({ condition, updateConfig: { cloneMode: "deep" } }) as unknown as Options;
 }
 
 /** mingo's Query with the engine's operators. */
@@ -315,16 +332,13 @@ export class Query extends MingoQuery {
   }
 }
 
-/** mingo's Aggregator with the engine's operators. */
-export class Aggregator extends MingoAggregator {
-  constructor(pipeline: ConstructorParameters<typeof MingoAggregator>[0], options?: ConstructorParameters<typeof MingoAggregator>[1]) {
-    super(pipeline, { jsonSchemaValidator, ...withContext(options) } as never);
-  }
-}
+type AggregatorOptions = ConstructorParameters<typeof MingoAggregator>[1];
 
-/** Options for `mingo/updater`, so arrayFilters and positional conditions match like queries do. */
-export function updaterQueryOptions(match: MatchOptions = {}): Options {
-  // The updater spreads the options it is given into a new object: it needs a plain one (an options
-  // instance would lose its operators, and conditions would run with mingo's comparisons).
-  return { context: CONTEXT, jsonSchemaValidator, ...(match.collation ? { collation: match.collation as never } : {}) } as Options;
+/** mingo's Aggregator with the engine's operators (shared, not copied: see `baseFor`). */
+export class Aggregator extends MingoAggregator {
+  constructor(pipeline: ConstructorParameters<typeof MingoAggregator>[0], options?: AggregatorOptions) {
+    const { context: _context, ...rest } = (options ?? {}) as AggregatorOptions & object;
+    const base = baseFor((rest as { collation?: Collation }).collation);
+    super(pipeline, new ComputeOptions({ ...base.options, ...rest }) as never);
+  }
 }

@@ -1,10 +1,10 @@
 import { ObjectId, Timestamp, type Document } from "bson";
-import { Aggregator, updaterQueryOptions } from "./matching.js";
-import { updateOne } from "mingo/updater";
+import { Aggregator, updateOperatorOptions } from "./matching.js";
+import * as mingoUpdateOperators from "mingo/operators/update";
 import { cloneDeep, isEqual } from "mingo/util";
 import type { Collation } from "./collation.js";
 import { MongoCommandError } from "../errors.js";
-import { cloneDocument, getPath, idKey } from "./values.js";
+import { cloneDocument, getPath, idKey, sameDocument } from "./values.js";
 import { compileFilter } from "./compiled-query.js";
 
 const UPDATE_OPERATORS = new Set([
@@ -31,14 +31,59 @@ function usesPositional(operators: Document): boolean {
   return false;
 }
 
-/** mingo's operator update on `doc` (in place); the paths it changed. */
+type UpdateOperator = (expr: unknown, arrayFilters: Document[], options: unknown) => (doc: Document) => string[];
+const MINGO_UPDATE_OPERATORS = mingoUpdateOperators as unknown as Record<string, UpdateOperator>;
+
+/**
+ * The path an operator writes at, as mingo's updater checks conflicts: up to its first positional
+ * part (`a.$.b` and `a.$[x]` write at `a`).
+ */
+function writtenPath(path: string): string {
+  if (!path.includes("$")) return path;
+  const parts = path.split(".");
+  const at = parts.findIndex((p) => p === "$" || (p.startsWith("$[") && p.endsWith("]")));
+  return (at < 0 ? parts : parts.slice(0, at)).join(".");
+}
+
+/** Two operators writing the same path (or one inside the other) conflict, as in mingo's updater. */
+function checkConflicts(operators: Document): void {
+  const paths: string[] = [];
+  for (const [op, fields] of Object.entries(operators)) {
+    if (!fields || typeof fields !== "object") continue;
+    for (const [path, value] of Object.entries(fields as Document)) {
+      if (path.startsWith("$")) continue;
+      paths.push(writtenPath(path));
+      if (op === "$rename" && typeof value === "string") paths.push(value);
+    }
+  }
+  if (paths.length < 2) return;
+  const seen: string[] = [];
+  for (const path of paths) {
+    if (seen.some((p) => p === path || p.startsWith(path + ".") || path.startsWith(p + "."))) {
+      throw new Error(`updating the path '${path}' would create a conflict at '${path}'`);
+    }
+    seen.push(path);
+  }
+}
+
+/**
+ * mingo's update operators applied to `doc` (in place); the paths they changed. They are run here
+ * rather than through mingo/updater, which rebuilds its operator tables for every call.
+ */
 function applyOperators(doc: Document, operators: Document, options: UpdateOptions): string[] {
   const split = splitPositional(operators);
   if (split) return [...applyOperators(doc, split[0], options), ...applyOperators(doc, split[1], options)];
+  checkConflicts(operators);
   // The filter matters only to the positional `$`; mingo would compile it again for every document.
   const condition = usesPositional(operators) ? options.filter : {};
-  const result = updateOne([doc], condition, operators, { arrayFilters: options.arrayFilters, cloneMode: "deep" }, updaterQueryOptions({ collation: options.collation }));
-  return result.modifiedFields ?? [];
+  const mingoOptions = updateOperatorOptions({ collation: options.collation }, condition);
+  const changed: string[] = [];
+  for (const [op, expr] of Object.entries(operators)) {
+    const operator = MINGO_UPDATE_OPERATORS[op];
+    if (!operator) throw new Error(`Unknown update operator: '${op}'.`);
+    changed.push(...operator(expr, options.arrayFilters ?? [], mingoOptions)(doc));
+  }
+  return changed;
 }
 
 const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
@@ -197,7 +242,7 @@ export function applyUpdate(doc: Document, update: UpdateSpec, options: UpdateOp
     const [result] = new Aggregator(update, options.variables ? { variables: options.variables } : undefined).run([cloneDocument(doc)]) as Document[];
     const next = { _id: doc._id, ...result };
     assertSameId(doc, next);
-    return JSON.stringify(next) === JSON.stringify(doc) && !inserting ? null : next;
+    return sameDocument(next, doc) && !inserting ? null : next;
   }
   if (!isOperatorUpdate(update)) {
     const next = { _id: doc._id, ...cloneDocument(update) };

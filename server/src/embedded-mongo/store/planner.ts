@@ -244,3 +244,62 @@ export function idLookups(filter: Document): unknown[] | null {
   const bounds = boundsOf(filter._id);
   return bounds && bounds.kind === "points" ? bounds.values : null;
 }
+
+/** A cached choice is planned afresh after this many uses, so it follows the data as it changes. */
+const REPLAN_AFTER = 200;
+const MAX_CACHED_SHAPES = 500;
+
+/** What a value contributes to a plan: its BSON type (and, for a list, each element's), never the value. */
+function valueKind(v: unknown): string {
+  if (v === null) return "n";
+  if (v === undefined) return "u";
+  if (Array.isArray(v)) return `[${v.map(valueKind).join(",")}]`;
+  if (typeof v !== "object") return typeof v;
+  if (v instanceof Date || v instanceof RegExp || v instanceof Bound) return v.constructor.name;
+  const bsontype = (v as { _bsontype?: string })._bsontype;
+  if (bsontype) return bsontype;
+  return `{${Object.entries(v as Document).map(([k, x]) => `${JSON.stringify(k)}:${valueKind(x)}`).join(",")}}`;
+}
+
+/**
+ * Plans by filter shape, as mongod's plan cache does: the index chosen for a shape (fields,
+ * operators and value types, not values) is reused without weighing every index again, and is
+ * chosen afresh every REPLAN_AFTER uses. The owner clears it whenever its indexes change.
+ */
+export class PlanCache {
+  private readonly choices = new Map<string, { index: string | null; uses: number }>();
+
+  clear(): void {
+    this.choices.clear();
+  }
+
+  get size(): number {
+    return this.choices.size;
+  }
+
+  plan(filter: Document, indexes: OrderedIndex[], sort: Document | undefined, scope: string): Plan | null {
+    const key = `${scope}|${valueKind(filter)}|${sort ? valueKind(sort) + JSON.stringify(sort) : ""}`;
+    const cached = this.choices.get(key);
+    if (cached && cached.uses++ < REPLAN_AFTER) {
+      if (cached.index === null) return null;
+      const index = indexes.find((i) => i.spec.name === cached.index);
+      const plan = index ? planWith(index, filter, sort) : null;
+      if (plan) return plan;
+    }
+    const plan = planQuery(filter, indexes, sort);
+    if (cached) this.choices.delete(key);
+    else if (this.choices.size >= MAX_CACHED_SHAPES) this.choices.delete(this.choices.keys().next().value as string);
+    this.choices.set(key, { index: plan?.index.spec.name ?? null, uses: 0 });
+    return plan;
+  }
+}
+
+/** The plan on one given index, as `planQuery` would build it (null if it could not use it now). */
+function planWith(index: OrderedIndex, filter: Document, sort: Document | undefined): Plan | null {
+  if (index.isPartial) return null;
+  const conditions = fieldConditions(filter);
+  const plan = planForIndex(index, conditions) ?? (sort && !index.isSparse ? fullScan(index) : null);
+  if (!plan) return null;
+  plan.order = sort ? sortOrder(plan, index, conditions, sort) : null;
+  return plan.score === 0 && !plan.order ? null : plan;
+}

@@ -128,9 +128,11 @@ export class Storage {
 
   /** Makes this command's changes durable; compacts the journal when it has grown well past the data. */
   commit(): void {
-    if (!this.journal) return;
-    this.journal.commit();
-    if (this.journal.records > this.liveRecordCount() * 2 + this.compactionSlack) this.compact();
+    // Reads write nothing, and only a write can take the journal past its compaction threshold
+    // (counting the live records walks every collection: not for every command).
+    if (!this.journal?.commit()) return;
+    const records = this.journal.records;
+    if (records > this.compactionSlack && records > this.liveRecordCount() * 2 + this.compactionSlack) this.compact();
   }
 
   compact(): void {

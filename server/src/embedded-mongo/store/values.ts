@@ -191,6 +191,31 @@ export function cloneDocument<T>(value: T): T {
   return out as T;
 }
 
+/**
+ * Whether two documents would be stored alike: same fields in the same order, same types, same
+ * values (a pipeline update that changes nothing is no modification).
+ */
+export function sameDocument(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") {
+    return typeof a === "number" && typeof b === "number" && Number.isNaN(a) && Number.isNaN(b);
+  }
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  if (Array.isArray(a)) {
+    const other = b as unknown[];
+    return a.length === other.length && a.every((v, i) => sameDocument(v, other[i]));
+  }
+  if (a instanceof Date) return a.getTime() === (b as Date).getTime();
+  if (Object.getPrototypeOf(a) !== Object.prototype) return JSON.stringify(a) === JSON.stringify(b) && String(a) === String(b);
+  const keys = Object.keys(a);
+  const otherKeys = Object.keys(b);
+  if (keys.length !== otherKeys.length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    if (keys[i] !== otherKeys[i] || !sameDocument((a as Document)[keys[i]], (b as Document)[keys[i]])) return false;
+  }
+  return true;
+}
+
 /** Values found at a dotted path, descending through arrays as MongoDB does for index keys. */
 export function valuesAtPath(doc: unknown, parts: readonly string[], start = 0): unknown[] {
   if (start === parts.length) return [doc];
