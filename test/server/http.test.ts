@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import express from "express";
+import helmet from "helmet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorHandler } from "../../server/src/http/error-handler.js";
 import { demoteInAccessLog, requestLogging } from "../../server/src/http/request-logging.js";
@@ -195,6 +196,34 @@ describe("security headers and CORS", () => {
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("content-security-policy")).toContain("default-src 'self'");
     expect(res.headers.get("x-powered-by")).toBeNull();
+  });
+
+  it("sets exactly the headers helmet sets, with the same values", async () => {
+    const bare = express();
+    bare.use(helmet());
+    bare.get("/healthz", (_req, res) => void res.json({}));
+    const httpServer = await listen(bare, 0, "127.0.0.1");
+    try {
+      const byHelmet = await fetch(`http://127.0.0.1:${addressOf(httpServer).port}/healthz`);
+      const ours = await server.request("GET", "/healthz");
+      const own = new Set(["date", "connection", "keep-alive", "content-length", "content-type", "etag", "x-request-id"]);
+      const helmetHeaders = [...byHelmet.headers].filter(([name]) => !own.has(name));
+      expect(helmetHeaders.length).toBeGreaterThan(10);
+      expect([...ours.headers].filter(([name]) => !own.has(name))).toEqual(helmetHeaders);
+    } finally {
+      httpServer.close();
+    }
+  });
+
+  it("answers a simple request from an allowed origin with its CORS headers, and one without Origin with none", async () => {
+    const withOrigin = await server.request("GET", "/healthz", { headers: { Origin: "https://app.example.com" } });
+    expect(withOrigin.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(withOrigin.headers.get("access-control-expose-headers")).toContain("X-Request-ID");
+    expect(withOrigin.headers.get("vary")).toBe("Origin");
+    const other = await server.request("GET", "/healthz", { headers: { Origin: "https://evil.example.net" } });
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    const without = await server.request("GET", "/healthz");
+    expect([...without.headers.keys()].filter((name) => name.startsWith("access-control-") || name === "vary")).toEqual([]);
   });
 
   it("allows the configured origins and the extension's, and no others", async () => {
