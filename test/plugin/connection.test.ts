@@ -4,6 +4,7 @@
  * the heartbeat is kept in memory and written at most once per PLUGIN_SEEN_WRITE_MS per seller,
  * except for what the seller must see at once; a silent extension turns offline.
  */
+import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXTENSION_CONNECTION_ROUTES, ExtensionConnectionSchema, type ExtensionConnection } from "../../shared/extension-connection.js";
 import { PLUGIN_ROUTES } from "../../shared/plugin.js";
@@ -12,12 +13,17 @@ import { waitFor } from "../tasks/fixtures/tasks.js";
 
 let server: TestServer;
 let quickOffline: TestServer;
+const warnings: string[] = [];
 
 beforeAll(async () => {
   [server, quickOffline] = await Promise.all([
     // Writes throttled far beyond the test's length: only the writes that must happen at once happen.
     startTestServer({ PLUGIN_POLL_INTERVAL_MS: "0", PLUGIN_SEEN_WRITE_MS: "3600000" }),
-    startTestServer({ PLUGIN_POLL_INTERVAL_MS: "0", PLUGIN_OFFLINE_AFTER_MS: "1000" }),
+    // Offline after a second, and the throttled writes every 100 ms.
+    startTestServer(
+      { PLUGIN_POLL_INTERVAL_MS: "0", PLUGIN_OFFLINE_AFTER_MS: "1000", PLUGIN_SEEN_WRITE_MS: "100", LOG_LEVEL: "warn" },
+      { logStream: new Writable({ write: (chunk: Buffer, _encoding, done) => (warnings.push(chunk.toString()), done()) }) },
+    ),
   ]);
 });
 afterAll(async () => {
@@ -37,8 +43,8 @@ async function poll(on: TestServer, seller: RegisteredUser, query = ""): Promise
 }
 
 /** What the server wrote for this seller (null: nothing yet). */
-async function stored(seller: RegisteredUser): Promise<Record<string, unknown> | null> {
-  return server.db.connection.collection("extension_connections").findOne({ user_id: seller.user.id });
+async function stored(seller: RegisteredUser, on = server): Promise<Record<string, unknown> | null> {
+  return on.db.connection.collection("extension_connections").findOne({ user_id: seller.user.id });
 }
 
 describe("the extension's connection", () => {
@@ -126,6 +132,37 @@ describe("the extension's connection", () => {
     const offline = await waitFor(() => connection(quickOffline, seller), (c) => c.state === "offline", { timeoutMs: 20_000, intervalMs: 200, what: "the extension to turn offline" });
     expect(offline).toMatchObject({ connected: false, client_version: "0.4.2", offline_after_seconds: 1 });
   });
+
+  it("writes the sellers polled since the last write together, never an older report over another process's newer one", async () => {
+    const writes = quickOffline.description.services.plugin.connections;
+    writes.start();
+    try {
+      await heartbeatWrites();
+    } finally {
+      await writes.stop();
+    }
+  });
+
+  async function heartbeatWrites(): Promise<void> {
+    const sellers = await Promise.all([quickOffline.register(), quickOffline.register(), quickOffline.register()]);
+    for (const seller of sellers) await poll(quickOffline, seller, "?client_version=0.4.2");
+    const firstPolls = await Promise.all(
+      sellers.map(async (seller) => (await waitFor(() => stored(seller, quickOffline), (doc) => doc !== null, { what: "the first contact" }))!.last_poll_at as Date),
+    );
+    // Another process saw the first seller's extension later, in another version: the batch goes on past it.
+    const [elsewhere] = sellers;
+    const later = new Date(Date.now() + 60_000);
+    await quickOffline.db.connection.collection("extension_connections").updateOne({ user_id: elsewhere.user.id }, { $set: { last_seen_at: later, client_version: "0.5.0" } });
+
+    await waitFor(async () => Date.now(), (now) => firstPolls.every((at) => now > at.getTime()), { what: "the clock to move" });
+    for (const seller of sellers) await poll(quickOffline, seller, "?client_version=0.4.2");
+    for (const [i, seller] of sellers.entries()) {
+      if (seller === elsewhere) continue;
+      await waitFor(() => stored(seller, quickOffline), (doc) => (doc!.last_poll_at as Date).getTime() > firstPolls[i].getTime(), { what: "the throttled write" });
+    }
+    expect(await stored(elsewhere, quickOffline)).toMatchObject({ last_seen_at: later, client_version: "0.5.0", last_poll_at: firstPolls[0] });
+    expect(warnings.join("")).not.toContain("could not record");
+  }
 
   it("is in the OpenAPI document", async () => {
     const doc = await server.request<{ paths: Record<string, Record<string, unknown>> }>("GET", "/api/openapi.json");

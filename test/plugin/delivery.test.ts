@@ -2,6 +2,7 @@
  * The extension's delivery contract (shared/plugin.ts) over HTTP: create, claim, heartbeat, result,
  * leases and their expiry, stale and duplicate results, views, isolation between sellers.
  */
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ClaimedTaskSchema,
@@ -66,6 +67,28 @@ describe("create, claim, heartbeat, result — every action", () => {
     expect(task).toMatchObject({ priority: 1, timeout: 60 });
     const claimed = await seller.claim();
     expect(Object.keys(claimed).sort()).toEqual(["action", "attempt", "lease_expires_at", "lease_token", "params", "priority", "task_id", "timeout"]);
+  });
+
+  it("answers an empty poll as any JSON answer: type, length and ETag of its body, 304 to a matching If-None-Match, no body to HEAD", async () => {
+    const seller = await newSeller(server);
+    const body = JSON.stringify({ task_id: null, message: "No pending tasks" });
+    const sha1 = createHash("sha1").update(body).digest("base64").slice(0, 27);
+    const etag = `W/"${Buffer.byteLength(body).toString(16)}-${sha1}"`;
+    for (let i = 0; i < 2; i++) {
+      const res = await seller.request("GET", "/api/plugin/tasks");
+      expect(res.status).toBe(200);
+      expect(JSON.stringify(res.body)).toBe(body);
+      expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
+      expect(res.headers.get("content-length")).toBe(String(Buffer.byteLength(body)));
+      expect(res.headers.get("etag")).toBe(etag);
+    }
+    // An explicit Cache-Control, or fetch adds "no-cache", which asks for the full answer.
+    const unchanged = await seller.request("GET", "/api/plugin/tasks", { headers: { "If-None-Match": etag, "Cache-Control": "max-age=0" } });
+    expect(unchanged.status).toBe(304);
+    const head = await seller.request("HEAD", "/api/plugin/tasks");
+    expect(head.status).toBe(200);
+    expect(head.headers.get("etag")).toBe(etag);
+    expect(head.body).toBeNull();
   });
 
   it("hands out the highest priority first, then the oldest", async () => {

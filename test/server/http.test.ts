@@ -1,12 +1,14 @@
 import { Writable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import express from "express";
+import helmet from "helmet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorHandler } from "../../server/src/http/error-handler.js";
-import { requestLogging } from "../../server/src/http/request-logging.js";
+import { demoteInAccessLog, requestLogging } from "../../server/src/http/request-logging.js";
 import { addressOf, listen } from "../../server/src/lifecycle/http-server.js";
 import { createLogger } from "../../server/src/logger.js";
 import { startTestServer, type TestServer } from "../helpers/app.js";
+import { waitFor } from "../tasks/fixtures/tasks.js";
 
 let server: TestServer;
 const logLines: string[] = [];
@@ -146,12 +148,82 @@ describe("request ids and logs", () => {
   });
 });
 
+describe("the access log line", () => {
+  it("has the path without its query, the status and time taken; 5xx lines say errored, a request left early aborted", async () => {
+    const lines: Array<Record<string, unknown> & { req: { id: string; method: string; url: string; headers: Record<string, string> }; res: { statusCode: number | null } }> = [];
+    const logger = createLogger({ logLevel: "info" }, new Writable({ write: (c: Buffer, _e, done) => (lines.push(JSON.parse(c.toString())), done()) }));
+    const app = express();
+    app.use(requestLogging(logger));
+    app.get("/fine", (_req, res) => void res.json({ ok: true }));
+    app.get("/down", (_req, res) => void res.status(503).json({}));
+    app.get("/routine", (_req, res) => {
+      demoteInAccessLog(res);
+      res.json({});
+    });
+    let reached: () => void = () => undefined;
+    const slowReached = new Promise<void>((resolve) => (reached = resolve));
+    app.get("/slow", () => reached());
+    const httpServer = await listen(app, 0, "127.0.0.1");
+    const base = `http://127.0.0.1:${addressOf(httpServer).port}`;
+    try {
+      await fetch(`${base}/fine?token=abc`, { headers: { "X-Request-ID": "line-1", Authorization: "Bearer abc" } });
+      await fetch(`${base}/down`, { headers: { "X-Request-ID": "line-2" } });
+      await fetch(`${base}/routine`, { headers: { "X-Request-ID": "line-3" } });
+      const left = new AbortController();
+      const abandoned = fetch(`${base}/slow`, { headers: { "X-Request-ID": "line-4" }, signal: left.signal }).catch(() => null);
+      await slowReached;
+      left.abort();
+      await abandoned;
+      await waitFor(async () => lines.length, (n) => n >= 3, { what: "the abandoned request's line" });
+      expect(lines.map((line) => [line.reqId, line.level, line.msg, line.res.statusCode])).toEqual([
+        ["line-1", 30, "request completed", 200],
+        ["line-2", 40, "request errored", 503],
+        ["line-4", 30, "request aborted", null],
+      ]);
+      expect(lines[0].req).toMatchObject({ id: "line-1", method: "GET", url: "/fine", remoteAddress: "127.0.0.1" });
+      expect(lines[0].req.headers.authorization).toBe("[redacted]");
+      expect(lines[0].responseTime).toEqual(expect.any(Number));
+    } finally {
+      httpServer.closeAllConnections();
+      httpServer.close();
+    }
+  });
+});
+
 describe("security headers and CORS", () => {
   it("sets helmet's headers", async () => {
     const res = await server.request("GET", "/healthz");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("content-security-policy")).toContain("default-src 'self'");
     expect(res.headers.get("x-powered-by")).toBeNull();
+  });
+
+  it("sets exactly the headers helmet sets, with the same values", async () => {
+    const bare = express();
+    bare.use(helmet());
+    bare.get("/healthz", (_req, res) => void res.json({}));
+    const httpServer = await listen(bare, 0, "127.0.0.1");
+    try {
+      const byHelmet = await fetch(`http://127.0.0.1:${addressOf(httpServer).port}/healthz`);
+      const ours = await server.request("GET", "/healthz");
+      const own = new Set(["date", "connection", "keep-alive", "content-length", "content-type", "etag", "x-request-id"]);
+      const helmetHeaders = [...byHelmet.headers].filter(([name]) => !own.has(name));
+      expect(helmetHeaders.length).toBeGreaterThan(10);
+      expect([...ours.headers].filter(([name]) => !own.has(name))).toEqual(helmetHeaders);
+    } finally {
+      httpServer.close();
+    }
+  });
+
+  it("answers a simple request from an allowed origin with its CORS headers, and one without Origin with none", async () => {
+    const withOrigin = await server.request("GET", "/healthz", { headers: { Origin: "https://app.example.com" } });
+    expect(withOrigin.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(withOrigin.headers.get("access-control-expose-headers")).toContain("X-Request-ID");
+    expect(withOrigin.headers.get("vary")).toBe("Origin");
+    const other = await server.request("GET", "/healthz", { headers: { Origin: "https://evil.example.net" } });
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    const without = await server.request("GET", "/healthz");
+    expect([...without.headers.keys()].filter((name) => name.startsWith("access-control-") || name === "vary")).toEqual([]);
   });
 
   it("allows the configured origins and the extension's, and no others", async () => {

@@ -212,8 +212,49 @@ function runHandler<A extends AuthMode, P, Q, B, R extends z.ZodType | BinaryCon
       return;
     }
     if (validateResponses) assertResponseMatches(spec, output);
-    res.status(spec.status ?? 200).json(output);
+    sendJson(res.status(spec.status ?? 200), output);
   };
+}
+
+interface PreparedJson {
+  /** The app whose JSON and ETag settings made it. */
+  app: unknown;
+  /** null: the app has JSON settings of its own (replacer, spaces, escape); res.json applies them. */
+  body: Buffer | null;
+  etag: string | undefined;
+}
+
+/**
+ * A frozen answer (a constant such as the empty poll's "no task") is the same bytes every time:
+ * its body and ETag are worked out once, then sent as res.json would send them (same headers,
+ * same 304 for a matching If-None-Match, no body for HEAD).
+ */
+const preparedAnswers = new WeakMap<object, PreparedJson>();
+
+function sendJson(res: Response, output: unknown): void {
+  if (typeof output !== "object" || output === null || !Object.isFrozen(output) || res.getHeader("Content-Type") !== undefined) {
+    res.json(output);
+    return;
+  }
+  let prepared = preparedAnswers.get(output);
+  if (prepared?.app !== res.app) preparedAnswers.set(output, (prepared = prepareJson(res, output)));
+  if (prepared.body === null) {
+    res.json(output);
+    return;
+  }
+  res.setHeader("Content-Type", "application/json; charset=utf-8");
+  if (prepared.etag !== undefined) res.setHeader("ETag", prepared.etag);
+  res.send(prepared.body);
+}
+
+function prepareJson(res: Response, output: object): PreparedJson {
+  const { app } = res;
+  if (app.get("json escape") || app.get("json replacer") !== undefined || app.get("json spaces") !== undefined) {
+    return { app, body: null, etag: undefined };
+  }
+  const body = Buffer.from(JSON.stringify(output), "utf8");
+  const etagOf: unknown = app.get("etag fn");
+  return { app, body, etag: typeof etagOf === "function" ? (etagOf(body, undefined) as string | undefined) : undefined };
 }
 
 function parseInput(schema: unknown, value: unknown): unknown {

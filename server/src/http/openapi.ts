@@ -57,15 +57,18 @@ export function docsMiddleware(): RequestHandler {
   const assets = express.static(swaggerUiDir, { index: false, fallthrough: false, maxAge: "1d" });
   return (req, res, next) => {
     if (req.method !== "GET" && req.method !== "HEAD") return next();
-    if (req.path === DOCS_PATH || req.path === `${DOCS_PATH}/`) {
+    // Every GET walks through here: anything outside the docs goes on after one prefix test.
+    const requestPath = req.path;
+    if (!requestPath.startsWith(DOCS_PATH)) return next();
+    if (requestPath === DOCS_PATH || requestPath === `${DOCS_PATH}/`) {
       res.type("html").send(DOCS_HTML);
       return;
     }
-    if (req.path === `${DOCS_PATH}/init.js`) {
+    if (requestPath === `${DOCS_PATH}/init.js`) {
       res.type("application/javascript").send(DOCS_INIT);
       return;
     }
-    const asset = req.path.startsWith(`${DOCS_PATH}/`) ? req.path.slice(DOCS_PATH.length) : null;
+    const asset = requestPath.startsWith(`${DOCS_PATH}/`) ? requestPath.slice(DOCS_PATH.length) : null;
     if (asset === null || !SERVED_ASSETS.has(asset)) return next();
     req.url = asset;
     assets(req, res, next);

@@ -1,7 +1,16 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Logger } from "pino";
-import { pinoHttp } from "pino-http";
+import type { RequestHandler } from "express";
+import type { Level, Logger } from "pino";
+
+declare module "http" {
+  interface IncomingMessage {
+    /** The request's id (X-Request-ID), set by requestLogging. */
+    id: string;
+    /** The app's logger with this request's id (as reqId), set by requestLogging. */
+    log: Logger;
+  }
+}
 
 export const REQUEST_ID_HEADER = "X-Request-ID";
 /** A caller's id is kept only if it is short and plain, so it cannot forge log lines or bloat them. */
@@ -23,35 +32,49 @@ export function demoteInAccessLog(res: ServerResponse): void {
   demoted.add(res);
 }
 
-/** One log line per request with its id; errors are logged by the error middleware with the same id. */
-export function requestLogging(logger: Logger) {
-  return pinoHttp({
-    logger,
-    genReqId: requestIdOf,
-    // req.log carries only the id (as reqId); the full request is logged once, on completion.
-    quietReqLogger: true,
-    // 503 is a known, temporary state (database down, draining), not a failure of this request.
-    customLogLevel: (_req, res, err) =>
-      err || (res.statusCode >= 500 && res.statusCode !== 503)
-        ? "error"
-        : res.statusCode >= 400
-          ? "warn"
-          : res.statusCode === 200 && demoted.has(res)
-            ? "debug"
-            : "info",
-    // The error middleware logs the real error once; pino-http would add a made-up one (with a
-    // stack pointing at itself) to the completion line of every 5xx.
-    customErrorObject: (_req, _res, _err, val: Record<string, unknown>) => ({ res: val.res, responseTime: val.responseTime }),
-    // Query strings are left out of the logged URL: they may one day carry something private.
-    serializers: {
-      req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown>; remoteAddress?: string }) => ({
-        id: req.id,
-        method: req.method,
-        url: req.url.split("?")[0],
-        headers: req.headers,
-        remoteAddress: req.remoteAddress,
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-  });
+/** 503 is a known, temporary state (database down, draining), not a failure of this request. */
+function levelOf(res: ServerResponse, err: Error | undefined): Level {
+  if (err || (res.statusCode >= 500 && res.statusCode !== 503)) return "error";
+  if (res.statusCode >= 400) return "warn";
+  return res.statusCode === 200 && demoted.has(res) ? "debug" : "info";
+}
+
+/** Query strings are left out of the logged URL: they may one day carry something private. */
+function requestView(req: IncomingMessage & { originalUrl?: string }, remoteAddress: string | undefined) {
+  return {
+    id: req.id,
+    method: req.method,
+    url: (req.originalUrl ?? req.url ?? "").split("?")[0],
+    headers: req.headers,
+    remoteAddress,
+  };
+}
+
+/**
+ * One log line per request, on completion, with its id; errors are logged by the error middleware
+ * with the same id. The line is built only when its level is logged: an empty poll (debug) costs
+ * no serialising or redaction at info.
+ */
+export function requestLogging(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = Date.now();
+    req.id = requestIdOf(req, res);
+    req.log = logger.child({ reqId: req.id });
+    const remoteAddress = req.socket.remoteAddress;
+    const complete = (err?: Error) => {
+      res.off("close", complete);
+      res.off("error", complete);
+      const level = levelOf(res, err);
+      if (!req.log.isLevelEnabled(level)) return;
+      const responseTime = Date.now() - started;
+      // Headers never sent (the client left first): no status to report.
+      const statusCode = res.headersSent ? res.statusCode : null;
+      const line = { req: requestView(req, remoteAddress), res: { statusCode }, responseTime };
+      if (err || res.statusCode >= 500) req.log[level](line, "request errored");
+      else req.log[level](line, !req.readableAborted && res.writableEnded ? "request completed" : "request aborted");
+    };
+    res.on("close", complete);
+    res.on("error", complete);
+    next();
+  };
 }

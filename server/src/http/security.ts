@@ -13,19 +13,49 @@ export function isAllowedOrigin(origin: string, configured: readonly string[]): 
   return EXTENSION_ORIGIN.test(origin) || configured.includes(origin);
 }
 
-/** Bearer tokens, not cookies: no credentials mode, so a wrongly allowed origin cannot ride a session. */
+/**
+ * Bearer tokens, not cookies: no credentials mode, so a wrongly allowed origin cannot ride a session.
+ * A request without Origin (the extension's polls, curl) gets no CORS header: cors is not asked.
+ */
 export function corsMiddleware(origins: readonly string[]): RequestHandler {
-  return cors({
+  const withOrigin = cors({
     origin: (origin, callback) => callback(null, origin === undefined ? false : isAllowedOrigin(origin, origins)),
     methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
     allowedHeaders: ["Authorization", "Content-Type", BRAND_ID_HEADER, "X-Request-ID"],
     exposedHeaders: ["X-Request-ID", "Retry-After", "WWW-Authenticate", "RateLimit", "RateLimit-Policy", "Allow"],
     maxAge: 600,
   });
+  return (req, res, next) => (req.headers.origin === undefined ? next() : withOrigin(req, res, next));
 }
 
+/**
+ * helmet's headers with its defaults are the same for every answer: they are worked out once, by
+ * running helmet on a stand-in response, and then set from that list.
+ */
 export function securityHeaders(): RequestHandler {
-  return helmet();
+  const { set, removed } = helmetHeaders();
+  return (_req, res, next) => {
+    for (const [name, value] of set) res.setHeader(name, value);
+    for (const name of removed) res.removeHeader(name);
+    next();
+  };
+}
+
+function helmetHeaders(): { set: Array<[name: string, value: string]>; removed: string[] } {
+  const set: Array<[string, string]> = [];
+  const removed: string[] = [];
+  const standIn = {
+    setHeader: (name: string, value: unknown) => set.push([name, String(value)]),
+    removeHeader: (name: string) => removed.push(name),
+  };
+  let completed = false;
+  helmet()({} as never, standIn as never, (err?: unknown) => {
+    if (err) throw err;
+    completed = true;
+  });
+  // helmet's defaults are static and synchronous; anything else would not be the same for every answer.
+  if (!completed) throw new Error("helmet did not set its headers synchronously");
+  return { set, removed };
 }
 
 /** Per client address, shared by the auth endpoints; the store keeps the count for every process. */

@@ -39,6 +39,16 @@ const seenSchema = new Schema<Seen>(
 seenSchema.index({ user_id: 1 }, { unique: true });
 
 const DUPLICATE_KEY = 11000;
+/** Sellers written per flush command. */
+const FLUSH_BATCH = 1_000;
+
+/** The per-write failures of an unordered batch (a lone write fails with its own code); null for any other error. */
+function writeErrorsOf(err: unknown): Array<{ code?: number }> | null {
+  if (typeof err !== "object" || err === null) return null;
+  const { writeErrors, code } = err as { writeErrors?: unknown; code?: unknown };
+  if (Array.isArray(writeErrors) && writeErrors.length > 0) return writeErrors as Array<{ code?: number }>;
+  return typeof code === "number" ? [{ code }] : null;
+}
 
 export interface ConnectionSettings {
   seenWriteMs: number;
@@ -104,11 +114,14 @@ export class ExtensionConnections {
     return this.view(latest ?? null, now);
   }
 
-  /** Writes every seller noted since the last flush, once each. */
+  /**
+   * Writes every seller noted since the last flush, once each, in one unordered batch per
+   * FLUSH_BATCH sellers: a round trip per seller cost more than the polls it records.
+   */
   async flush(): Promise<void> {
     const users = [...this.unwritten];
     this.unwritten.clear();
-    await Promise.all(users.map((userId) => this.write(userId)));
+    for (let from = 0; from < users.length; from += FLUSH_BATCH) await this.writeMany(users.slice(from, from + FLUSH_BATCH));
   }
 
   start(): void {
@@ -133,14 +146,22 @@ export class ExtensionConnections {
 
   /** The newest report wins: a slower process never writes an older one over it. */
   private async write(userId: number): Promise<void> {
-    const seen = this.seen.get(userId);
-    if (!seen) return;
+    await this.writeMany([userId]);
+  }
+
+  private async writeMany(userIds: number[]): Promise<void> {
+    const writes = userIds.flatMap((userId) => {
+      const seen = this.seen.get(userId);
+      return seen ? [{ updateOne: { filter: { user_id: userId, last_seen_at: { $lte: seen.last_seen_at } }, update: { $set: { ...seen } }, upsert: true } }] : [];
+    });
+    if (writes.length === 0) return;
     try {
-      await this.model.updateOne({ user_id: userId, last_seen_at: { $lte: seen.last_seen_at } }, { $set: { ...seen } }, { upsert: true });
+      await this.model.bulkWrite(writes, { ordered: false });
     } catch (err) {
-      // The upsert met a newer document of another process: that one stands.
-      if ((err as { code?: number }).code === DUPLICATE_KEY) return;
-      this.logger.warn({ err, userId }, "could not record the extension's heartbeat");
+      // An upsert that met a newer document of another process fails on the unique user_id: that one stands.
+      const failures = writeErrorsOf(err);
+      if (failures !== null && failures.every((failure) => failure.code === DUPLICATE_KEY)) return;
+      this.logger.warn({ err, userIds: userIds.length === 1 ? userIds[0] : userIds.length }, "could not record the extension's heartbeat");
     }
   }
 

@@ -28,7 +28,7 @@ import type { Principal } from "../http/context.js";
 import { permissionDenied } from "../http/errors.js";
 import { demoteInAccessLog } from "../http/request-logging.js";
 import type { ExtensionConnections } from "./connections.js";
-import type { ExtensionDelivery } from "./delivery.js";
+import { NO_PENDING_TASKS, type ExtensionDelivery } from "./delivery.js";
 import type { ExtensionResults } from "./results.js";
 import type { PluginService } from "./service.js";
 import type { SellerUploadGate } from "./upload-gate.js";
@@ -44,6 +44,9 @@ export interface PluginRouteServices {
 }
 
 const tags = ["plugin"];
+
+/** Frozen, so its body is serialised once (define-route.ts) rather than on every empty poll. */
+const NOTHING_TO_CLAIM = Object.freeze({ ...NO_PENDING_TASKS });
 
 function assertOwnUser(principal: Principal, userId: number | undefined): void {
   if (userId !== undefined && userId !== principal.userId) {
@@ -76,18 +79,21 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results,
     handler: async ({ principal, query, res }) => {
       assertOwnUser(principal, query.user_id);
       connections.notePoll(principal.userId, query);
+      const wait = query.wait ?? 0;
       const gone = new AbortController();
+      // Only a held poll can see its client leave: a plain one answers before any close is heard.
       const onClose = () => {
         if (!res.writableEnded) gone.abort();
       };
-      res.once("close", onClose);
+      if (wait > 0) res.once("close", onClose);
       try {
-        const answer = await delivery.poll(principal, query.wait ?? 0, gone.signal);
+        const answer = await delivery.poll(principal, wait, gone.signal);
+        if (answer.task_id !== null) return answer;
         // Counted in the poll counters (GET /tasks/monitoring/workers/overview/) instead.
-        if (answer.task_id === null) demoteInAccessLog(res);
-        return answer;
+        demoteInAccessLog(res);
+        return answer === NO_PENDING_TASKS ? NOTHING_TO_CLAIM : answer;
       } finally {
-        res.off("close", onClose);
+        if (wait > 0) res.off("close", onClose);
       }
     },
   });
