@@ -23,7 +23,7 @@ import {
 } from "../../../shared/vinted.js";
 import { startTestServer, type RegisteredUser, type TestServer } from "../../helpers/app.js";
 
-/** One request the server answered, from its pino-http line (query strings are not logged). */
+/** One request the server answered, from its access-log line (query strings are not logged). */
 export interface ServedRequest {
   /** When the request arrived (epoch ms). */
   startedAt: number;
