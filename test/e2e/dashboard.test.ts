@@ -35,7 +35,7 @@ beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
   writeFileSync(photoFile, imageBytes("png"));
   ml = await startFakeMercadoLibre();
-  server = await startTestServer({ MERCADOLIBRE_API_URL: ml.url, MERCADOLIBRE_TIMEOUT_MS: "2000", WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true" });
+  server = await startTestServer({ MERCADOLIBRE_API_URL: ml.url, WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true" });
 });
 afterAll(async () => {
   await server?.close();

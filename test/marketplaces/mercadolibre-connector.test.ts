@@ -22,7 +22,7 @@ let reference = 0;
 
 beforeAll(async () => {
   ml = await startFakeMercadoLibre();
-  server = await startTestServer({ MERCADOLIBRE_API_URL: ml.url, MERCADOLIBRE_TIMEOUT_MS: "2000", PUBLIC_URL: "https://hub.example.com" }, { taskExecution: false });
+  server = await startTestServer({ MERCADOLIBRE_API_URL: ml.url, PUBLIC_URL: "https://hub.example.com" }, { taskExecution: false });
   seller = await newSeller(server);
   const product = await seller.createProduct({
     title: "Zapatillas Nike Air Max 90 originales talle 42 color blanco impecables",

@@ -18,7 +18,7 @@ let alice: Seller;
 
 beforeAll(async () => {
   ml = await startFakeMercadoLibre();
-  server = await startTestServer({ MERCADOLIBRE_API_URL: ml.url, MERCADOLIBRE_TIMEOUT_MS: "2000" });
+  server = await startTestServer({ MERCADOLIBRE_API_URL: ml.url });
   alice = await newSeller(server);
   await connectMercadoLibre(alice, ml, 7770101);
 });

@@ -23,7 +23,7 @@ beforeAll(async () => {
   ml = await startFakeMercadoLibre();
   failures = await startReceiver();
   published = await startReceiver();
-  server = await startTestServer({ MERCADOLIBRE_API_URL: ml.url, MERCADOLIBRE_TIMEOUT_MS: "2000", WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true", WEBHOOK_RETRY_BASE_MS: "20" });
+  server = await startTestServer({ MERCADOLIBRE_API_URL: ml.url, WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true", WEBHOOK_RETRY_BASE_MS: "20" });
   alice = await newSeller(server);
   await connectMercadoLibre(alice, ml, 7770201);
   const hook = await alice.request<{ secret: string }>("POST", "/api/v1/webhooks/", { url: failures.url, events: ["publication.failed"] });

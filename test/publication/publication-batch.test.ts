@@ -24,7 +24,7 @@ let accountId: string;
 
 beforeAll(async () => {
   ml = await startFakeMercadoLibre();
-  server = await startTestServer({ MERCADOLIBRE_API_URL: ml.url, MERCADOLIBRE_TIMEOUT_MS: "2000" });
+  server = await startTestServer({ MERCADOLIBRE_API_URL: ml.url });
   seller = await newSeller(server);
   const token = ml.state.issueToken({ userId: 7770002 });
   const connected = await seller.request("PUT", `/api/v1/marketplaces/${MERCADOLIBRE}/connection`, {

@@ -28,7 +28,7 @@ let webhookSecret: string;
 beforeAll(async () => {
   ml = await startFakeMercadoLibre();
   receiver = await startReceiver();
-  server = await startTestServer({ MERCADOLIBRE_API_URL: ml.url, MERCADOLIBRE_TIMEOUT_MS: "2000", WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true", PUBLIC_URL: "https://hub.example.com" });
+  server = await startTestServer({ MERCADOLIBRE_API_URL: ml.url, WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true", PUBLIC_URL: "https://hub.example.com" });
   alice = await newSeller(server);
   bob = await newSeller(server);
   const token = ml.state.issueToken({ userId: 7770001 });
