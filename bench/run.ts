@@ -1,7 +1,8 @@
 import { runBatchesBench } from "./batches.bench.js";
 import { runEngineCommandsBench } from "./engine-commands.bench.js";
 import { runEngineBench } from "./engine.bench.js";
-import { runClaimsBench, runPluginBench } from "./plugin.bench.js";
+import { runClaimsBench } from "./claims.bench.js";
+import { runPluginBench } from "./plugin.bench.js";
 import { runPublicationBench } from "./publication.bench.js";
 import { runSoakBench } from "./soak.bench.js";
 import { runTasksBench } from "./tasks.bench.js";

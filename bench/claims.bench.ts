@@ -1,0 +1,123 @@
+/**
+ * Claims per second: 50 sellers each holding ?wait=25 polls and posting a result for every task
+ * they get, while a producer creates their tasks at a fixed rate (CLAIM_RATE a second for
+ * CLAIM_SECONDS s, round-robin over the sellers): claims/s reached, tasks handed out twice,
+ * create → claim median and p95 (from the moment the create is sent), server CPU and database
+ * commands per task (counted in the server child, read over IPC).
+ */
+import { cpuSeconds, row } from "./lib.js";
+import { agent, call, createTask, registerSeller, sleep, startChild, type ChildServer } from "./plugin-servers.js";
+
+const CLAIM_SELLERS = 50;
+const CLAIM_RATE = Number(process.env.BENCH_CLAIM_RATE ?? 300);
+const CLAIM_SECONDS = 10;
+const CLAIM_CREATES_IN_FLIGHT = 32;
+
+const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))];
+
+interface ClaimFigures {
+  claimsPerSecond: number;
+  created: number;
+  claimed: number;
+  doubles: number;
+  p50: number;
+  p95: number;
+  cpuMsPerTask: number | null;
+  /** Database commands per task handed out, by command and collection. */
+  commandsPerTask: Record<string, number>;
+}
+
+/** A simulated extension: holds ?wait=25 polls, posts a success for each task it gets, until stopped. */
+async function extensionLoop(base: string, token: string, claimedAt: Map<string, number[]>, stop: { now: boolean }): Promise<void> {
+  while (!stop.now) {
+    const answer = await call(base, "GET", "/api/plugin/tasks?wait=25", token);
+    if (answer.status !== 200) throw new Error(`claim poll: ${answer.status} ${JSON.stringify(answer.body)}`);
+    const taskId = answer.body.task_id;
+    if (typeof taskId !== "string") continue;
+    const at = performance.now();
+    const seen = claimedAt.get(taskId);
+    if (seen) seen.push(at);
+    else claimedAt.set(taskId, [at]);
+    const posted = await call(base, "POST", `/api/plugin/tasks/${taskId}/result`, token, {
+      lease_token: answer.body.lease_token,
+      success: true,
+      data: { user_id: 29535217, login: "bench.shop", email: "bench@example.com", origin: "https://www.vinted.fr", item_count: 3 },
+      execution_time_ms: 5,
+    });
+    if (posted.status !== 200) throw new Error(`result: ${posted.status} ${JSON.stringify(posted.body)}`);
+  }
+}
+
+async function claimThroughput(server: ChildServer): Promise<ClaimFigures> {
+  const tokens: string[] = [];
+  for (let i = 0; i < CLAIM_SELLERS; i += 5) tokens.push(...(await Promise.all(Array.from({ length: 5 }, (_, j) => registerSeller(server.base, `claims${i + j}`)))));
+  const claimedAt = new Map<string, number[]>();
+  const sentAt = new Map<string, number>();
+  const stop = { now: false };
+  const loops = tokens.map((token) => extensionLoop(server.base, token, claimedAt, stop));
+  await sleep(300); // every seller's first poll is held
+
+  const total = CLAIM_RATE * CLAIM_SECONDS;
+  const commandsBefore = await server.commands();
+  const cpuBefore = cpuSeconds(server.pid).other;
+  const started = performance.now();
+  let inFlight = 0;
+  const creates: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / CLAIM_RATE;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    while (inFlight >= CLAIM_CREATES_IN_FLIGHT) await sleep(1);
+    inFlight++;
+    const sent = performance.now();
+    creates.push(
+      createTask(server.base, tokens[i % tokens.length]).then((taskId) => {
+        sentAt.set(taskId, sent);
+        inFlight--;
+      }),
+    );
+  }
+  await Promise.all(creates);
+  const deadline = performance.now() + 30_000;
+  while (claimedAt.size < total && performance.now() < deadline) await sleep(20);
+  const lastClaim = Math.max(...[...claimedAt.values()].map((times) => times[0]));
+  const cpuAfter = cpuSeconds(server.pid).other;
+  const commandsAfter = await server.commands();
+  stop.now = true;
+
+  const latencies = [...sentAt].flatMap(([taskId, sent]) => (claimedAt.has(taskId) ? [claimedAt.get(taskId)![0] - sent] : []));
+  const doubles = [...claimedAt.values()].filter((times) => times.length > 1).length;
+  // The held polls are answered by the server's shutdown; their loops end there.
+  void Promise.allSettled(loops);
+  return {
+    claimsPerSecond: claimedAt.size / ((lastClaim - started) / 1000),
+    created: sentAt.size,
+    claimed: claimedAt.size,
+    doubles,
+    p50: percentile(latencies, 0.5),
+    p95: percentile(latencies, 0.95),
+    cpuMsPerTask: cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) * 1000) / claimedAt.size : null,
+    commandsPerTask: Object.fromEntries(Object.entries(commandsAfter).map(([key, n]) => [key, (n - (commandsBefore[key] ?? 0)) / claimedAt.size])),
+  };
+}
+
+/** 50 long-polling sellers and a producer: claims per second, double deliveries, database commands per task. */
+export async function runClaimsBench(): Promise<void> {
+  console.log(`\nClaims: ${CLAIM_SELLERS} sellers long-polling, results posted, tasks created at ${CLAIM_RATE}/s for ${CLAIM_SECONDS} s`);
+  const markethub = await startChild("markethub");
+  try {
+    const claims = await claimThroughput(markethub);
+    row("claims per second", claims.claimsPerSecond, "/s");
+    row("ratio claims/s / creation rate asked", claims.claimsPerSecond / CLAIM_RATE, "x");
+    row("tasks created / handed out / handed out twice", `${claims.created} / ${claims.claimed} / ${claims.doubles}`);
+    row("create → claim, median", claims.p50, "ms");
+    row("create → claim, p95", claims.p95, "ms");
+    if (claims.cpuMsPerTask !== null) row("server CPU per task (create, claim, result)", claims.cpuMsPerTask, "ms");
+    const commands = Object.entries(claims.commandsPerTask).filter(([, n]) => n >= 0.05).sort((a, b) => b[1] - a[1]);
+    row("database commands per task", commands.reduce((sum, [, n]) => sum + n, 0).toFixed(1));
+    for (const [key, n] of commands) row(`  ${key}`, n.toFixed(2));
+  } finally {
+    agent.destroy();
+    await markethub.stop();
+  }
+}
