@@ -57,17 +57,37 @@ export class ExtensionDriver {
   constructor(readonly page: Page) {}
 
   async setStorage(items: Record<string, unknown>): Promise<void> {
-    await this.page.evaluate(async (values) => {
-      const api = globalThis.browser ?? globalThis.chrome;
-      await api!.storage.local.set(values);
-    }, items);
+    await this.again(() =>
+      this.page.evaluate(async (values) => {
+        const api = globalThis.browser ?? globalThis.chrome;
+        await api!.storage.local.set(values);
+      }, items),
+    );
   }
 
   async getStorage(key: string): Promise<unknown> {
-    return this.page.evaluate(async (k) => {
-      const api = globalThis.browser ?? globalThis.chrome;
-      return (await api!.storage.local.get(k))[k];
-    }, key);
+    return this.again(() =>
+      this.page.evaluate(async (k) => {
+        const api = globalThis.browser ?? globalThis.chrome;
+        return (await api!.storage.local.get(k))[k];
+      }, key),
+    );
+  }
+
+  /**
+   * Runs `read` again once the page has loaded when its document was replaced meanwhile: as it
+   * installs, the extension opens its options page, and Chromium may load it into the options tab
+   * a suite has just opened.
+   */
+  private async again<T>(read: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await read();
+      } catch (err) {
+        if (attempt === 3 || !(err instanceof Error) || !err.message.includes("Execution context was destroyed")) throw err;
+        await this.page.waitForFunction("document.readyState === 'complete'", { timeout: 30_000 });
+      }
+    }
   }
 
   async connection(): Promise<ConnectionState> {
