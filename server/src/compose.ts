@@ -186,6 +186,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   );
 
   // "Publish to…" for many products: a batch of publications, one per product and marketplace.
+  execution.lostRuns.useThrottledBatches((ids) => batches.throttledBatches(ids));
   batches.batches.usePlanner(PUBLICATION_TASK_TYPE, new PublicationBatchPlanner(lifecycle.tasks, products.products, marketplaces.service));
 
   // Registered once batches exist: a bulk operation is a batch of jobs of another type.

@@ -18,6 +18,8 @@ import { DashboardService } from "../dashboard/service.js";
 import { registerBatchRoutes } from "./routes.js";
 import { CounterRecount } from "./recount.js";
 import { BatchService } from "./service.js";
+import type { Batch } from "./model.js";
+import { allBrands } from "../brands/scope.js";
 
 export interface BatchesModule {
   accounts: AccountService;
@@ -25,6 +27,8 @@ export interface BatchesModule {
   /** Checks quiet batches' counters against a count of their jobs, and repairs them. */
   recount: BackgroundService;
   init(): Promise<void>;
+  /** Of the batches given, those with a concurrency: their pending jobs wait for it, not for a run. */
+  throttledBatches(batchIds: string[]): Promise<Set<string>>;
   registerRoutes(api: ApiRouter): void;
 }
 
@@ -71,6 +75,10 @@ export function createBatchesModule(connection: Connection, deps: BatchesDeps, l
     recount: { name: "batch-recount", start: async () => recountLoop.start(), stop: () => recountLoop.stop() },
     init: async () => {
       await Promise.all([accounts.init(), batches.init()]);
+    },
+    async throttledBatches(batchIds) {
+      const rows = await allBrands(batches.batches.find({ batch_id: { $in: batchIds }, concurrency: { $ne: null } }, { batch_id: 1 }).lean<Batch[]>());
+      return new Set(rows.map((b) => b.batch_id));
     },
     registerRoutes(api) {
       registerAccountRoutes(api, accounts);

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { TaskLifecycle, TaskStatusChanged, TasksBulkStatusChanged } from "../lifecycle/index.js";
 import type { Task } from "../model.js";
 import { WorkerHeartbeat } from "./heartbeat.js";
+import { LostRunRepair } from "./lost-runs.js";
 import { InterruptedTaskRecovery } from "./recovery.js";
 import type { TaskRegistry } from "./registry.js";
 import { TaskRunner, type QueueableTask, type RunnerOptions } from "./runner.js";
@@ -32,6 +33,8 @@ export class TaskExecution {
   readonly runner: TaskRunner;
   private readonly heartbeat: WorkerHeartbeat;
   private readonly recovery: InterruptedTaskRecovery;
+  /** Pending tasks a dead process left without a run (see lost-runs.ts). */
+  readonly lostRuns: LostRunRepair;
   private recoveryTimer: NodeJS.Timeout | null = null;
   private slotSweepTimer: NodeJS.Timeout | null = null;
   private readonly slotSweepMs: number;
@@ -54,6 +57,7 @@ export class TaskExecution {
     this.runner = new TaskRunner({ connection, lifecycle, registry, logger: log, options: { ...options, workerId } });
     this.heartbeat = new WorkerHeartbeat(connection, { workerId, intervalMs: options.heartbeatMs }, () => this.runner.runningTaskIds(), log);
     this.recovery = new InterruptedTaskRecovery(connection, lifecycle, { workerId, staleAfterMs: options.staleAfterMs, autoResume: options.autoResume }, log);
+    this.lostRuns = new LostRunRepair(connection, lifecycle.tasks, (tasks) => this.runner.enqueueMany(tasks), options.staleAfterMs, log);
     this.recoveryInterval = Math.max(options.heartbeatMs, 1_000);
   }
 
@@ -66,11 +70,23 @@ export class TaskExecution {
   async start(): Promise<void> {
     await this.heartbeat.start();
     await this.runner.start();
-    await this.recovery.recover();
-    this.recoveryTimer = setInterval(() => void this.recovery.recover().catch(() => undefined), this.recoveryInterval);
+    await this.recoverDeadWorkersWork();
+    this.recoveryTimer = setInterval(() => void this.recoverDeadWorkersWork(), this.recoveryInterval);
     this.recoveryTimer.unref();
     this.slotSweepTimer = setInterval(() => void this.offerFreedSlots(), this.slotSweepMs);
     this.slotSweepTimer.unref();
+  }
+
+  /** Runs and queue entries of dead workers are taken over; pending tasks nothing holds are queued. */
+  private async recoverDeadWorkersWork(): Promise<void> {
+    try {
+      const alive = await this.recovery.aliveWorkers();
+      await this.recovery.recover(alive);
+      await this.lostRuns.releaseDeadLocks(alive);
+      await this.lostRuns.requeueLost();
+    } catch (err) {
+      this.logger.warn({ err }, "could not recover the work of stopped workers");
+    }
   }
 
   /** Stops executing; runs still going after `graceMs` are put back in the queue for another worker. */

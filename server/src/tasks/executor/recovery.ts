@@ -32,9 +32,14 @@ export class InterruptedTaskRecovery {
     this.workers = workerModel(connection);
   }
 
-  async recover(): Promise<number> {
+  /** The ids of the workers alive now, this one included. */
+  async aliveWorkers(): Promise<Set<string>> {
     const workers = await this.workers.find({}).lean();
-    const alive = new Set(workers.filter((w) => w.worker_id === this.options.workerId || isWorkerAlive(w, this.options.staleAfterMs)).map((w) => w.worker_id));
+    return new Set(workers.filter((w) => w.worker_id === this.options.workerId || isWorkerAlive(w, this.options.staleAfterMs)).map((w) => w.worker_id));
+  }
+
+  async recover(alive?: ReadonlySet<string>): Promise<number> {
+    alive ??= await this.aliveWorkers();
     const orphans = await allBrands(this.tasks.find({ status: "running", executor: "server", worker_id: { $nin: [...alive] } }).lean());
     let recovered = 0;
     for (const task of orphans) if (await this.recoverOne(task)) recovered++;

@@ -117,6 +117,8 @@ export class TaskRunner {
   private async indexDueJobs(): Promise<void> {
     const db = this.deps.connection.getClient().db(this.deps.connection.name);
     await db.collection(AGENDA_COLLECTION).createIndex({ name: 1, lockedAt: 1, nextRunAt: 1 }, { name: "markethub_due_jobs" });
+    // The sweep for tasks left without a run (lost-runs.ts) looks runs up by task.
+    await db.collection(AGENDA_COLLECTION).createIndex({ "data.task_id": 1 }, { name: "markethub_task_runs" });
   }
 
   private track(execution: Promise<void>): Promise<void> {
