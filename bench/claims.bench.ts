@@ -5,6 +5,7 @@
  * create → claim median and p95 (from the moment the create is sent), server CPU and database
  * commands per task (counted in the server child, read over IPC).
  */
+import http from "node:http";
 import { cpuSeconds, row } from "./lib.js";
 import { agent, call, createTask, registerSeller, sleep, startChild, type ChildServer } from "./plugin-servers.js";
 
@@ -29,8 +30,18 @@ interface ClaimFigures {
 
 /** A simulated extension: holds ?wait=25 polls, posts a success for each task it gets, until stopped. */
 async function extensionLoop(base: string, token: string, claimedAt: Map<string, number[]>, stop: { now: boolean }): Promise<void> {
+  // Its own connection, as a browser has: a held poll must not take a socket the producer needs.
+  const own = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    await serveTasks(base, token, claimedAt, stop, own);
+  } finally {
+    own.destroy();
+  }
+}
+
+async function serveTasks(base: string, token: string, claimedAt: Map<string, number[]>, stop: { now: boolean }, own: http.Agent): Promise<void> {
   while (!stop.now) {
-    const answer = await call(base, "GET", "/api/plugin/tasks?wait=25", token);
+    const answer = await call(base, "GET", "/api/plugin/tasks?wait=25", token, undefined, own);
     if (answer.status !== 200) throw new Error(`claim poll: ${answer.status} ${JSON.stringify(answer.body)}`);
     const taskId = answer.body.task_id;
     if (typeof taskId !== "string") continue;
@@ -43,7 +54,7 @@ async function extensionLoop(base: string, token: string, claimedAt: Map<string,
       success: true,
       data: { user_id: 29535217, login: "bench.shop", email: "bench@example.com", origin: "https://www.vinted.fr", item_count: 3 },
       execution_time_ms: 5,
-    });
+    }, own);
     if (posted.status !== 200) throw new Error(`result: ${posted.status} ${JSON.stringify(posted.body)}`);
   }
 }

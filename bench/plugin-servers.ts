@@ -138,13 +138,14 @@ export interface Answer {
   body: Record<string, unknown>;
 }
 
-export function call(base: string, method: string, path: string, token?: string, body?: unknown): Promise<Answer> {
+/** `via`: the connections to use (a seller of the claims round has its own, as each browser does). */
+export function call(base: string, method: string, path: string, token?: string, body?: unknown, via: http.Agent = agent): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = {};
     if (token) headers.authorization = `Bearer ${token}`;
     if (payload) Object.assign(headers, { "content-type": "application/json", "content-length": String(Buffer.byteLength(payload)) });
-    const req = http.request(`${base}${path}`, { method, agent, headers }, (res) => {
+    const req = http.request(`${base}${path}`, { method, agent: via, headers }, (res) => {
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (text += chunk));
