@@ -391,6 +391,31 @@ describe("update edge cases", () => {
     await coll.updateOne({ _id: 1 }, { $set: { a: 2 }, $inc: { "n.m": 1 }, $rename: { s: "t" } } as AnyDoc);
     expect(await coll.findOne({ _id: 1 })).toEqual({ _id: 1, a: 2, n: { m: 3 }, t: "q" });
   });
+
+  it("two fields of the matched element (x.$.a, x.$.b) are set together, even when one is the field the filter matched on", async () => {
+    const coll = await fresh("positional_pair", [{ _id: 1, x: [{ k: 1, a: 0, b: 0 }, { k: 2, a: 0, b: 0 }] }]);
+    await coll.updateOne({ _id: 1, "x.k": 2 }, { $set: { "x.$.a": 7, "x.$.b": 8 } });
+    await coll.updateOne({ _id: 1, x: { $elemMatch: { k: 1 } } }, { $set: { "x.$.k": 10 }, $inc: { "x.$.a": 1 } });
+    expect((await coll.findOne({ _id: 1 }))?.x).toEqual([
+      { k: 10, a: 1, b: 0 },
+      { k: 2, a: 7, b: 8 },
+    ]);
+    expect((await serverError(coll.updateOne({ _id: 1, "x.k": 2 }, { $set: { "x.$": {}, "x.$.a": 1 } }))).code).toBe(40);
+  });
+
+  it("a field cannot be created inside a number, a string, null or (by name) an array: PathNotViable (28), nothing changed", async () => {
+    const start = { _id: 1, n: 5, s: "q", z: null, arr: [1, 2], o: { p: 1 } };
+    const coll = await fresh("path_not_viable", [start]);
+    for (const update of [{ $set: { "n.b": 1 } }, { $inc: { "s.c": 1 } }, { $set: { "z.d": 1 } }, { $set: { "arr.name": 1 } }, { $push: { "o.p.q": 1 } }]) {
+      const refused = await serverError(coll.updateOne({ _id: 1 }, update as AnyDoc));
+      expect(refused.code, JSON.stringify(update)).toBe(28);
+      expect(refused.message).toMatch(/^Cannot create field '\w+' in element \{[\w.]+: .*\}$/);
+    }
+    expect(await coll.findOne({ _id: 1 })).toEqual(start);
+    // Creating inside an object, a missing field, or an array by index is fine; $unset of such a path is a no-op.
+    await coll.updateOne({ _id: 1 }, { $set: { "o.q": 2, "m.k": 3, "arr.1": 9 }, $unset: { "n.b": "" } });
+    expect(await coll.findOne({ _id: 1 })).toEqual({ ...start, o: { p: 1, q: 2 }, m: { k: 3 }, arr: [1, 9] });
+  });
 });
 
 describe("where 7.0 is strict", () => {

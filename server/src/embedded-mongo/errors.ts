@@ -40,6 +40,7 @@ export const ErrorCodes = {
   Location31254: 31254,
   InvalidPipelineOperator: 168,
   DollarPrefixedFieldName: 52,
+  PathNotViable: 28,
 } as const;
 
 export type ErrorCodeName = keyof typeof ErrorCodes;

@@ -35,35 +35,66 @@ type UpdateOperator = (expr: unknown, arrayFilters: Document[], options: unknown
 const MINGO_UPDATE_OPERATORS = mingoUpdateOperators as unknown as Record<string, UpdateOperator>;
 
 /**
- * The path an operator writes at, as mingo's updater checks conflicts: up to its first positional
- * part (`a.$.b` and `a.$[x]` write at `a`).
+ * Two operators writing the same path, or one inside the other, conflict, as in mongod: paths are
+ * compared segment by segment, positional segments as written (`a.$.x` and `a.$.y` do not
+ * conflict; `a.$` and `a.$.x` do).
  */
-function writtenPath(path: string): string {
-  if (!path.includes("$")) return path;
-  const parts = path.split(".");
-  const at = parts.findIndex((p) => p === "$" || (p.startsWith("$[") && p.endsWith("]")));
-  return (at < 0 ? parts : parts.slice(0, at)).join(".");
-}
-
-/** Two operators writing the same path (or one inside the other) conflict, as in mingo's updater. */
 function checkConflicts(operators: Document): void {
   const paths: string[] = [];
   for (const [op, fields] of Object.entries(operators)) {
     if (!fields || typeof fields !== "object") continue;
     for (const [path, value] of Object.entries(fields as Document)) {
       if (path.startsWith("$")) continue;
-      paths.push(writtenPath(path));
+      paths.push(path);
       if (op === "$rename" && typeof value === "string") paths.push(value);
     }
   }
   if (paths.length < 2) return;
   const seen: string[] = [];
   for (const path of paths) {
-    if (seen.some((p) => p === path || p.startsWith(path + ".") || path.startsWith(p + "."))) {
-      throw new Error(`updating the path '${path}' would create a conflict at '${path}'`);
+    const clash = seen.find((p) => p === path || p.startsWith(path + ".") || path.startsWith(p + "."));
+    if (clash !== undefined) {
+      const at = clash.length < path.length ? clash : path;
+      throw new MongoCommandError("ConflictingUpdateOperators", `Updating the path '${path}' would create a conflict at '${at}'`);
     }
     seen.push(path);
   }
+}
+
+/** Operators that create the fields their paths name. */
+const CREATING_OPERATORS = ["$set", "$inc", "$mul", "$min", "$max", "$currentDate", "$push", "$addToSet"];
+
+/**
+ * A path through a value that cannot hold fields (a number, a string, null; an array for a name
+ * that is not an index) cannot be created: mongod refuses the update (PathNotViable) rather than
+ * leaving the document as it was.
+ */
+function checkViablePaths(doc: Document, operators: Document): void {
+  for (const op of CREATING_OPERATORS) {
+    const fields = operators[op] as Document | undefined;
+    if (!fields || typeof fields !== "object") continue;
+    for (const path of Object.keys(fields)) {
+      const segments = path.split(".");
+      if (segments.length < 2 || segments.some((s) => s.startsWith("$"))) continue;
+      let value: unknown = doc;
+      for (let i = 0; i < segments.length - 1; i++) {
+        const holder = value as Document;
+        value = Array.isArray(holder) && /^\d+$/.test(segments[i]) ? holder[Number(segments[i])] : (holder as Document)[segments[i]];
+        if (value === undefined) break;
+        const next = segments[i + 1];
+        const holdsFields = value !== null && typeof value === "object" && !(value instanceof Date) && !(value as { _bsontype?: string })._bsontype;
+        if (holdsFields && (!Array.isArray(value) || /^\d+$/.test(next))) continue;
+        const element = segments.slice(0, i + 1).join(".");
+        throw new MongoCommandError("PathNotViable", `Cannot create field '${next}' in element {${element}: ${shellValue(value)}}`);
+      }
+    }
+  }
+}
+
+function shellValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "[...]";
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
 
 /**
@@ -73,6 +104,7 @@ function checkConflicts(operators: Document): void {
 function applyOperators(doc: Document, operators: Document, options: UpdateOptions): string[] {
   const split = splitPositional(operators);
   if (split) return [...applyOperators(doc, split[0], options), ...applyOperators(doc, split[1], options)];
+  operators = resolveSharedPositions(doc, operators, options);
   checkConflicts(operators);
   // The filter matters only to the positional `$`; mingo would compile it again for every document.
   const condition = usesPositional(operators) ? options.filter : {};
@@ -140,6 +172,48 @@ function assertSameId(before: Document, after: Document): void {
 
 function isPositional(segment: string): boolean {
   return segment === "$" || segment.startsWith("$[") || /^\d+$/.test(segment);
+}
+
+/**
+ * mingo takes two paths through the same array's matched element (`a.$.x`, `a.$.y`) for a conflict
+ * at `a`; mongod writes both. The element is found here as mingo finds it (the filter's one
+ * condition on the array), and the `$` of those paths replaced by its index.
+ */
+function resolveSharedPositions(doc: Document, operators: Document, options: UpdateOptions): Document {
+  const byArray = new Map<string, number>();
+  for (const fields of Object.values(operators)) {
+    if (!fields || typeof fields !== "object") continue;
+    for (const path of Object.keys(fields as Document)) {
+      const at = path.indexOf(".$.");
+      if (at > 0) byArray.set(path.slice(0, at), (byArray.get(path.slice(0, at)) ?? 0) + 1);
+    }
+  }
+  const shared = [...byArray].filter(([, n]) => n > 1).map(([array]) => array);
+  if (shared.length === 0) return operators;
+  const index = new Map<string, number>();
+  for (const array of shared) {
+    const keys = Object.keys(options.filter).filter((k) => k === array || k.startsWith(array + "."));
+    const elements = getPath(doc, array);
+    if (keys.length !== 1 || !Array.isArray(elements)) continue;
+    const query = compileFilter({ [keys[0]]: options.filter[keys[0]] }, { collation: options.collation ?? null });
+    const at = elements.findIndex((e) => query.test({ [array]: [e] }));
+    if (at >= 0) index.set(array, at);
+  }
+  const resolved: Document = {};
+  for (const [op, fields] of Object.entries(operators)) {
+    if (!fields || typeof fields !== "object") {
+      resolved[op] = fields;
+      continue;
+    }
+    resolved[op] = Object.fromEntries(
+      Object.entries(fields as Document).map(([path, value]) => {
+        const at = path.indexOf(".$.");
+        const position = at > 0 ? index.get(path.slice(0, at)) : undefined;
+        return [position === undefined ? path : `${path.slice(0, at)}.${position}.${path.slice(at + 3)}`, value];
+      }),
+    );
+  }
+  return resolved;
 }
 
 /**
@@ -261,6 +335,7 @@ export function applyUpdate(doc: Document, update: UpdateSpec, options: UpdateOp
   }
   const next = cloneDocument(doc);
   checkArrayTargets(next, operators);
+  checkViablePaths(next, operators);
   if (operators.$pull) operators.$pull = { ...(operators.$pull as Document) };
   const pulled = pullLogical(next, operators);
   if (Object.keys(operators).length === 0) return inserting || pulled.length ? next : null;
