@@ -1,27 +1,25 @@
 import { randomBytes } from "node:crypto";
 import type { Request } from "express";
 import type { Logger } from "pino";
-import type { z } from "zod";
-import { MAX_BATCH_JOBS, type BatchListQuery, type BatchStatus, type BatchSummary, type BatchView, type CreateBatchBody } from "../../../shared/batches.js";
+import { type BatchListQuery, type BatchStatus, type BatchSummary, type BatchView, type CreateBatchBody } from "../../../shared/batches.js";
 import type { Page } from "../../../shared/common.js";
-import type { FieldErrors } from "../../../shared/errors.js";
-import { PLUGIN_PARAMS_SCHEMAS } from "../../../shared/plugin.js";
 import { TASK_STATUSES, type TaskStatus } from "../../../shared/tasks.js";
 import type { AccountService } from "../accounts/service.js";
 import { brandFilter } from "../brands/scope.js";
 import type { BrandAccess, Principal } from "../http/context.js";
 import { AppError, notFound, validationError } from "../http/errors.js";
 import { skipOf, toPage } from "../http/pagination.js";
-import { fieldErrorsOf } from "../http/validation.js";
-import { actionOf, defaultPluginState } from "../plugin/view.js";
+import { defaultPluginState } from "../plugin/view.js";
 import type { ClaimAdmission, NewTask, TaskLifecycle, TaskStatusChanged, TasksBulkStatusChanged } from "../tasks/lifecycle/index.js";
-import { isSlotCollision } from "../tasks/exclusive.js";
 import type { Task } from "../tasks/model.js";
 import { applyCounterChange, changeOfBulk, changeOfCreated, changeOfDeleted, changeOfEvent, type CounterChange } from "./counters.js";
 import { batchModel, type Batch, type BatchModel } from "./model.js";
+import { BatchJobs, newJobTaskId, type BatchJobPlanner } from "./jobs.js";
 import { summarize } from "./summary.js";
 import { toBatchStatus, toBatchView } from "./view.js";
 import type { Connection } from "mongoose";
+
+export type { BatchJobPlanner, PlannedJob } from "./jobs.js";
 
 /** What batches need from task execution: queue a server job's run, wake a seller's extension. */
 export interface BatchDispatch {
@@ -33,25 +31,6 @@ export interface BatchDispatch {
   assertQueueRoom(brand: number, adding: number): Promise<void>;
 }
 
-/**
- * A batch kind: a task type's own say over its batches. It checks and expands the requested jobs
- * (a publication batch makes one job per product and marketplace) and may give each job an
- * exclusive key; a collision on one of those keys while the jobs are stored undoes the batch.
- */
-export interface BatchJobPlanner {
-  plan(brand: number, contexts: Record<string, unknown>[]): Promise<PlannedJob[]>;
-  /** The error for a job whose exclusive key another live task took while the batch was stored. */
-  collision(job: PlannedJob): AppError;
-}
-
-export interface PlannedJob {
-  context_data: Record<string, unknown>;
-  description?: string;
-  exclusive_key?: string;
-}
-
-const MAX_FIELD_ERRORS = 20;
-
 export const batchNotFound = () => notFound("Batch not found");
 const conflict = (detail: string, extra?: Record<string, unknown>) => new AppError(409, "CONFLICT", detail, { extra });
 
@@ -61,10 +40,6 @@ export function newBatchId(now = new Date()): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
   const suffix = [...randomBytes(6)].map((b) => alphabet[b % alphabet.length]).join("");
   return `batch-${day}-${suffix}`;
-}
-
-function newTaskId(): string {
-  return `task_${randomBytes(6).toString("hex")}`;
 }
 
 const SORTS: Record<BatchListQuery["ordering"], Record<string, 1 | -1>> = {
@@ -83,7 +58,7 @@ function cancelledJobFields(reason: string | null): { error_message: string } {
 
 export class BatchService {
   readonly batches: BatchModel;
-  private readonly planners = new Map<string, BatchJobPlanner>();
+  private readonly jobs: BatchJobs;
 
   constructor(
     connection: Connection,
@@ -93,6 +68,7 @@ export class BatchService {
     private readonly logger: Logger,
   ) {
     this.batches = batchModel(connection);
+    this.jobs = new BatchJobs(lifecycle, dispatch, this.batches);
   }
 
   async init(): Promise<void> {
@@ -101,7 +77,7 @@ export class BatchService {
 
   /** Batches of `taskType` have their jobs planned by `planner`. */
   usePlanner(taskType: string, planner: BatchJobPlanner): void {
-    this.planners.set(taskType, planner);
+    this.jobs.usePlanner(taskType, planner);
   }
 
   /** Subscribes the counters, the claim gate and billing to the lifecycle. */
@@ -165,12 +141,12 @@ export class BatchService {
     const account = await this.accounts.accounts.findOne(brandFilter(brand, { account_id: body.account_id })).lean();
     if (!account) throw validationError({ account_id: [`Unknown account '${body.account_id}'`] });
     if (account.status !== "active") throw conflict(`The account '${body.account_id}' is suspended`, { account_status: account.status });
-    const executor = this.executorOf(body.task_type);
+    const executor = this.jobs.executorOf(body.task_type);
     const contexts = (body.jobs?.map((j) => j.context_data) ?? body.product_ids!.map((product_id) => ({ product_id }))).map((own) => ({
       ...body.context_data,
       ...own,
     }));
-    const jobs = await this.planJobs(brand.brandId, body.task_type, executor, contexts);
+    const jobs = await this.jobs.plan(brand.brandId, body.task_type, executor, contexts);
     // Before the batch is stored: a refused batch leaves nothing behind.
     await this.dispatch.assertQueueRoom(brand.brandId, jobs.length);
     const batchId = newBatchId();
@@ -210,72 +186,13 @@ export class BatchService {
       ...extension,
       ...(job.description ? { description: job.description } : {}),
       ...(job.exclusive_key ? { exclusive_key: job.exclusive_key, exclusive_slot: job.exclusive_key } : {}),
-      task_id: newTaskId(),
+      task_id: newJobTaskId(),
       context_data: job.context_data,
     }));
-    await this.storeJobs(brand.brandId, batchId, inputs, this.planners.get(body.task_type));
+    await this.jobs.store(brand.brandId, batchId, body.task_type, inputs);
     const batch = await this.find(brand, batchId);
     await this.dispatchPending(batch);
     return toBatchView(await this.find(brand, batchId));
-  }
-
-  private async planJobs(brand: number, taskType: string, executor: "server" | "extension", contexts: Record<string, unknown>[]): Promise<PlannedJob[]> {
-    const planner = this.planners.get(taskType);
-    if (planner) {
-      const planned = await planner.plan(brand, contexts);
-      if (planned.length > MAX_BATCH_JOBS) throw validationError({ jobs: [`At most ${MAX_BATCH_JOBS} jobs per batch; this one would make ${planned.length}`] });
-      return planned;
-    }
-    const params = executor === "extension" ? this.validateExtensionParams(taskType, contexts) : contexts;
-    return params.map((context_data) => ({ context_data }));
-  }
-
-  /** Stores the jobs; when one of them loses its exclusive key to a concurrent writer, the batch is undone. */
-  private async storeJobs(brand: number, batchId: string, inputs: NewTask[], planner: BatchJobPlanner | undefined): Promise<void> {
-    try {
-      await this.lifecycle.createMany(inputs);
-    } catch (err) {
-      if (!planner || !isSlotCollision(err)) throw err;
-      await this.lifecycle.tasks.deleteMany({ brand, batch_id: batchId });
-      await this.batches.deleteOne({ brand, batch_id: batchId });
-      const taken = await this.takenKeys(brand, inputs);
-      const lost = inputs.find((input) => input.exclusive_key && taken.has(input.exclusive_key)) ?? inputs[0];
-      throw planner.collision({ context_data: lost.context_data ?? {}, exclusive_key: lost.exclusive_key ?? undefined });
-    }
-  }
-
-  private async takenKeys(brand: number, inputs: NewTask[]): Promise<Set<string>> {
-    const keys = inputs.flatMap((input) => (input.exclusive_key ? [input.exclusive_key] : []));
-    const holders = await this.lifecycle.tasks.find({ brand, exclusive_slot: { $in: keys } }, { exclusive_slot: 1 }).lean<Task[]>();
-    return new Set(holders.map((h) => h.exclusive_slot!));
-  }
-
-  private executorOf(taskType: string): "server" | "extension" {
-    if (this.dispatch.isServerType(taskType)) return "server";
-    if (actionOf(taskType)) return "extension";
-    const known = [...this.dispatch.serverTypes(), ...Object.keys(PLUGIN_PARAMS_SCHEMAS).map((a) => `vinted.${a}`)];
-    throw new AppError(400, "VALIDATION_ERROR", "Validation failed", {
-      field_errors: { task_type: [`Unknown task type '${taskType}'. Known types: ${known.join(", ")}`] },
-      extra: { known_task_types: known },
-    });
-  }
-
-  /** Every job's context_data must be the action's parameters; the first errors are reported by job index. */
-  private validateExtensionParams(taskType: string, contexts: Record<string, unknown>[]): Record<string, unknown>[] {
-    const schema: z.ZodType = PLUGIN_PARAMS_SCHEMAS[actionOf(taskType)!];
-    const errors: FieldErrors = {};
-    const parsed = contexts.map((context, i) => {
-      const result = schema.safeParse(context);
-      if (result.success) return result.data as Record<string, unknown>;
-      if (Object.keys(errors).length < MAX_FIELD_ERRORS) {
-        for (const [key, messages] of Object.entries(fieldErrorsOf(result.error))) {
-          errors[`jobs.${i}.context_data${key === "non_field_errors" ? "" : `.${key}`}`] = messages;
-        }
-      }
-      return context;
-    });
-    if (Object.keys(errors).length) throw validationError(errors);
-    return parsed;
   }
 
   // -------------------------------------------------------------------------------------------
