@@ -293,6 +293,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
       batches.registerRoutes(api);
     },
     background: [
+      auth.revocations,
       { name: "task-execution", start: () => execution.start(), stop: () => execution.stop() },
       { name: "alert-evaluator", start: () => monitoring.evaluator.start(), stop: () => monitoring.evaluator.stop() },
       { name: "scheduler", start: () => scheduling.ticker.start(), stop: () => scheduling.ticker.stop() },

@@ -58,6 +58,8 @@ const SessionSchema = new Schema<SessionDoc>(
   },
   { collection: "auth_sessions", timestamps: { createdAt: "created_at", updatedAt: false }, versionKey: false },
 );
+// The revocation feed asks for the sessions revoked lately: only those are in this index.
+SessionSchema.index({ revoked_at: 1 }, { partialFilterExpression: { revoked_at: { $type: "date" } } });
 
 const RefreshTokenSchema = new Schema<RefreshTokenDoc>(
   {

@@ -7,6 +7,7 @@ import type { Principal } from "../http/context.js";
 import { AppError } from "../http/errors.js";
 import { authModels, type AuthModels, type UserDoc } from "./model.js";
 import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword, type ScryptParams } from "./passwords.js";
+import { RevocationFeed } from "./revocations.js";
 import { SessionCache } from "./session-cache.js";
 import { AccountLockout, throttleModel, type LockoutSettings } from "./throttle.js";
 import {
@@ -46,6 +47,8 @@ export class AuthService {
   readonly models: AuthModels;
   private readonly lockout: AccountLockout;
   private readonly sessions: SessionCache;
+  /** Revocations made by other processes, polled (run by main.ts beside the HTTP server). */
+  readonly revocations: RevocationFeed;
   private readonly verifiedTokens: VerifiedTokens;
 
   constructor(
@@ -57,6 +60,7 @@ export class AuthService {
     this.models = authModels(connection);
     this.lockout = new AccountLockout(throttleModel(connection), settings.lockout);
     this.sessions = new SessionCache(settings.sessionCacheMs ?? 0);
+    this.revocations = new RevocationFeed(this.models.Session, this.sessions, settings.sessionCacheMs ?? 0, logger);
     this.verifiedTokens = new VerifiedTokens(settings);
   }
 

@@ -3,8 +3,9 @@
  *
  * Every authenticated request (an extension polls every few seconds) would otherwise read its
  * session from the database. A session ended in this process (logout, refresh-token reuse) is
- * marked ended here at once; one ended by another process is seen when the entry ages out, so
- * at most `ttlMs` late. ttlMs = 0 turns the cache off.
+ * marked ended here at once; one ended by another process is seen at most `ttlMs` late: through
+ * the revocation feed (revocations.ts) while it keeps the cache's trust, else when the entry ages
+ * out. ttlMs = 0 turns the cache off.
  */
 interface Entry {
   userId: number;
@@ -14,6 +15,8 @@ interface Entry {
 
 export class SessionCache {
   private readonly entries = new Map<string, Entry>();
+  /** Until then every revocation older than `ttlMs` is known here (the feed polls): open entries need no re-read. */
+  private trustedUntil = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -26,7 +29,7 @@ export class SessionCache {
     if (!entry) return undefined;
     // An ended session stays ended: its entry is trusted whatever its age.
     if (!entry.open) return false;
-    if (now - entry.readAt >= this.ttlMs) {
+    if (now >= this.trustedUntil && now - entry.readAt >= this.ttlMs) {
       this.entries.delete(sessionId);
       return undefined;
     }
@@ -44,6 +47,11 @@ export class SessionCache {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }
+  }
+
+  /** The revocation feed has seen every revocation made before `until` − ttlMs. */
+  trustUntil(until: number): void {
+    this.trustedUntil = until;
   }
 
   /** Ended in this process: refused from now on, without asking the database. */
