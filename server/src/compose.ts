@@ -177,7 +177,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
     {
       lifecycle,
       enqueueMany: (tasks) => execution.enqueueMany(tasks),
-      wakeSeller: (task) => plugin.delivery.wakeSeller(task),
+      wakeSeller: (task) => plugin.delivery.wakeSeller(task, true),
       serverTypes: registry,
       assertQueueRoom: (brand, adding) => queuedQuota.assertRoom(brand, adding),
     },

@@ -65,14 +65,29 @@ describe("an empty poll answered from memory", () => {
       const claimed = await seller.poll();
       expect(claimed.task_id).toBe(task.task_id);
       expect(ops.some((op) => op.startsWith("tasks."))).toBe(true);
-      // The seller's queue is empty again: one claim finds that out, the next poll is from memory.
-      expect(await seller.poll()).toEqual(NOTHING);
+      // The seller's queue is empty again, and this process counted it: the next poll is from memory.
       ops.length = 0;
       expect(await seller.poll()).toEqual(NOTHING);
       expect(ops.filter((op) => op.startsWith("tasks."))).toEqual([]);
     } finally {
       server.db.connection.set("debug", false);
     }
+  });
+
+  it("three tasks created here: three claims, and no claim that finds nothing", async () => {
+    const seller = await newSeller(server);
+    expect(await seller.poll()).toEqual(NOTHING);
+    const created = [];
+    for (let i = 0; i < 3; i++) created.push((await seller.create("get_user_data")).task_id);
+    const before = await pollCounters(seller);
+    const handedOut = [];
+    for (let i = 0; i < 3; i++) handedOut.push((await seller.poll()).task_id);
+    expect(handedOut.sort()).toEqual([...created].sort());
+    expect(await seller.poll()).toEqual(NOTHING);
+    const after = await pollCounters(seller);
+    expect(after.database_claims - before.database_claims).toBe(3);
+    expect(after.claimed - before.claimed).toBe(3);
+    expect(after.without_database - before.without_database).toBe(1);
   });
 
   it("a session ended here is refused at once, though it was read as open", async () => {
@@ -121,6 +136,25 @@ describe("work made by another server process", () => {
     expect(created.status).toBe(201);
     const claimed = await waitFor(() => seller.poll(), (answer) => answer.task_id !== null, { intervalMs: 50, what: "the other process's task" });
     expect(claimed.task_id).toBe(created.body.task_id);
+  });
+
+  it("a task created there while this process counted the seller's tasks is still handed out here", async () => {
+    const seller = await newSeller(here);
+    expect(await seller.poll()).toEqual(NOTHING);
+    const mine = await seller.create("get_user_data");
+    const theirs = await there.request<{ task_id: string }>("POST", "/api/plugin/tasks", { token: seller.token, body: { action: "get_user_data", params: {} } });
+    expect(theirs.status).toBe(201);
+    const handedOut = new Set<string>();
+    await waitFor(
+      async () => {
+        const answer = await seller.poll();
+        if (answer.task_id) handedOut.add(answer.task_id);
+        return handedOut.size;
+      },
+      (n) => n === 2,
+      { intervalMs: 50, what: "both tasks handed out" },
+    );
+    expect([...handedOut].sort()).toEqual([mine.task_id, theirs.body.task_id].sort());
   });
 
   it("wakes a long-poll held here", async () => {

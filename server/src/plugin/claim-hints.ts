@@ -11,6 +11,11 @@
  *
  * Each mark carries a sequence number: a claim that found nothing clears the mark only if no newer
  * one came meanwhile, and a recheck keeps the marks made while it ran.
+ *
+ * A mark also counts the tasks this process was told about: each claim takes one off, and the claim
+ * that takes the last clears the mark, so a seller's queue emptied here costs no claim that finds
+ * nothing. A seller found by a recheck has a count nobody knows: its mark stays until such a claim.
+ * Should the count miss a task (another process queued it), the next recheck marks the seller again.
  */
 import type { Logger } from "pino";
 
@@ -23,8 +28,14 @@ export interface ClaimHintsOptions {
   logger: Logger;
 }
 
+interface Mark {
+  sequence: number;
+  /** Tasks to claim this process knows of; Infinity when a recheck found the seller. */
+  known: number;
+}
+
 export class ClaimHints {
-  private readonly marks = new Map<number, number>();
+  private readonly marks = new Map<number, Mark>();
   private sequence = 0;
   private active = false;
   private timer: NodeJS.Timeout | null = null;
@@ -44,16 +55,26 @@ export class ClaimHints {
   /** The mark to hand back to clear(), or null: nothing to claim, answer without the database. */
   markOf(userId: number): number | null {
     if (!this.active) return -1;
-    return this.marks.get(userId) ?? null;
+    return this.marks.get(userId)?.sequence ?? null;
   }
 
-  mark(userId: number): void {
-    this.marks.set(userId, ++this.sequence);
+  /** One more task of the seller to claim; `many`: some, how many is not known. */
+  mark(userId: number, many = false): void {
+    const known = many ? Infinity : (this.marks.get(userId)?.known ?? 0) + 1;
+    this.marks.set(userId, { sequence: ++this.sequence, known });
+  }
+
+  /** A claim took one of the seller's tasks: the last one known clears the mark. */
+  claimed(userId: number): void {
+    const mark = this.marks.get(userId);
+    if (!mark) return;
+    mark.known -= 1;
+    if (mark.known <= 0) this.marks.delete(userId);
   }
 
   /** A claim that started while `seen` was the seller's mark found nothing. */
   clear(userId: number, seen: number): void {
-    if (this.marks.get(userId) === seen) this.marks.delete(userId);
+    if (this.marks.get(userId)?.sequence === seen) this.marks.delete(userId);
   }
 
   async start(): Promise<void> {
@@ -88,8 +109,11 @@ export class ClaimHints {
       this.options.logger.warn({ err }, "claimable-work recheck failed");
       return;
     }
-    for (const [userId, seq] of this.marks) if (seq <= before) this.marks.delete(userId);
-    for (const userId of found) if (!this.marks.has(userId)) this.marks.set(userId, ++this.sequence);
+    const withWork = new Set(found);
+    // A mark older than the query whose seller has nothing to claim any more goes; one whose seller
+    // still has work keeps its count.
+    for (const [userId, mark] of this.marks) if (mark.sequence <= before && !withWork.has(userId)) this.marks.delete(userId);
+    for (const userId of found) if (!this.marks.has(userId)) this.marks.set(userId, { sequence: ++this.sequence, known: Infinity });
     if (found.length) this.options.onFound(found);
   }
 }

@@ -67,10 +67,13 @@ export class ExtensionDelivery {
     this.waiters.close();
   }
 
-  /** Listener of the lifecycle: a task of this seller's became claimable (created, retried, lease expired, resumed). */
-  wakeSeller(task: Task): void {
+  /**
+   * Listener of the lifecycle: a task of this seller's became claimable (created, retried, lease
+   * expired, resumed). `many`: it stands for several (a batch's jobs), how many is not counted.
+   */
+  wakeSeller(task: Task, many = false): void {
     if (task.executor !== "extension" || task.status !== "pending" || task.owner_user_id === null) return;
-    this.hints.mark(task.owner_user_id);
+    this.hints.mark(task.owner_user_id, many);
     this.waiters.notify(task.owner_user_id);
   }
 
@@ -125,9 +128,10 @@ export class ExtensionDelivery {
     }
     this.counters.database_claims++;
     const task = await this.deps.leases.claim(userId);
-    // A claimed task may not be the seller's last: the mark stays until a claim finds nothing.
-    if (task) this.counters.claimed++;
-    else this.hints.clear(userId, seen);
+    if (task) {
+      this.counters.claimed++;
+      this.hints.claimed(userId);
+    } else this.hints.clear(userId, seen);
     return task;
   }
 
