@@ -1,8 +1,9 @@
 /**
  * A process killed between making a task pending and saving its run leaves a task no run holds;
  * one killed after locking a run but before claiming its task leaves the run locked for Agenda's
- * lock lifetime (60 s). Both are put back by the sweep of dead workers' work. The state a crash
- * leaves is written directly to the database: the moment of a real SIGKILL cannot be aimed.
+ * lock lifetime (60 s). Both are put back by the sweep of dead workers' work, which goes through the
+ * pending tasks once a dead worker is first seen. The state a crash leaves is written directly to
+ * the database: the moment of a real SIGKILL cannot be aimed.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BatchSchema } from "../../shared/batches.js";
@@ -26,6 +27,7 @@ afterAll(() => server?.close());
 
 const tasks = () => server.db.connection.collection("tasks");
 const runs = () => server.db.connection.collection(AGENDA_COLLECTION);
+const workers = () => server.db.connection.collection("task_workers");
 const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();
 const longAgo = () => new Date(Date.now() - 600_000);
 
@@ -39,9 +41,12 @@ async function queuedForLater(context: Record<string, unknown> = { steps: 1, ste
 describe("work a dead process left behind", () => {
   it("a pending task with no run (its process died before saving it) is queued again and runs", async () => {
     const task = await queuedForLater();
-    // What a process killed between the task's write and its run's save leaves: a due task, no run.
+    // What a process killed between the task's write and its run's save leaves: a due task, no run,
+    // and the dead process's worker row, silent since.
     await runs().deleteMany({ "data.task_id": task.task_id });
-    await tasks().updateOne({ task_id: task.task_id }, { $set: { scheduled_for: null, updated_at: longAgo() } });
+    await tasks().updateOne({ task_id: task.task_id }, { $set: { scheduled_for: null, updated_at: new Date() } });
+    const silentSince = longAgo();
+    await workers().insertOne({ worker_id: "gone-host:999998:dead01", host: "gone-host", pid: 999998, started_at: silentSince, last_heartbeat: silentSince, running_jobs: [], stopped_at: null });
 
     const done = await api.waitForStatus(task.id, ["completed"]);
     expect(done.retry_count).toBe(0);

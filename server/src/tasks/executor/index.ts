@@ -80,10 +80,11 @@ export class TaskExecution {
   /** Runs and queue entries of dead workers are taken over; pending tasks nothing holds are queued. */
   private async recoverDeadWorkersWork(): Promise<void> {
     try {
-      const alive = await this.recovery.aliveWorkers();
+      const { alive, gone } = await this.recovery.workerStates();
       await this.recovery.recover(alive);
       await this.lostRuns.releaseDeadLocks(alive);
-      await this.lostRuns.requeueLost();
+      this.lostRuns.noteGoneWorkers(gone);
+      await this.lostRuns.sweepIfDue();
     } catch (err) {
       this.logger.warn({ err }, "could not recover the work of stopped workers");
     }
@@ -136,7 +137,11 @@ export class TaskExecution {
   /** A server task back in the queue (created, retried, resumed, requeued) gets its Agenda run. */
   queueWhenPending(task: Task): Promise<void> | undefined {
     if (task.executor !== "server" || task.status !== "pending") return undefined;
-    return this.runner.enqueue(task);
+    return this.runner.enqueue(task).catch((err: unknown) => {
+      // The task is pending with no run: the sweep will find it.
+      this.lostRuns.requestPass();
+      throw err;
+    });
   }
 
   /** Listener of `task.status_changed`. */

@@ -5,6 +5,11 @@
  * makes a task pending (its creation, a retry, a slot offered) and the save of its run leaves it
  * held by none, for good; so does a run locked by a process that died before claiming its task,
  * until Agenda's lock lifetime passes. This sweep finds both.
+ *
+ * Going through the pending tasks costs a read of them, so it is done only when a task may have
+ * been lost: at start (this process may replace one that crashed), when a worker is first seen
+ * stopped or dead, and when this process failed to save a run. The pass starts `graceMs` later,
+ * once the task a dying process wrote last is older than the grace.
  */
 import type { Connection } from "mongoose";
 import type { Logger } from "pino";
@@ -27,6 +32,11 @@ export class LostRunRepair {
   /** The sweep goes through pending tasks by id, a slice at a time, and starts over at the end. */
   private afterId = 0;
   private throttled: ThrottledBatches = async () => new Set();
+  /** When the next pass over the pending tasks may start (null: none needed); a pass is due at start. */
+  private passDueAt: number | null = 0;
+  /** The pass under way goes on slice by slice until it has seen every pending task. */
+  private passing = false;
+  private readonly goneSeen = new Set<string>();
 
   constructor(
     private readonly connection: Connection,
@@ -58,7 +68,35 @@ export class LostRunRepair {
     return res.modifiedCount;
   }
 
-  /** Queues the due pending tasks that nothing holds; returns how many. */
+  /** A pass over the pending tasks, `graceMs` from now. */
+  requestPass(now = Date.now()): void {
+    const due = now + this.graceMs;
+    this.passDueAt = this.passDueAt === null ? due : Math.max(this.passDueAt, due);
+  }
+
+  /** Workers that stopped or died: one not seen so before may have left tasks without a run. */
+  noteGoneWorkers(gone: string[]): void {
+    for (const id of gone) {
+      if (this.goneSeen.has(id)) continue;
+      this.goneSeen.add(id);
+      this.requestPass();
+    }
+  }
+
+  /** One slice of the pass, when a pass is due or under way; returns how many tasks were queued. */
+  async sweepIfDue(now = new Date()): Promise<number> {
+    if (!this.passing) {
+      if (this.passDueAt === null || now.getTime() < this.passDueAt) return 0;
+      this.passDueAt = null;
+      this.passing = true;
+      this.afterId = 0;
+    }
+    const queued = await this.requeueLost(now);
+    if (this.afterId === 0) this.passing = false;
+    return queued;
+  }
+
+  /** Queues the due pending tasks that nothing holds, in the next slice; returns how many. */
   async requeueLost(now = new Date()): Promise<number> {
     const settled = new Date(now.getTime() - this.graceMs);
     const slice = await allBrands(

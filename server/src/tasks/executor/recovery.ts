@@ -32,10 +32,20 @@ export class InterruptedTaskRecovery {
     this.workers = workerModel(connection);
   }
 
-  /** The ids of the workers alive now, this one included. */
+  /** The ids of the workers alive now (this one included), and of those that stopped or died. */
+  async workerStates(): Promise<{ alive: Set<string>; gone: string[] }> {
+    const workers = await this.workers.find({}, { worker_id: 1, host: 1, pid: 1, last_heartbeat: 1, stopped_at: 1 }).lean();
+    const alive = new Set<string>();
+    const gone: string[] = [];
+    for (const w of workers) {
+      if (w.worker_id === this.options.workerId || isWorkerAlive(w, this.options.staleAfterMs)) alive.add(w.worker_id);
+      else gone.push(w.worker_id);
+    }
+    return { alive, gone };
+  }
+
   async aliveWorkers(): Promise<Set<string>> {
-    const workers = await this.workers.find({}).lean();
-    return new Set(workers.filter((w) => w.worker_id === this.options.workerId || isWorkerAlive(w, this.options.staleAfterMs)).map((w) => w.worker_id));
+    return (await this.workerStates()).alive;
   }
 
   async recover(alive?: ReadonlySet<string>): Promise<number> {
