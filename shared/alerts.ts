@@ -96,17 +96,22 @@ export const AlertRulePatchSchema = z
   .meta({ id: "AlertRulePatch" });
 export type AlertRulePatch = z.infer<typeof AlertRulePatchSchema>;
 
+/** What a rule watches, as rules and the alerts they raise both show it. */
+const RULE_CONDITION = {
+  metric: AlertMetricSchema,
+  comparator: AlertComparatorSchema,
+  threshold: z.number(),
+  window_minutes: z.number().int(),
+  task_type: z.string().nullable(),
+  severity: AlertSeveritySchema,
+};
+
 export const AlertRuleSchema = z
   .object({
     id: z.number().int(),
     name: z.string(),
     description: z.string(),
-    metric: AlertMetricSchema,
-    comparator: AlertComparatorSchema,
-    threshold: z.number(),
-    window_minutes: z.number().int(),
-    task_type: z.string().nullable(),
-    severity: AlertSeveritySchema,
+    ...RULE_CONDITION,
     enabled: z.boolean(),
     state: z.enum(ALERT_RULE_STATES),
     last_value: z.number().nullable(),
@@ -150,12 +155,7 @@ export const AlertSchema = z
     id: z.number().int(),
     rule_id: z.number().int(),
     rule_name: z.string(),
-    metric: AlertMetricSchema,
-    comparator: AlertComparatorSchema,
-    threshold: z.number(),
-    window_minutes: z.number().int(),
-    task_type: z.string().nullable(),
-    severity: AlertSeveritySchema,
+    ...RULE_CONDITION,
     status: AlertStatusSchema,
     message: z.string(),
     /** The measured value when the alert fired, and at the latest evaluation. */
