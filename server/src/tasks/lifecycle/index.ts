@@ -24,7 +24,7 @@ import { lifecycleWrite } from "./guard.js";
 import { DEFAULT_RETRY_POLICY } from "./retry-policy.js";
 import { BrandSlots } from "./slots.js";
 import { allows, TRANSITIONS, type TransitionName } from "./table.js";
-import type { BatchScope, ClaimGate, ConditionalChange, ConditionalStatusChange, CreationCheck, FailureInput, FailureOutcome, Fields, LeaseCondition, LifecycleOptions, NewTask, RunFence, StatusChange } from "./types.js";
+import type { BatchScope, ClaimGate, ConditionalStatusChange, CreationCheck, FailureInput, FailureOutcome, Fields, LeaseCondition, LifecycleOptions, NewTask, RunFence, StatusChange } from "./types.js";
 import { TaskWaits } from "./waits.js";
 
 export { TaskEvents, type TaskEventMap, type TaskEventName, type TaskStatusChanged, type TasksBulkStatusChanged } from "./events.js";
@@ -48,8 +48,7 @@ export class TaskLifecycle {
     this.tasks = taskModel(connection);
     this.events = new TaskEvents(logger.child({ module: "task-lifecycle" }));
     this.runningLimitPerBrand = options.runningLimitPerBrand ?? Number.MAX_SAFE_INTEGER;
-    const change: StatusChange = (...args) => this.change(...args);
-    const changeIf: ConditionalStatusChange = (...args) => this.changeIf(...args);
+    const { change, changeIf } = this;
     this.creation = new TaskCreation(connection, this.tasks, this.events);
     this.slots = new BrandSlots(this.tasks, this.runningLimitPerBrand);
     this.claims = new TaskClaims(this.tasks, this.slots, change, changeIf);
@@ -240,14 +239,7 @@ export class TaskLifecycle {
    * The one place a status is written: `from` → `to` if the transition allows it, conditioned on
    * the task still being in `from` (and on the rest of `filter`), then the event.
    */
-  private async change(
-    name: TransitionName,
-    from: TaskStatus,
-    to: TaskStatus,
-    filter: Fields,
-    update: UpdateQuery<Task> | Fields[],
-    options: { sort?: Record<string, 1 | -1> } = {},
-  ): Promise<Task | null> {
+  private readonly change: StatusChange = async (name, from, to, filter, update, options = {}) => {
     const pipeline = Array.isArray(update);
     const withStatus = pipeline
       ? [...update.slice(0, -1), { $set: { ...(update.at(-1)?.$set as Fields), status: to } }]
@@ -255,29 +247,21 @@ export class TaskLifecycle {
     const task = await this.write(name, from, to, filter, withStatus, options);
     if (task) await this.events.emit("task.status_changed", { from, to, transition: name, task });
     return task;
-  }
+  };
 
   /**
    * The same change, made only if the task it finds satisfies `applyIf` (an expression on the stored
    * task); one that does not is left as it was and answered as `seen` — one atomic command either way.
    * `set` is the fields of a one-stage pipeline update.
    */
-  private async changeIf(
-    name: TransitionName,
-    from: TaskStatus,
-    to: TaskStatus,
-    filter: Fields,
-    set: Fields,
-    applyIf: unknown,
-    options: { sort?: Record<string, 1 | -1> } = {},
-  ): Promise<ConditionalChange> {
+  private readonly changeIf: ConditionalStatusChange = async (name, from, to, filter, set, applyIf, options = {}) => {
     const stage = Object.fromEntries(Object.entries({ ...set, status: to }).map(([field, value]) => [field, { $cond: [applyIf, value, `$${field}`] }]));
     const task = await this.write(name, from, to, filter, [{ $set: stage }], options);
     if (!task) return { changed: null, seen: null };
     if (task.status !== to) return { changed: null, seen: task };
     await this.events.emit("task.status_changed", { from, to, transition: name, task });
     return { changed: task, seen: task };
-  }
+  };
 
   private async write(
     name: TransitionName,
