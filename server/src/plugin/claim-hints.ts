@@ -111,9 +111,14 @@ export class ClaimHints {
     }
     const withWork = new Set(found);
     // A mark older than the query whose seller has nothing to claim any more goes; one whose seller
-    // still has work keeps its count.
+    // still has work keeps its count and takes a new sequence, so a claim that found nothing before
+    // the query cannot clear it.
     for (const [userId, mark] of this.marks) if (mark.sequence <= before && !withWork.has(userId)) this.marks.delete(userId);
-    for (const userId of found) if (!this.marks.has(userId)) this.marks.set(userId, { sequence: ++this.sequence, known: Infinity });
+    for (const userId of found) {
+      const mark = this.marks.get(userId);
+      if (!mark) this.marks.set(userId, { sequence: ++this.sequence, known: Infinity });
+      else if (mark.sequence <= before) mark.sequence = ++this.sequence;
+    }
     if (found.length) this.options.onFound(found);
   }
 }
