@@ -3,7 +3,8 @@
  * they get, while a producer creates their tasks at a fixed rate (CLAIM_RATE a second for
  * CLAIM_SECONDS s, round-robin over the sellers): claims/s reached, tasks handed out twice,
  * create → claim median and p95 (from the moment the create is sent), server CPU and database
- * commands per task (counted in the server child, read over IPC).
+ * commands per task and how busy its event loop was (read from the server child over IPC), and
+ * the load generator's own CPU per task.
  */
 import http from "node:http";
 import { cpuSeconds, row } from "./lib.js";
@@ -24,6 +25,10 @@ interface ClaimFigures {
   p50: number;
   p95: number;
   cpuMsPerTask: number | null;
+  /** Share of the round the server's event loop (its one JavaScript thread) spent running code. */
+  serverLoopBusy: number;
+  /** CPU this process (the sellers and the producer) spent per task handed out. */
+  clientCpuMsPerTask: number;
   /** Database commands per task handed out, by command and collection. */
   commandsPerTask: Record<string, number>;
 }
@@ -69,8 +74,9 @@ async function claimThroughput(server: ChildServer): Promise<ClaimFigures> {
   await sleep(300); // every seller's first poll is held
 
   const total = CLAIM_RATE * CLAIM_SECONDS;
-  const commandsBefore = await server.commands();
+  const before = await server.counters();
   const cpuBefore = cpuSeconds(server.pid).other;
+  const clientCpuBefore = process.cpuUsage();
   const started = performance.now();
   let inFlight = 0;
   const creates: Promise<void>[] = [];
@@ -93,7 +99,8 @@ async function claimThroughput(server: ChildServer): Promise<ClaimFigures> {
   while (claimedAt.size < total && performance.now() < deadline) await sleep(20);
   const lastClaim = Math.max(...[...claimedAt.values()].map((times) => times[0]));
   const cpuAfter = cpuSeconds(server.pid).other;
-  const commandsAfter = await server.commands();
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  const after = await server.counters();
   stop.now = true;
 
   const latencies = [...sentAt].flatMap(([taskId, sent]) => (claimedAt.has(taskId) ? [claimedAt.get(taskId)![0] - sent] : []));
@@ -108,7 +115,9 @@ async function claimThroughput(server: ChildServer): Promise<ClaimFigures> {
     p50: percentile(latencies, 0.5),
     p95: percentile(latencies, 0.95),
     cpuMsPerTask: cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) * 1000) / claimedAt.size : null,
-    commandsPerTask: Object.fromEntries(Object.entries(commandsAfter).map(([key, n]) => [key, (n - (commandsBefore[key] ?? 0)) / claimedAt.size])),
+    serverLoopBusy: (after.loop.active - before.loop.active) / (after.loop.active - before.loop.active + after.loop.idle - before.loop.idle),
+    clientCpuMsPerTask: (clientCpu.user + clientCpu.system) / 1000 / claimedAt.size,
+    commandsPerTask: Object.fromEntries(Object.entries(after.commands).map(([key, n]) => [key, (n - (before.commands[key] ?? 0)) / claimedAt.size])),
   };
 }
 
@@ -124,6 +133,8 @@ export async function runClaimsBench(): Promise<void> {
     row("create → claim, median", claims.p50, "ms");
     row("create → claim, p95", claims.p95, "ms");
     if (claims.cpuMsPerTask !== null) row("server CPU per task (create, claim, result)", claims.cpuMsPerTask, "ms");
+    row("server event loop busy during the round", `${Math.round(claims.serverLoopBusy * 100)} %`);
+    row("load generator CPU per task (sellers, producer)", claims.clientCpuMsPerTask, "ms");
     const commands = Object.entries(claims.commandsPerTask).filter(([, n]) => n >= 0.05).sort((a, b) => b[1] - a[1]);
     row("database commands per task", commands.reduce((sum, [, n]) => sum + n, 0).toFixed(1));
     for (const [key, n] of commands) row(`  ${key}`, n.toFixed(2));

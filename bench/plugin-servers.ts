@@ -68,6 +68,14 @@ async function serveMarketHub(): Promise<number> {
   return addressOf(server).port;
 }
 
+/** What the parent reads from a MarketHub child over IPC. */
+export interface ChildCounters {
+  /** The engine's commands so far, by name and collection. */
+  commands: Record<string, number>;
+  /** The event loop's time so far running code (active) and waiting (idle), in ms. */
+  loop: { active: number; idle: number };
+}
+
 /** Counts the engine's commands by name and collection; the parent asks for them over IPC. */
 function countCommands(engine: { run(cmd: Record<string, unknown>, connectionId: number): unknown } | undefined): void {
   if (!engine) return;
@@ -79,7 +87,10 @@ function countCommands(engine: { run(cmd: Record<string, unknown>, connectionId:
     counts[key] = (counts[key] ?? 0) + 1;
     return run(cmd, connectionId);
   };
-  process.on("message", () => process.send?.({ ...counts }));
+  process.on("message", () => {
+    const { active, idle } = performance.eventLoopUtilization();
+    process.send?.({ commands: { ...counts }, loop: { active, idle } } satisfies ChildCounters);
+  });
 }
 
 async function serve(mode: string): Promise<void> {
@@ -95,8 +106,8 @@ async function serve(mode: string): Promise<void> {
 export interface ChildServer {
   base: string;
   pid: number;
-  /** The engine's commands so far, by name and collection (MarketHub only). */
-  commands(): Promise<Record<string, number>>;
+  /** MarketHub only. */
+  counters(): Promise<ChildCounters>;
   stop(): Promise<void>;
 }
 
@@ -117,10 +128,10 @@ export async function startChild(mode: "bare" | "markethub"): Promise<ChildServe
   return {
     base: `http://127.0.0.1:${port}`,
     pid: child.pid!,
-    async commands() {
+    async counters() {
       const answer = once(child, "message");
-      child.send("commands");
-      return (await answer)[0] as Record<string, number>;
+      child.send("counters");
+      return (await answer)[0] as ChildCounters;
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
