@@ -280,11 +280,12 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
       await Promise.all([products.init(), marketplaces.init(), webhooks.init(), batches.init()]);
     },
     registerRoutes(api) {
+      // Express tries routes in order, and every extension polls every few seconds: its routes come first.
+      plugin.registerRoutes(api);
       registerTaskRoutes(api, tasks);
       registerPersistenceRoutes(api, persistence);
       scheduling.registerRoutes(api);
       registerMonitoringRoutes(api, monitoring);
-      plugin.registerRoutes(api);
       registerVintedRoutes(api, vinted);
       products.registerRoutes(api);
       marketplaces.registerRoutes(api);
