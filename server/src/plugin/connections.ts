@@ -156,7 +156,9 @@ export class ExtensionConnections {
     });
     if (writes.length === 0) return;
     try {
-      await this.model.bulkWrite(writes, { ordered: false });
+      // The driver's own bulkWrite: these are whole, typed documents, and mongoose's per-write casting
+      // cost more than the write when a flush carries thousands of sellers.
+      await this.model.collection.bulkWrite(writes, { ordered: false });
     } catch (err) {
       // An upsert that met a newer document of another process fails on the unique user_id: that one stands.
       const failures = writeErrorsOf(err);
