@@ -51,6 +51,19 @@ function requestView(req: IncomingMessage & { originalUrl?: string }, remoteAddr
 }
 
 /**
+ * `req.log`, made on first use: a pino child serialises its bindings when made, and most requests
+ * (an empty poll) never log a line.
+ */
+function withLazyLog(req: IncomingMessage, logger: Logger): void {
+  let log: Logger | undefined;
+  Object.defineProperty(req, "log", {
+    configurable: true,
+    enumerable: true,
+    get: () => (log ??= logger.child({ reqId: req.id })),
+  });
+}
+
+/**
  * One log line per request, on completion, with its id; errors are logged by the error middleware
  * with the same id. The line is built only when its level is logged: an empty poll (debug) costs
  * no serialising or redaction at info.
@@ -59,13 +72,13 @@ export function requestLogging(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = Date.now();
     req.id = requestIdOf(req, res);
-    req.log = logger.child({ reqId: req.id });
+    withLazyLog(req, logger);
     const remoteAddress = req.socket.remoteAddress;
     const complete = (err?: Error) => {
       res.off("close", complete);
       res.off("error", complete);
       const level = levelOf(res, err);
-      if (!req.log.isLevelEnabled(level)) return;
+      if (!logger.isLevelEnabled(level)) return;
       const responseTime = Date.now() - started;
       // Headers never sent (the client left first): no status to report.
       const statusCode = res.headersSent ? res.statusCode : null;
