@@ -92,8 +92,9 @@ export class ExtensionDelivery {
     }
     const deadline = Date.now() + waitSeconds * 1000;
     const waiter = waitSeconds > 0 ? this.waiters.register(userId) : null;
+    // Only a waiter can be woken by the client leaving; a plain poll adds no listener.
     const onGone = () => waiter?.wake("closing");
-    clientGone.addEventListener("abort", onGone);
+    if (waiter) clientGone.addEventListener("abort", onGone);
     try {
       for (;;) {
         if (clientGone.aborted) return this.nothing();
@@ -109,8 +110,10 @@ export class ExtensionDelivery {
         if (!(await this.deps.isSessionOpen(principal))) throw tokenError.revoked();
       }
     } finally {
-      clientGone.removeEventListener("abort", onGone);
-      if (waiter) this.waiters.unregister(waiter);
+      if (waiter) {
+        clientGone.removeEventListener("abort", onGone);
+        this.waiters.unregister(waiter);
+      }
     }
   }
 

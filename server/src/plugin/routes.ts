@@ -47,6 +47,8 @@ const tags = ["plugin"];
 
 /** Frozen, so its body is serialised once (define-route.ts) rather than on every empty poll. */
 const NOTHING_TO_CLAIM = Object.freeze({ ...NO_PENDING_TASKS });
+/** The client of a plain poll, as far as the poll can tell: it never leaves before the answer. */
+const STAYS = new AbortController().signal;
 
 function assertOwnUser(principal: Principal, userId: number | undefined): void {
   if (userId !== undefined && userId !== principal.userId) {
@@ -80,20 +82,20 @@ export function registerPluginRoutes(api: ApiRouter, { tasks, delivery, results,
       assertOwnUser(principal, query.user_id);
       connections.notePoll(principal.userId, query);
       const wait = query.wait ?? 0;
-      const gone = new AbortController();
       // Only a held poll can see its client leave: a plain one answers before any close is heard.
+      const gone = wait > 0 ? new AbortController() : null;
       const onClose = () => {
-        if (!res.writableEnded) gone.abort();
+        if (!res.writableEnded) gone?.abort();
       };
-      if (wait > 0) res.once("close", onClose);
+      if (gone) res.once("close", onClose);
       try {
-        const answer = await delivery.poll(principal, wait, gone.signal);
+        const answer = await delivery.poll(principal, wait, gone?.signal ?? STAYS);
         if (answer.task_id !== null) return answer;
         // Counted in the poll counters (GET /tasks/monitoring/workers/overview/) instead.
         demoteInAccessLog(res);
         return answer === NO_PENDING_TASKS ? NOTHING_TO_CLAIM : answer;
       } finally {
-        if (wait > 0) res.off("close", onClose);
+        if (gone) res.off("close", onClose);
       }
     },
   });
