@@ -1,17 +1,19 @@
 /**
  * Claims per second: 50 sellers each holding ?wait=25 polls and posting a result for every task
- * they get, while a producer creates their tasks at a fixed rate (CLAIM_RATE a second for
- * CLAIM_SECONDS s, round-robin over the sellers): claims/s reached, tasks handed out twice,
- * create → claim median and p95 (from the moment the create is sent), server CPU and database
- * commands per task and how busy its event loop was (read from the server child over IPC), and
- * the load generator's own CPU per task.
+ * they get, while a producer creates their tasks at a fixed rate for CLAIM_SECONDS s, round-robin
+ * over the sellers. One round per rate of CLAIM_RATES, each on a fresh server: the target's rate,
+ * then half of it, where the server has room, to show the latency the target's rate loses.
+ * Per round: claims/s reached, tasks handed out twice, create → claim median and p95 (from the
+ * moment the create is sent), server CPU and database commands per task and how busy its event
+ * loop was (read from the server child over IPC), and the load generator's own CPU per task.
  */
 import http from "node:http";
 import { cpuSeconds, row } from "./lib.js";
 import { agent, call, createTask, registerSeller, sleep, startChild, type ChildServer } from "./plugin-servers.js";
 
 const CLAIM_SELLERS = 50;
-const CLAIM_RATE = Number(process.env.BENCH_CLAIM_RATE ?? 300);
+/** BENCH_CLAIM_RATES=300,150 (the default) or any other list of creations per second. */
+const CLAIM_RATES = (process.env.BENCH_CLAIM_RATES ?? "300,150").split(",").map(Number);
 const CLAIM_SECONDS = 10;
 const CLAIM_CREATES_IN_FLIGHT = 32;
 
@@ -64,7 +66,7 @@ async function serveTasks(base: string, token: string, claimedAt: Map<string, nu
   }
 }
 
-async function claimThroughput(server: ChildServer): Promise<ClaimFigures> {
+async function claimThroughput(server: ChildServer, rate: number): Promise<ClaimFigures> {
   const tokens: string[] = [];
   for (let i = 0; i < CLAIM_SELLERS; i += 5) tokens.push(...(await Promise.all(Array.from({ length: 5 }, (_, j) => registerSeller(server.base, `claims${i + j}`)))));
   const claimedAt = new Map<string, number[]>();
@@ -73,7 +75,7 @@ async function claimThroughput(server: ChildServer): Promise<ClaimFigures> {
   const loops = tokens.map((token) => extensionLoop(server.base, token, claimedAt, stop));
   await sleep(300); // every seller's first poll is held
 
-  const total = CLAIM_RATE * CLAIM_SECONDS;
+  const total = rate * CLAIM_SECONDS;
   const before = await server.counters();
   const cpuBefore = cpuSeconds(server.pid).other;
   const clientCpuBefore = process.cpuUsage();
@@ -81,7 +83,7 @@ async function claimThroughput(server: ChildServer): Promise<ClaimFigures> {
   let inFlight = 0;
   const creates: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
-    const due = started + (i * 1000) / CLAIM_RATE;
+    const due = started + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
     while (inFlight >= CLAIM_CREATES_IN_FLIGHT) await sleep(1);
@@ -121,14 +123,22 @@ async function claimThroughput(server: ChildServer): Promise<ClaimFigures> {
   };
 }
 
-/** 50 long-polling sellers and a producer: claims per second, double deliveries, database commands per task. */
+/** 50 long-polling sellers and a producer, at each rate: claims per second, double deliveries, latency, costs. */
 export async function runClaimsBench(): Promise<void> {
-  console.log(`\nClaims: ${CLAIM_SELLERS} sellers long-polling, results posted, tasks created at ${CLAIM_RATE}/s for ${CLAIM_SECONDS} s`);
+  for (const rate of CLAIM_RATES) {
+    if (!(rate > 0)) throw new Error(`BENCH_CLAIM_RATES: ${process.env.BENCH_CLAIM_RATES} is not a list of positive rates`);
+    await claimsRound(rate);
+  }
+  agent.destroy();
+}
+
+async function claimsRound(rate: number): Promise<void> {
+  console.log(`\nClaims: ${CLAIM_SELLERS} sellers long-polling, results posted, tasks created at ${rate}/s for ${CLAIM_SECONDS} s`);
   const markethub = await startChild("markethub");
   try {
-    const claims = await claimThroughput(markethub);
+    const claims = await claimThroughput(markethub, rate);
     row("claims per second", claims.claimsPerSecond, "/s");
-    row("ratio claims/s / creation rate asked", claims.claimsPerSecond / CLAIM_RATE, "x");
+    row("ratio claims/s / creation rate asked", claims.claimsPerSecond / rate, "x");
     row("tasks created / handed out / handed out twice", `${claims.created} / ${claims.claimed} / ${claims.doubles}`);
     row("create → claim, median", claims.p50, "ms");
     row("create → claim, p95", claims.p95, "ms");
@@ -139,7 +149,6 @@ export async function runClaimsBench(): Promise<void> {
     row("database commands per task", commands.reduce((sum, [, n]) => sum + n, 0).toFixed(1));
     for (const [key, n] of commands) row(`  ${key}`, n.toFixed(2));
   } finally {
-    agent.destroy();
     await markethub.stop();
   }
 }
