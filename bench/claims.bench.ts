@@ -10,6 +10,7 @@
 import http from "node:http";
 import { cpuSeconds, row } from "./lib.js";
 import { agent, call, createTask, registerSeller, sleep, startChild, type ChildServer } from "./plugin-servers.js";
+import { runTaskRequestCosts } from "./task-requests.js";
 
 const CLAIM_SELLERS = 50;
 /** BENCH_CLAIM_RATES=300,150 (the default) or any other list of creations per second. */
@@ -123,12 +124,16 @@ async function claimThroughput(server: ChildServer, rate: number): Promise<Claim
   };
 }
 
-/** 50 long-polling sellers and a producer, at each rate: claims per second, double deliveries, latency, costs. */
+/**
+ * 50 long-polling sellers and a producer, at each rate: claims per second, double deliveries, latency,
+ * costs; then what each of a task's requests costs the server on its own.
+ */
 export async function runClaimsBench(): Promise<void> {
   for (const rate of CLAIM_RATES) {
     if (!(rate > 0)) throw new Error(`BENCH_CLAIM_RATES: ${process.env.BENCH_CLAIM_RATES} is not a list of positive rates`);
     await claimsRound(rate);
   }
+  await runTaskRequestCosts();
   agent.destroy();
 }
 
