@@ -163,8 +163,25 @@ async function counter(page: Page, name: string): Promise<number> {
   return Number(await textOf(page, `[data-counter=${name}] .counter-value`));
 }
 
-async function waitForCounter(page: Page, name: string, value: number): Promise<void> {
-  await waitForText(page, `[data-counter=${name}] .counter-value`, new RegExp(`^${value}$`));
+/**
+ * `serverSide`, when given, adds to a failure what the API says and whether the page was visible (a
+ * hidden page stops polling): it tells a page behind from a server behind.
+ */
+async function waitForCounter(page: Page, name: string, value: number, serverSide?: () => Promise<unknown>): Promise<void> {
+  try {
+    await waitForText(page, `[data-counter=${name}] .counter-value`, new RegExp(`^${value}$`));
+  } catch (error) {
+    if (!serverSide) throw error;
+    const visibility = String(await page.evaluate("document.visibilityState").catch((e: unknown) => String(e)));
+    throw new Error(`${(error as Error).message} (page ${visibility}); the API says ${js(await serverSide().catch((e: unknown) => String(e)))}`, { cause: error });
+  }
+}
+
+/** A batch's counters and each job's status, progress and error, as the API gives them. */
+async function batchOnServer(seller: RegisteredUser, batchId: string): Promise<unknown> {
+  const status = await call<Record<string, unknown>>(seller, "GET", `/api/v1/batches/${batchId}/status`);
+  const jobs = await call<{ results: TaskView[] }>(seller, "GET", `/tasks/?batch_id=${batchId}`);
+  return { status, jobs: jobs.results.map((j) => ({ task_id: j.task_id, status: j.status, progress_message: j.progress_message, error_message: j.error_message, retry_count: j.retry_count })) };
 }
 
 async function checkScreen(page: Page, kind: BrowserKind, name: string): Promise<void> {
@@ -245,7 +262,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("web dashboard in %s", (kind
     // The jobs were scheduled far ahead; make them due now (a pending task's own field) so they run.
     const jobs = await call<{ results: TaskView[] }>(data.seller, "GET", `/tasks/?batch_id=${id}`);
     for (const job of jobs.results) await call(data.seller, "PATCH", `/tasks/${job.task_id}/`, { scheduled_for: null });
-    await waitForCounter(page, "completed", 4);
+    await waitForCounter(page, "completed", 4, () => batchOnServer(data.seller, id));
     await waitForCounter(page, "suspended", 0);
     await waitForText(page, "[data-testid=batch-state]", "completed");
     await page.waitForSelector("[role=progressbar][aria-valuenow='100']", { timeout: UI_DEADLINE_MS });
@@ -322,7 +339,7 @@ describe.each<BrowserKind>(["chromium", "firefox"])("web dashboard in %s", (kind
     const batch = await call<BatchView>(data.seller, "GET", `/api/v1/batches/${batchId}/`);
     expect(batch).toMatchObject({ task_type: "marketplace_publication", total_jobs: 2, account_id: data.accountId });
     await waitForCounter(page, "total", 2);
-    await waitForCounter(page, "completed", 2);
+    await waitForCounter(page, "completed", 2, () => batchOnServer(data.seller, batchId));
     await waitForText(page, "[data-testid=batch-state]", "completed");
     const jobs = await call<{ results: TaskView[] }>(data.seller, "GET", `/tasks/?batch_id=${batchId}`);
     expect(jobs.results.map((j) => j.context_data.product_id).sort()).toEqual(data.batchProducts.map((p) => p.id).sort());
