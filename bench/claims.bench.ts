@@ -9,7 +9,7 @@
  */
 import http from "node:http";
 import { cpuSeconds, row } from "./lib.js";
-import { agent, call, createTask, registerSeller, sleep, startChild, type ChildServer } from "./plugin-servers.js";
+import { agent, call, createTask, postResult, registerSeller, sleep, startChild, type ChildServer } from "./plugin-servers.js";
 import { runTaskRequestCosts } from "./task-requests.js";
 
 const CLAIM_SELLERS = 50;
@@ -57,13 +57,7 @@ async function serveTasks(base: string, token: string, claimedAt: Map<string, nu
     const seen = claimedAt.get(taskId);
     if (seen) seen.push(at);
     else claimedAt.set(taskId, [at]);
-    const posted = await call(base, "POST", `/api/plugin/tasks/${taskId}/result`, token, {
-      lease_token: answer.body.lease_token,
-      success: true,
-      data: { user_id: 29535217, login: "bench.shop", email: "bench@example.com", origin: "https://www.vinted.fr", item_count: 3 },
-      execution_time_ms: 5,
-    }, own);
-    if (posted.status !== 200) throw new Error(`result: ${posted.status} ${JSON.stringify(posted.body)}`);
+    await postResult(base, token, { taskId, lease: answer.body.lease_token as string }, own);
   }
 }
 

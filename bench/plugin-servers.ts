@@ -183,5 +183,22 @@ export async function createTask(base: string, token: string): Promise<string> {
   return answer.body.task_id as string;
 }
 
+/** A lease as a claiming poll hands it out. */
+export interface Claimed {
+  taskId: string;
+  lease: string;
+}
+
+/** The success an extension posts for a get_user_data task. */
+export async function postResult(base: string, token: string, claimed: Claimed, via: http.Agent = agent): Promise<void> {
+  const answer = await call(base, "POST", `/api/plugin/tasks/${claimed.taskId}/result`, token, {
+    lease_token: claimed.lease,
+    success: true,
+    data: { user_id: 29535217, login: "bench.shop", email: "bench@example.com", origin: "https://www.vinted.fr", item_count: 3 },
+    execution_time_ms: 5,
+  }, via);
+  if (answer.status !== 200) throw new Error(`result: ${answer.status} ${JSON.stringify(answer.body)}`);
+}
+
 
 if (process.argv[2] === SERVER_FLAG) await serve(process.argv[3] ?? "markethub");

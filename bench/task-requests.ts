@@ -10,7 +10,7 @@
  */
 import http from "node:http";
 import { row } from "./lib.js";
-import { call, createTask, registerSeller, sleep, startChild, type ChildServer } from "./plugin-servers.js";
+import { call, createTask, postResult, registerSeller, sleep, startChild, type Claimed, type ChildServer } from "./plugin-servers.js";
 
 const SELLERS = 16;
 const WARM_ROUNDS = 150;
@@ -19,7 +19,6 @@ const ROUNDS = 150;
 const SPREAD_MS = 50;
 /** Lets a held poll reach the server before its task is created. */
 const HOLD_MS = 5;
-const RESULT = { success: true, data: { user_id: 29535217, login: "bench.shop", email: "bench@example.com", origin: "https://www.vinted.fr", item_count: 3 }, execution_time_ms: 5 };
 
 type Kind = "create" | "claim" | "result" | "empty poll" | "task, started together" | "task, started spread";
 
@@ -61,26 +60,21 @@ class Tally {
   }
 }
 
-async function claimOne(base: string, seller: Seller, wait: number): Promise<{ taskId: string; lease: string }> {
+async function claimOne(base: string, seller: Seller, wait: number): Promise<Claimed> {
   const answer = await call(base, "GET", `/api/plugin/tasks${wait ? `?wait=${wait}` : ""}`, seller.token, undefined, seller.agent);
   if (typeof answer.body.task_id !== "string") throw new Error(`claim: no task (${JSON.stringify(answer.body)})`);
   return { taskId: answer.body.task_id, lease: answer.body.lease_token as string };
 }
 
-async function postResult(base: string, seller: Seller, claimed: { taskId: string; lease: string }): Promise<void> {
-  const answer = await call(base, "POST", `/api/plugin/tasks/${claimed.taskId}/result`, seller.token, { lease_token: claimed.lease, ...RESULT }, seller.agent);
-  if (answer.status !== 200) throw new Error(`result: ${answer.status} ${JSON.stringify(answer.body)}`);
-}
-
 async function oneKindAtATime(tally: Tally, base: string): Promise<void> {
-  const claimed = new Map<Seller, { taskId: string; lease: string }>();
+  const claimed = new Map<Seller, Claimed>();
   await tally.measure("create", async (seller) => {
     await createTask(base, seller.token);
   });
   await tally.measure("claim", async (seller) => {
     claimed.set(seller, await claimOne(base, seller, 0));
   });
-  await tally.measure("result", (seller) => postResult(base, seller, claimed.get(seller)!));
+  await tally.measure("result", (seller) => postResult(base, seller.token, claimed.get(seller)!, seller.agent));
   await tally.measure("empty poll", async (seller) => {
     const answer = await call(base, "GET", "/api/plugin/tasks", seller.token, undefined, seller.agent);
     if (answer.body.task_id !== null) throw new Error(`empty poll: got ${JSON.stringify(answer.body)}`);
@@ -93,7 +87,7 @@ async function wholeTask(base: string, seller: Seller, startWithin: number): Pro
   const held = claimOne(base, seller, 25);
   await sleep(HOLD_MS);
   await createTask(base, seller.token);
-  await postResult(base, seller, await held);
+  await postResult(base, seller.token, await held, seller.agent);
 }
 
 function printCosts(tally: Tally, kinds: Kind[]): void {
