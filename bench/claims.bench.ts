@@ -10,6 +10,7 @@
 import http from "node:http";
 import { cpuSeconds, row } from "./lib.js";
 import { agent, call, createTask, postResult, registerSeller, sleep, startChild, type ChildServer } from "./plugin-servers.js";
+import { runRequestAloneCosts } from "./request-alone.js";
 import { runTaskRequestCosts } from "./task-requests.js";
 
 const CLAIM_SELLERS = 50;
@@ -30,6 +31,8 @@ interface ClaimFigures {
   cpuMsPerTask: number | null;
   /** Share of the round the server's event loop (its one JavaScript thread) spent running code. */
   serverLoopBusy: number;
+  /** The event loop's running time per task handed out. */
+  serverLoopMsPerTask: number;
   /** CPU this process (the sellers and the producer) spent per task handed out. */
   clientCpuMsPerTask: number;
   /** Database commands per task handed out, by command and collection. */
@@ -113,6 +116,7 @@ async function claimThroughput(server: ChildServer, rate: number): Promise<Claim
     p95: percentile(latencies, 0.95),
     cpuMsPerTask: cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) * 1000) / claimedAt.size : null,
     serverLoopBusy: (after.loop.active - before.loop.active) / (after.loop.active - before.loop.active + after.loop.idle - before.loop.idle),
+    serverLoopMsPerTask: (after.loop.active - before.loop.active) / claimedAt.size,
     clientCpuMsPerTask: (clientCpu.user + clientCpu.system) / 1000 / claimedAt.size,
     commandsPerTask: Object.fromEntries(Object.entries(after.commands).map(([key, n]) => [key, (n - (before.commands[key] ?? 0)) / claimedAt.size])),
   };
@@ -128,6 +132,7 @@ export async function runClaimsBench(): Promise<void> {
     await claimsRound(rate);
   }
   await runTaskRequestCosts();
+  await runRequestAloneCosts();
   agent.destroy();
 }
 
@@ -143,6 +148,7 @@ async function claimsRound(rate: number): Promise<void> {
     row("create → claim, p95", claims.p95, "ms");
     if (claims.cpuMsPerTask !== null) row("server CPU per task (create, claim, result)", claims.cpuMsPerTask, "ms");
     row("server event loop busy during the round", `${Math.round(claims.serverLoopBusy * 100)} %`);
+    row("server event-loop time per task", claims.serverLoopMsPerTask, "ms");
     row("load generator CPU per task (sellers, producer)", claims.clientCpuMsPerTask, "ms");
     const commands = Object.entries(claims.commandsPerTask).filter(([, n]) => n >= 0.05).sort((a, b) => b[1] - a[1]);
     row("database commands per task", commands.reduce((sum, [, n]) => sum + n, 0).toFixed(1));

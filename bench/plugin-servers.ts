@@ -25,6 +25,7 @@ async function serveBare(): Promise<number> {
   app.get("/api/plugin/tasks", (_req, res) => {
     res.json(NO_TASK);
   });
+  reportCounters({});
   const server = app.listen(0, "127.0.0.1");
   await once(server, "listening");
   return (server.address() as { port: number }).port;
@@ -63,23 +64,23 @@ async function serveMarketHub(): Promise<number> {
   }
   // Users registered later (the latency sellers) get ids after the seeded ones.
   await db.connection.collection<{ _id: string; seq: number }>("counters").updateOne({ _id: "users" }, { $set: { seq: SELLERS } }, { upsert: true });
-  countCommands(db.embedded?.engine);
+  reportCounters(countCommands(db.embedded?.engine));
   const server = await listen(app, 0, "127.0.0.1");
   return addressOf(server).port;
 }
 
-/** What the parent reads from a MarketHub child over IPC. */
+/** What the parent reads from a child over IPC. */
 export interface ChildCounters {
-  /** The engine's commands so far, by name and collection. */
+  /** The engine's commands so far, by name and collection (none for the bare server). */
   commands: Record<string, number>;
   /** The event loop's time so far running code (active) and waiting (idle), in ms. */
   loop: { active: number; idle: number };
 }
 
-/** Counts the engine's commands by name and collection; the parent asks for them over IPC. */
-function countCommands(engine: { run(cmd: Record<string, unknown>, connectionId: number): unknown } | undefined): void {
-  if (!engine) return;
+/** Counts the engine's commands by name and collection; the returned counts grow as it runs. */
+function countCommands(engine: { run(cmd: Record<string, unknown>, connectionId: number): unknown } | undefined): Record<string, number> {
   const counts: Record<string, number> = {};
+  if (!engine) return counts;
   const run = engine.run.bind(engine);
   engine.run = (cmd, connectionId) => {
     const name = Object.keys(cmd)[0];
@@ -87,9 +88,14 @@ function countCommands(engine: { run(cmd: Record<string, unknown>, connectionId:
     counts[key] = (counts[key] ?? 0) + 1;
     return run(cmd, connectionId);
   };
+  return counts;
+}
+
+/** Answers the parent's request over IPC with the command counts and the event loop's time. */
+function reportCounters(commands: Record<string, number>): void {
   process.on("message", () => {
     const { active, idle } = performance.eventLoopUtilization();
-    process.send?.({ commands: { ...counts }, loop: { active, idle } } satisfies ChildCounters);
+    process.send?.({ commands: { ...commands }, loop: { active, idle } } satisfies ChildCounters);
   });
 }
 
@@ -106,7 +112,6 @@ async function serve(mode: string): Promise<void> {
 export interface ChildServer {
   base: string;
   pid: number;
-  /** MarketHub only. */
   counters(): Promise<ChildCounters>;
   stop(): Promise<void>;
 }
