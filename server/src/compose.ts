@@ -136,6 +136,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   lifecycle.useCreationCheck((brand, adding) => queuedQuota.reserve(brand, adding));
   const execution = new TaskExecution(connection, lifecycle, registry, logger, {
     processEveryMs: taskConfig.pollMs,
+    slotSweepMs: taskConfig.slotSweepMs,
     concurrency: taskConfig.concurrency,
     cancelPollMs: taskConfig.cancelPollMs,
     progressThrottleMs: Math.min(500, taskConfig.pollMs),
@@ -230,6 +231,7 @@ export function compose({ config, logger, connection, isDraining }: ComposeDeps)
   // A brand's run that ends frees one of its running slots for a task waiting for it.
   lifecycle.events.on("task.status_changed", execution.onRunEnded);
   lifecycle.events.on("tasks.bulk_status_changed", execution.onBulkRunsEnded);
+  lifecycle.events.on("task.awaiting_slot", execution.onAwaitingSlot);
   lifecycle.events.on("task.created", ({ task }) => plugin.delivery.wakeSeller(task));
   lifecycle.events.on("task.status_changed", ({ task }) => plugin.delivery.wakeSeller(task));
   const retention = createRetentionModule(connection, { tasks: lifecycle.tasks, batches: batches.batches.batches }, config.retention, logger);

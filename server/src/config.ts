@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { OWASP_SCRYPT_COST } from "./auth/passwords.js";
 import { resolveJwtSecret, JWT_SECRET_MIN_LENGTH } from "./jwt-secret.js";
-import { booleanFlag, byteSize, durationSeconds, httpUrl, integerInRange, originList, parseDurationSeconds, trustProxy, usdPrice } from "./env-values.js";
+import { booleanFlag, byteSize, durationSeconds, httpUrl, integerInRange, optionalIntegerInRange, originList, parseDurationSeconds, trustProxy, usdPrice } from "./env-values.js";
 
 export { parseDurationSeconds } from "./env-values.js";
 
@@ -71,6 +71,8 @@ const EnvSchema = z.object({
   TRUST_PROXY: trustProxy,
   TASK_CONCURRENCY: integerInRange(5, 1, 100),
   TASK_POLL_MS: integerInRange(1_000, 20, 600_000),
+  /** How often running slots freed without a word (a process that died meanwhile) are offered; TASK_POLL_MS when unset. */
+  TASK_SLOT_SWEEP_MS: optionalIntegerInRange(20, 3_600_000),
   TASK_RETRY_BASE_MS: integerInRange(30_000, 1, 86_400_000),
   TASK_RETRY_MAX_MS: integerInRange(3_600_000, 1, 604_800_000),
   TASK_HEARTBEAT_MS: integerInRange(5_000, 50, 600_000),
@@ -242,6 +244,8 @@ export interface PluginConfig {
 export interface TaskExecutionConfig {
   concurrency: number;
   pollMs: number;
+  /** How often slots freed without a word are offered (the run-end and parking offers are immediate). */
+  slotSweepMs: number;
   retryBaseMs: number;
   retryMaxMs: number;
   heartbeatMs: number;
@@ -331,6 +335,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       tasks: {
         concurrency: e.TASK_CONCURRENCY,
         pollMs: e.TASK_POLL_MS,
+        slotSweepMs: e.TASK_SLOT_SWEEP_MS ?? e.TASK_POLL_MS,
         retryBaseMs: e.TASK_RETRY_BASE_MS,
         retryMaxMs: e.TASK_RETRY_MAX_MS,
         heartbeatMs: e.TASK_HEARTBEAT_MS,

@@ -28,14 +28,15 @@ export const durationSeconds = (fallback: string) =>
       return seconds;
     });
 
-export const integerInRange = (fallback: number, min: number, max: number) =>
-  z
-    .string()
-    .default(String(fallback))
-    .refine((text) => /^\d+$/.test(text.trim()) && Number(text) >= min && Number(text) <= max, {
-      message: `expected an integer from ${min} to ${max}`,
-    })
-    .transform(Number);
+const integerText = (min: number, max: number) =>
+  z.string().refine((text) => /^\d+$/.test(text.trim()) && Number(text) >= min && Number(text) <= max, {
+    message: `expected an integer from ${min} to ${max}`,
+  });
+
+export const integerInRange = (fallback: number, min: number, max: number) => integerText(min, max).default(String(fallback)).transform(Number);
+
+/** An integer whose default comes from another variable: undefined when unset. */
+export const optionalIntegerInRange = (min: number, max: number) => integerText(min, max).transform(Number).optional();
 
 /** A price in USD ("0.00015"): a non-negative decimal. */
 export const usdPrice = z

@@ -13,6 +13,8 @@ import { TaskRunner, type QueueableTask, type RunnerOptions } from "./runner.js"
 export interface ExecutionOptions extends Omit<RunnerOptions, "workerId"> {
   workerId?: string;
   heartbeatMs: number;
+  /** How often slots freed without a word (a process died between a run's end and its offer) are offered. */
+  slotSweepMs?: number;
   /** A worker silent for this long is dead; its running tasks are recovered. */
   staleAfterMs: number;
   autoResume: boolean;
@@ -50,7 +52,7 @@ export class TaskExecution {
     options: ExecutionOptions,
   ) {
     this.concurrency = options.concurrency;
-    this.slotSweepMs = options.processEveryMs;
+    this.slotSweepMs = options.slotSweepMs ?? options.processEveryMs;
     const workerId = options.workerId ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
     const log = logger.child({ worker_id: workerId });
     this.logger = log;
@@ -122,6 +124,9 @@ export class TaskExecution {
   /** Listener: a server run that ends frees a slot of its brand. */
   onRunEnded = (event: TaskStatusChanged): Promise<void> | undefined =>
     event.from === "running" && event.task.executor === "server" ? this.dispatchAwaiting(event.task.brand) : undefined;
+
+  /** Listener: a task just put in line may have missed a slot freed while its claim looked. */
+  onAwaitingSlot = (event: { task: { brand: number } }): Promise<void> => this.dispatchAwaiting(event.task.brand);
 
   /** Listener: a bulk transition out of running (a batch cancelled) frees slots of its brand. */
   onBulkRunsEnded = (event: TasksBulkStatusChanged): Promise<void> | undefined => ((event.counts.running ?? 0) > 0 ? this.dispatchAwaiting(event.brand) : undefined);

@@ -7,6 +7,7 @@ import type { Types } from "mongoose";
 import { allBrands } from "../../brands/scope.js";
 import type { Task, TaskModel } from "../model.js";
 import { dueBy, extensionDueBy, fenceFilter, LEASE_ORDER, leaseEnd } from "./conditions.js";
+import type { TaskEvents } from "./events.js";
 import type { BrandSlots } from "./slots.js";
 import type { ClaimAdmission, ClaimGate, ConditionalStatusChange, Fields, RunFence, StatusChange } from "./types.js";
 
@@ -29,11 +30,22 @@ export class TaskClaims {
     private readonly slots: BrandSlots,
     private readonly change: StatusChange,
     private readonly changeIf: ConditionalStatusChange,
+    private readonly events: TaskEvents,
   ) {}
 
   /** Batches decide whether their jobs may be claimed (concurrency, pause, credits). */
   useGate(gate: ClaimGate): void {
     this.gate = gate;
+  }
+
+  /**
+   * Puts the task on its brand's waiting list and says so: a run that ended after this claim read
+   * the slots, but before the task was in line, offered its slot to a list without it, and the
+   * listener (the executor) offers it again now.
+   */
+  private async awaitSlot(found: { _id: Types.ObjectId; brand: number }, taskId: string, fairTag: number | null): Promise<void> {
+    await this.slots.awaitSlot(found, fairTag);
+    await this.events.emit("task.awaiting_slot", { task: { task_id: taskId, brand: found.brand } });
   }
 
   /**
@@ -49,7 +61,7 @@ export class TaskClaims {
     if (!found || found.status !== "pending") return null;
     const slot = await this.slots.freeBrandSlot(found.brand);
     if (slot === null) {
-      await this.slots.awaitSlot(found, fairTag);
+      await this.awaitSlot(found, taskId, fairTag);
       return null;
     }
     const admission = found.batch_id && this.gate ? await this.gate(found) : null;
@@ -74,7 +86,7 @@ export class TaskClaims {
       if (!isDuplicateKey(err)) throw err;
       // Another process took that slot between our read and this write: wait for the next one.
       claimed = null;
-      await this.slots.awaitSlot(found, fairTag);
+      await this.awaitSlot(found, taskId, fairTag);
     }
     if (!claimed) await admission?.release?.();
     return claimed;

@@ -40,6 +40,8 @@ export interface TaskEventMap {
   /** Many new tasks at once (a batch's jobs, one chunk of an insertMany), all pending. */
   "tasks.created": { brand: number; batch_id: string | null; tasks: Task[] };
   "tasks.bulk_status_changed": TasksBulkStatusChanged;
+  /** A server task put on its brand's waiting list by a claim that found every running slot taken. */
+  "task.awaiting_slot": { task: Pick<Task, "task_id" | "brand"> };
 }
 
 export type TaskEventName = keyof TaskEventMap;
@@ -57,6 +59,7 @@ export class TaskEvents {
     "task.deleted": [],
     "tasks.created": [],
     "tasks.bulk_status_changed": [],
+    "task.awaiting_slot": [],
   };
 
   constructor(private readonly logger: Logger) {}

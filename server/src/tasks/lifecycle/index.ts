@@ -51,7 +51,7 @@ export class TaskLifecycle {
     const { change, changeIf } = this;
     this.creation = new TaskCreation(connection, this.tasks, this.events);
     this.slots = new BrandSlots(this.tasks, this.runningLimitPerBrand);
-    this.claims = new TaskClaims(this.tasks, this.slots, change, changeIf);
+    this.claims = new TaskClaims(this.tasks, this.slots, change, changeIf, this.events);
     this.finish = new TaskFinish(this.tasks, change, options.retry ?? DEFAULT_RETRY_POLICY);
     this.control = new TaskControl(this.tasks, this.events, change);
     this.waits = new TaskWaits(this.tasks, change);
