@@ -103,6 +103,38 @@ describe("the count follows the lifecycle", () => {
   });
 });
 
+describe("room freed in this process and not written yet", () => {
+  it("goes to the next creation with no count write, and the limit still holds", async () => {
+    // Nothing is flushed during the test: only what the creation itself writes reaches the stored count.
+    const own = await startTestServer({ TASK_QUEUED_LIMIT_PER_BRAND: "2", TASK_QUEUED_COUNT_FLUSH_MS: "60000", PLUGIN_POLL_INTERVAL_MS: "0" }, { taskExecution: false });
+    try {
+      const seller = await newPluginSeller(own);
+      const brand = seller.user.user.personal_brand_id;
+      const stored = () => own.db.connection.collection(QUEUED_COUNTS_COLLECTION).findOne({ _id: brand as never });
+      const create = () => seller.request("POST", "/api/plugin/tasks", { body: { action: "get_user_data", params: {} } });
+      expect((await create()).status).toBe(201);
+      expect((await create()).status).toBe(201);
+      expect((await create()).status).toBe(429);
+      await seller.claim();
+      const before = await stored();
+      expect(before?.pending).toBe(2);
+      expect(await own.description.services.queuedCounts.pendingOf(brand)).toBe(1);
+
+      expect((await create()).status).toBe(201);
+      // The claimed task's room, still counted as taken, now holds the new task: the count is exact, unwritten.
+      expect(await stored()).toEqual(before);
+      expect(await own.description.services.queuedCounts.pendingOf(brand)).toBe(2);
+      const refused = await create();
+      expect(refused.status).toBe(429);
+      expect(refused.body).toMatchObject({ queued_task_limit: 2, queued_tasks: 2 });
+      const pending = await own.request<{ count: number }>("GET", "/tasks/?status=pending", { token: seller.token });
+      expect(pending.body.count).toBe(2);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe("across processes", () => {
   it("two servers on one database move the same count", async () => {
     const other = await startTestServer(

@@ -4,7 +4,8 @@
  *
  * A creation reserves its room first: one conditional `$inc` that only applies while the brand stays
  * within its limit, so the quota holds across processes even for creations at the same moment (a
- * creation that then fails gives its room back). Changes into `pending` (a retry, a lease handed
+ * creation that then fails gives its room back) — or, with no write, room this process freed and
+ * has not written yet (see takeFreedRoom). Changes into `pending` (a retry, a lease handed
  * back…) add at once; changes out of it (claims, cancels, deletions) are gathered in this process
  * and written every `flushMs`, all brands in one command — so the stored count may be above the
  * truth by what this or another process took off the queue in the last `flushMs`, never below it
@@ -91,11 +92,26 @@ export class QueuedTaskCounts {
   async reserve(brand: number, adding: number, limit: number): Promise<boolean> {
     if (adding > limit) return false;
     if (adding <= 0) return true;
+    if (this.takeFreedRoom(brand, adding)) return true;
     if (await this.tryReserve(brand, adding, limit)) return true;
     if (!this.unwritten.has(brand)) return false;
     // What this process took off the queue may be the room: written first, then asked again.
     await this.flush();
     return this.tryReserve(brand, adding, limit);
+  }
+
+  /**
+   * Room this process freed and has not written yet (its claims, cancels…) is still counted as
+   * taken in the stored count: new tasks take it over with no write, and the stored count stays
+   * within the limit and never below the truth. A creation and a claim of one brand in the same
+   * flush interval then cost no count write at all.
+   */
+  private takeFreedRoom(brand: number, adding: number): boolean {
+    const unwritten = this.unwritten.get(brand) ?? 0;
+    if (unwritten > -adding) return false;
+    if (unwritten + adding === 0) this.unwritten.delete(brand);
+    else this.unwritten.set(brand, unwritten + adding);
+    return true;
   }
 
   private async tryReserve(brand: number, adding: number, limit: number): Promise<boolean> {
