@@ -2,7 +2,7 @@ import os from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Connection } from "mongoose";
 import type { Logger } from "pino";
-import type { TaskLifecycle, TaskStatusChanged, TasksBulkStatusChanged } from "../lifecycle/index.js";
+import type { TaskEventMap, TaskLifecycle, TaskStatusChanged, TasksBulkStatusChanged } from "../lifecycle/index.js";
 import type { Task } from "../model.js";
 import { WorkerHeartbeat } from "./heartbeat.js";
 import { LostRunRepair } from "./lost-runs.js";
@@ -126,7 +126,7 @@ export class TaskExecution {
     event.from === "running" && event.task.executor === "server" ? this.dispatchAwaiting(event.task.brand) : undefined;
 
   /** Listener: a task just put in line may have missed a slot freed while its claim looked. */
-  onAwaitingSlot = (event: { task: { brand: number } }): Promise<void> => this.dispatchAwaiting(event.task.brand);
+  onAwaitingSlot = (event: TaskEventMap["task.awaiting_slot"]): Promise<void> => this.dispatchAwaiting(event.task.brand);
 
   /** Listener: a bulk transition out of running (a batch cancelled) frees slots of its brand. */
   onBulkRunsEnded = (event: TasksBulkStatusChanged): Promise<void> | undefined => ((event.counts.running ?? 0) > 0 ? this.dispatchAwaiting(event.brand) : undefined);
