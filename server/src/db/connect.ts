@@ -35,6 +35,13 @@ export interface Database {
   close(): Promise<void>;
 }
 
+const engineInProcess = new WeakMap<mongoose.Connection, EmbeddedMongo>();
+
+/** The engine `connection` hands its commands to in this process; null when it speaks the wire. */
+export function inProcessEngineOf(connection: mongoose.Connection): EmbeddedMongo | null {
+  return engineInProcess.get(connection) ?? null;
+}
+
 /** Connects mongoose to MONGODB_URI when set, otherwise to an embedded engine started here. */
 export async function connectDatabase(options: DatabaseOptions, logger?: Logger): Promise<Database> {
   let embedded: EmbeddedMongo | null = null;
@@ -60,6 +67,7 @@ export async function connectDatabase(options: DatabaseOptions, logger?: Logger)
   const local = (options.transport ?? "in-process") === "in-process" ? (embedded ?? embeddedMongoAt(uri)) : null;
   if (local) Object.assign(connectOptions, inProcessClientOptions(mongoose.mongo, local));
   const connection = mongoose.createConnection(uri, connectOptions);
+  if (local) engineInProcess.set(connection, local);
   try {
     await connection.asPromise();
   } catch (err) {

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { HeartbeatBody, ReleaseTaskBody, TaskResultBody } from "../../../shared/plugin.js";
-import { allBrands } from "../brands/scope.js";
+import type { PlainCollection } from "../db/plain-collection.js";
 import { AppError, permissionDenied } from "../http/errors.js";
 import type { TaskLifecycle } from "../tasks/lifecycle/index.js";
 import type { Task, TaskModel } from "../tasks/model.js";
@@ -59,9 +59,9 @@ function tokenOfOnlyLease(task: Task): string {
 }
 
 /** One of the seller's extension tasks, by `123` or `task_…`; 404 for anything else. */
-export async function findOwnedTask(tasks: TaskModel, userId: number, taskId: string): Promise<Task> {
+export async function findOwnedTask(tasks: PlainCollection, userId: number, taskId: string): Promise<Task> {
   const key = /^\d+$/.test(taskId) ? { id: Number(taskId) } : { task_id: taskId };
-  const task = await allBrands(tasks.findOne({ ...key, owner_user_id: userId, executor: "extension" }).lean<Task>());
+  const task = await tasks.findOne<Task>({ ...key, owner_user_id: userId, executor: "extension" });
   if (!task) throw taskNotFound();
   return task;
 }
@@ -113,7 +113,7 @@ export class ExtensionResults {
 
   /** POST /api/plugin/tasks/{task_id}/heartbeat: extends the lease, records progress and sync pages. */
   async heartbeat(userId: number, taskId: string, body: HeartbeatBody): Promise<{ status: "ok"; lease_expires_at: string }> {
-    const task = await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId);
+    const task = await findOwnedTask(this.deps.lifecycle.plainTasks, userId, taskId);
     await this.assertMember(userId, task);
     const now = new Date();
     const set: Json = {};
@@ -128,7 +128,7 @@ export class ExtensionResults {
       }
     }
     const updated = await this.deps.lifecycle.renewLease({ _id: task._id, brand: task.brand, run_token: body.lease_token }, set);
-    if (!updated) throw await this.refusal(await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId), body.lease_token);
+    if (!updated) throw await this.refusal(await findOwnedTask(this.deps.lifecycle.plainTasks, userId, taskId), body.lease_token);
     // Pages of a sync are kept as they arrive: a sync cut off later keeps them (and marks nothing gone).
     if (progress?.partial && actionOf(updated.task_type) === "get_all_products") {
       await this.deps.applier.applySyncPage(userId, progress.partial.items, updated.task_id);
@@ -142,7 +142,7 @@ export class ExtensionResults {
    * doing anything; anything else is a 409 and changes nothing.
    */
   async result(userId: number, taskId: string, body: TaskResultBody): Promise<{ status: "received"; message: string }> {
-    const task = await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId);
+    const task = await findOwnedTask(this.deps.lifecycle.plainTasks, userId, taskId);
     await this.assertMember(userId, task);
     const digest = digestOf(body);
     const token = body.lease_token ?? tokenOfOnlyLease(task);
@@ -180,7 +180,7 @@ export class ExtensionResults {
     const updated = body.success ? await this.deps.lifecycle.complete(fence, set, lease) : await this.deps.lifecycle.fail(fence, set, lease);
     if (!updated) {
       // An identical resend racing the first delivery finds it done: acknowledged like a resend.
-      const now = await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId);
+      const now = await findOwnedTask(this.deps.lifecycle.plainTasks, userId, taskId);
       if (isResend(now, token, digest)) return { status: "received", message: "Task result already received" };
       throw await this.refusal(now, token);
     }
@@ -193,7 +193,7 @@ export class ExtensionResults {
    * like a result, so a stale or ended lease changes nothing (409).
    */
   async release(userId: number, taskId: string, body: ReleaseTaskBody): Promise<{ status: "released"; message: string }> {
-    const task = await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId);
+    const task = await findOwnedTask(this.deps.lifecycle.plainTasks, userId, taskId);
     const now = new Date();
     const set: Json = {
       error_message: body.reason,
@@ -202,7 +202,7 @@ export class ExtensionResults {
       scheduled_for: body.retry_after_ms ? new Date(now.getTime() + body.retry_after_ms) : null,
     };
     const released = await this.deps.lifecycle.release({ _id: task._id, brand: task.brand, run_token: body.lease_token }, set, { aliveAt: now });
-    if (!released) throw await this.refusal(await findOwnedTask(this.deps.lifecycle.tasks, userId, taskId), body.lease_token);
+    if (!released) throw await this.refusal(await findOwnedTask(this.deps.lifecycle.plainTasks, userId, taskId), body.lease_token);
     const when = body.retry_after_ms ? ` (not before ${new Date(now.getTime() + body.retry_after_ms).toISOString()})` : "";
     return { status: "released", message: `Task handed back: queued again${when}, no attempt counted` };
   }

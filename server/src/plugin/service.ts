@@ -144,7 +144,7 @@ export class PluginService implements ExternalTaskTypes {
   // -------------------------------------------------------------------------------------------
 
   async get(userId: number, taskId: string): Promise<PluginTaskView> {
-    return toPluginView(await findOwnedTask(this.tasks, userId, taskId));
+    return toPluginView(await findOwnedTask(this.lifecycle.plainTasks, userId, taskId));
   }
 
   async recent(userId: number, limit: number): Promise<{ results: PluginTaskView[] }> {

@@ -4,6 +4,7 @@
  */
 import { Types, type Connection } from "mongoose";
 import { nextSequence, SequenceBlocks } from "../../db/counters.js";
+import type { PlainCollection } from "../../db/plain-collection.js";
 import type { Task, TaskModel } from "../model.js";
 import { rankOf } from "./conditions.js";
 import type { TaskEvents } from "./events.js";
@@ -31,6 +32,7 @@ export class TaskCreation {
   constructor(
     private readonly connection: Connection,
     private readonly tasks: TaskModel,
+    private readonly plainTasks: PlainCollection,
     private readonly events: TaskEvents,
   ) {
     this.ids = new SequenceBlocks(connection, "tasks", TASK_ID_BLOCK);
@@ -55,13 +57,13 @@ export class TaskCreation {
     return task;
   }
 
-  /** Validated by the schema, then one plain driver insert (what mongoose's create adds is not needed here). */
+  /** Validated by the schema, then one plain insert (what mongoose's create adds is not needed here). */
   private async insertOne(input: NewTask): Promise<Task> {
     const now = new Date();
     const doc = new this.tasks({ ...input, id: await this.ids.take(), priority_rank: rankOf(input), created_at: now, updated_at: now });
     await doc.validate();
     const task = doc.toObject() as Task;
-    await this.tasks.collection.insertOne(task);
+    await this.plainTasks.insertOne(task);
     return task;
   }
 

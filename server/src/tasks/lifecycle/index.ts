@@ -10,17 +10,16 @@
  * TaskLifecycle is the one entry point; each phase lives in its own file (create, claim, slots,
  * finish, control, waits) and is handed `change`, the one status write, below.
  */
-import type { Connection, UpdateQuery } from "mongoose";
+import type { Connection } from "mongoose";
 import type { Logger } from "pino";
 import type { TaskStatus } from "../../../../shared/tasks.js";
-import { allBrands } from "../../brands/scope.js";
+import { plainCollection, type PlainCollection } from "../../db/plain-collection.js";
 import { taskModel, type Task, type TaskModel } from "../model.js";
 import { TaskClaims } from "./claim.js";
 import { TaskControl } from "./control.js";
 import { TaskCreation } from "./create.js";
 import { TaskEvents } from "./events.js";
 import { TaskFinish } from "./finish.js";
-import { lifecycleWrite } from "./guard.js";
 import { DEFAULT_RETRY_POLICY } from "./retry-policy.js";
 import { BrandSlots } from "./slots.js";
 import { allows, TRANSITIONS, type TransitionName } from "./table.js";
@@ -35,6 +34,8 @@ export { ENDED_STATUSES } from "./waits.js";
 
 export class TaskLifecycle {
   readonly tasks: TaskModel;
+  /** The task path's hottest commands, without mongoose (and without BSON when the engine runs here). */
+  readonly plainTasks: PlainCollection;
   readonly events: TaskEvents;
   readonly runningLimitPerBrand: number;
   private readonly creation: TaskCreation;
@@ -46,10 +47,11 @@ export class TaskLifecycle {
 
   constructor(connection: Connection, logger: Logger, options: LifecycleOptions = {}) {
     this.tasks = taskModel(connection);
+    this.plainTasks = plainCollection(this.tasks);
     this.events = new TaskEvents(logger.child({ module: "task-lifecycle" }));
     this.runningLimitPerBrand = options.runningLimitPerBrand ?? Number.MAX_SAFE_INTEGER;
     const { change, changeIf } = this;
-    this.creation = new TaskCreation(connection, this.tasks, this.events);
+    this.creation = new TaskCreation(connection, this.tasks, this.plainTasks, this.events);
     this.slots = new BrandSlots(this.tasks, this.runningLimitPerBrand);
     this.claims = new TaskClaims(this.tasks, this.slots, change, changeIf, this.events);
     this.finish = new TaskFinish(this.tasks, change, options.retry ?? DEFAULT_RETRY_POLICY);
@@ -268,19 +270,12 @@ export class TaskLifecycle {
     from: TaskStatus,
     to: TaskStatus,
     filter: Fields,
-    update: UpdateQuery<Task> | Fields[],
+    update: Fields | Fields[],
     options: { sort?: Record<string, 1 | -1> },
   ): Promise<Task | null> {
     if (!allows(name, from, to)) throw new Error(`Transition ${name} cannot take a task from ${from} to ${to} (${JSON.stringify(TRANSITIONS[name])})`);
-    const pipeline = Array.isArray(update);
-    return lifecycleWrite(
-      allBrands(
-        this.tasks.findOneAndUpdate({ ...filter, status: from }, update, {
-          returnDocument: "after",
-          ...(options.sort ? { sort: options.sort } : {}),
-          ...(pipeline ? { updatePipeline: true, timestamps: false } : {}),
-        }),
-      ),
-    ).lean<Task>();
+    // A pipeline sets updated_at itself where it means to (a lease renewal keeps it).
+    const stamped = Array.isArray(update) ? update : { ...update, $set: { ...(update.$set as Fields), updated_at: new Date() } };
+    return this.plainTasks.findOneAndUpdate<Task>({ ...filter, status: from }, stamped, options);
   }
 }

@@ -1,5 +1,5 @@
 /** What the lifecycle's transitions take and answer. */
-import type { Types, UpdateQuery } from "mongoose";
+import type { Types } from "mongoose";
 import type { TaskStatus } from "../../../../shared/tasks.js";
 import type { Task } from "../model.js";
 import type { FailureKind, RetryPolicyOptions } from "./retry-policy.js";
@@ -97,7 +97,7 @@ export type StatusChange = (
   from: TaskStatus,
   to: TaskStatus,
   filter: Fields,
-  update: UpdateQuery<Task> | Fields[],
+  update: Fields | Fields[],
   options?: { sort?: Record<string, 1 | -1> },
 ) => Promise<Task | null>;
 
