@@ -92,6 +92,12 @@ export function BatchPage({ batchId }: { batchId: string }) {
   const action = useAction();
   const [confirm, setConfirm] = useState<ConfirmRequest | null>(null);
 
+  // The batch read that says it ended can be newer than the last status poll (its last job finished
+  // in between): the counters are read once more when polling stops, or they would stay behind.
+  useEffect(() => {
+    if (!active) void status.reload();
+  }, [active]);
+
   // Counters moved: the batch's state and its summary may have too.
   const fingerprint = status.data ? `${status.data.pending_jobs}/${status.data.completed_jobs}/${status.data.failed_jobs}/${status.data.suspended_jobs}/${status.data.is_active}` : "";
   useEffect(() => {
