@@ -318,4 +318,45 @@ describe("the task state machine", () => {
     expect(rows.every((r) => r.priority_rank === 5)).toBe(true);
     expect(new Set(rows.map((r) => r.id)).size).toBe(7);
   });
+
+  it("tasks created one at a time that differ only in task_id and context_data are stored as validating each would store it", async () => {
+    const kind = (overrides: Record<string, unknown> = {}) => ({
+      task_id: `task_${randomBytes(6).toString("hex")}`,
+      brand: 1,
+      created_by: 7,
+      task_type: "simulated",
+      priority: "low" as const,
+      context_data: { n: randomBytes(2).toString("hex") },
+      scheduled_for: new Date("2030-01-01T00:00:00Z"),
+      plugin: { progress_current: null, progress_total: null, error_code: null, executed_at: null, result_digest: null, sync_total_entries: null, handed_back: false },
+      ...overrides,
+    });
+    const first = await lifecycle.create(kind());
+    const second = await lifecycle.create(kind({ context_data: { other: [1, 2] } }));
+    const noData = await lifecycle.create({ ...kind(), context_data: undefined as unknown as Record<string, unknown> });
+    const critical = await lifecycle.create(kind({ priority: "critical" }));
+    // A caller changing what it got back does not reach the next task of that kind.
+    second.plugin!.handed_back = true;
+    (second.context_data as Record<string, unknown>).changed = true;
+    const third = await lifecycle.create(kind());
+
+    const stored = async (task: Task) => (await lifecycle.tasks.collection.findOne({ _id: task._id })) as unknown as Record<string, unknown>;
+    const perTask = ["_id", "id", "task_id", "context_data", "created_at", "updated_at"];
+    const shared = (doc: Record<string, unknown>) => Object.fromEntries(Object.entries(doc).filter(([key]) => !perTask.includes(key)));
+    const [a, b, c, d, e] = await Promise.all([first, second, noData, critical, third].map(stored));
+    for (const doc of [b, c, e]) {
+      expect(Object.keys(doc)).toEqual(Object.keys(a));
+      expect(shared(doc)).toEqual(shared(a));
+    }
+    expect(a).toMatchObject({ priority_rank: 0, scheduled_for: new Date("2030-01-01T00:00:00Z"), status: "pending", executor: "server", max_retries: 3 });
+    expect(b.context_data).toEqual({ other: [1, 2] });
+    expect(c.context_data).toEqual({});
+    expect(d).toMatchObject({ priority: "critical", priority_rank: 9 });
+    expect(new Set([a, b, c, d, e].map((doc) => String(doc._id))).size).toBe(5);
+    expect(new Set([a, b, c, d, e].map((doc) => doc.id)).size).toBe(5);
+    expect(e.plugin).toEqual(a.plugin);
+    expect(e.plugin).toMatchObject({ handed_back: false });
+    await expect(lifecycle.create(kind({ priority: "low", priority_rank: 9 }))).rejects.toThrow(/Priority level 9/);
+    await expect(lifecycle.create(kind({ executor: "elsewhere" }))).rejects.toThrow(/executor/);
+  });
 });

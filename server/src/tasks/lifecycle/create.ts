@@ -21,6 +21,23 @@ function sharesFieldsWith(input: NewTask, first: NewTask): boolean {
   return true;
 }
 
+/** Kinds of single creation (fields other than task_id and context_data) whose validated document is kept. */
+const TEMPLATES_KEPT = 256;
+
+function sharedFieldsKey(input: NewTask): string {
+  const { task_id: _taskId, context_data: _contextData, ...shared } = input;
+  return JSON.stringify(shared);
+}
+
+/** A copy whose objects and arrays are its own (other values are immutable, or replaced whole by updates). */
+function copyOf<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(copyOf) as T;
+  if (value === null || typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) out[key] = copyOf(field);
+  return out as T;
+}
+
 /** Task ids one counter step reserves for this process's single creations. */
 const TASK_ID_BLOCK = 64;
 
@@ -28,6 +45,8 @@ export class TaskCreation {
   private check: CreationCheck | null = null;
   /** Ids of single creations: one counter round trip per block, not per task. */
   private readonly ids: SequenceBlocks;
+  /** Validated documents of recent single creations, by sharedFieldsKey (oldest first). */
+  private readonly templates = new Map<string, Task>();
 
   constructor(
     private readonly connection: Connection,
@@ -59,12 +78,31 @@ export class TaskCreation {
 
   /** Validated by the schema, then one plain insert (what mongoose's create adds is not needed here). */
   private async insertOne(input: NewTask): Promise<Task> {
-    const now = new Date();
-    const doc = new this.tasks({ ...input, id: await this.ids.take(), priority_rank: rankOf(input), created_at: now, updated_at: now });
-    await doc.validate();
-    const task = doc.toObject() as Task;
+    const task = await this.documentOf(input, await this.ids.take(), new Date());
     await this.plainTasks.insertOne(task);
     return task;
+  }
+
+  /**
+   * The stored form of a single creation. Its schema defaults, casts and validation depend only on
+   * its fields other than `task_id` and `context_data`, so a seller's tasks of one kind are built
+   * from the document validated for the first of them (kept among the last TEMPLATES_KEPT kinds).
+   */
+  private async documentOf(input: NewTask, id: number, now: Date): Promise<Task> {
+    const key = sharedFieldsKey(input);
+    const template = this.templates.get(key);
+    if (!template) {
+      const task = await this.validated(input, id, now);
+      this.remember(key, task);
+      return task;
+    }
+    // The template's key order is kept: `_id` first, as the engine stores it.
+    return { ...copyOf(template), _id: new Types.ObjectId(), id, task_id: input.task_id, context_data: input.context_data ?? {}, created_at: now, updated_at: now };
+  }
+
+  private remember(key: string, task: Task): void {
+    if (this.templates.size >= TEMPLATES_KEPT) this.templates.delete(this.templates.keys().next().value!);
+    this.templates.set(key, copyOf(task));
   }
 
   /**
