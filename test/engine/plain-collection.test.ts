@@ -35,7 +35,7 @@ async function setUp(transport: EmbeddedEngineTransport): Promise<Setup> {
   const db = await connectDatabase({ mongodbUri: `${embedded.uri}/plain`, dataDir: null, transport, timeoutMs: 2_000 });
   const model = db.connection.model<Doc>("Thing", new Schema<Doc>({ sku: { type: String, unique: true } }, { strict: false }));
   await model.init();
-  return { embedded, db, model, plain: plainCollection(model), commands };
+  return { embedded, db, model, plain: plainCollection(model.collection), commands };
 }
 
 /** A document with every kind of value the plain copy takes itself. */
@@ -81,9 +81,10 @@ describe.each(["in-process", "socket"] as const)("plain commands on the embedded
     await s.plain.insertOne({ sku: "route" });
     await s.plain.findOne({ sku: "route" });
     await s.plain.findOneAndUpdate({ sku: "route" }, { $set: { seen: true } });
-    expect(s.commands.slice(-3)).toEqual(["insert", "find", "findAndModify"]);
+    await s.plain.updateOne({ sku: "route" }, { $set: { seen: false } });
+    expect(s.commands.slice(-4)).toEqual(["insert", "find", "findAndModify", "update"]);
     if (transport === "in-process") expect(s.embedded.wireCommands).toBe(before);
-    else expect(s.embedded.wireCommands).toBeGreaterThanOrEqual(before + 3);
+    else expect(s.embedded.wireCommands).toBeGreaterThanOrEqual(before + 4);
   });
 
   it("store and answer plain values as the driver does, in the driver's classes", async () => {
@@ -139,6 +140,19 @@ describe.each(["in-process", "socket"] as const)("plain commands on the embedded
     expect(await s.plain.findOne({ group: "none" })).toBeNull();
   });
 
+  it("update one document, or insert it (upsert), and refuse an upsert that collides with a stored _id", async () => {
+    await s.plain.updateOne({ _id: "count-1" }, { $inc: { pending: 2 } }, { upsert: true });
+    await s.plain.updateOne({ _id: "count-1" }, { $inc: { pending: 1 }, $set: { verified: false } });
+    expect(await s.plain.findOne({ _id: "count-1" })).toEqual({ _id: "count-1", pending: 3, verified: false });
+    // Past the limit the filter does not match; the upsert's insert then collides on _id.
+    const refused = await s.plain.updateOne({ _id: "count-1", pending: { $lte: 2 } }, { $inc: { pending: 1 } }, { upsert: true }).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(MongoServerError);
+    expect(refused).toMatchObject({ code: 11000 });
+    expect(await s.plain.findOne({ _id: "count-1" })).toMatchObject({ pending: 3 });
+    await s.plain.updateOne({ _id: "count-none" }, { $inc: { pending: 1 } });
+    expect(await s.plain.findOne({ _id: "count-none" })).toBeNull();
+  });
+
   it("project what a read asks for", async () => {
     await s.plain.insertOne({ sku: "projected", a: 1, b: 2 });
     expect(await s.plain.findOne<Doc>({ sku: "projected" }, { _id: 0, a: 1 })).toEqual({ a: 1 });
@@ -161,10 +175,11 @@ describe.each(["in-process", "socket"] as const)("plain commands on the embedded
       await s.plain.insertOne({ sku: "heard" });
       await s.plain.findOne({ sku: "heard" });
       await s.plain.findOneAndUpdate({ sku: "heard" }, { $set: { n: 1 } });
+      await s.plain.updateOne({ sku: "heard" }, { $set: { n: 2 } });
     } finally {
       s.db.connection.set("debug", false);
     }
-    expect(heard).toEqual(["things.insertOne", "things.findOne", "things.findOneAndUpdate"]);
+    expect(heard).toEqual(["things.insertOne", "things.findOne", "things.findOneAndUpdate", "things.updateOne"]);
   });
 });
 

@@ -4,35 +4,38 @@
  * same commands handed to it directly with no BSON between. Callers pass values of the stored types
  * and set `updated_at` themselves: the schema is not applied here.
  */
-import mongoose, { type Connection, type Model } from "mongoose";
+import mongoose, { type Collection, type Connection } from "mongoose";
 import { directCommands, type EmbeddedMongo } from "../embedded-mongo/index.js";
 import { inProcessEngineOf } from "./connect.js";
 
 type Document = Record<string, unknown>;
 export type Sort = Record<string, 1 | -1>;
-type StoredModel = Pick<Model<unknown>, "db" | "collection">;
 
 export interface PlainCollection {
   insertOne(doc: object): Promise<void>;
   findOne<T>(filter: Document, projection?: Document): Promise<T | null>;
+  /** Updates the first match (inserting one from the filter and update when none matches and `upsert`). */
+  updateOne(filter: Document, update: Document | Document[], options?: { upsert?: boolean }): Promise<void>;
   /** The document after the update (a pipeline when `update` is an array), or null when none matched. */
   findOneAndUpdate<T>(filter: Document, update: Document | Document[], options?: { sort?: Sort }): Promise<T | null>;
 }
 
-/** The plain commands on `model`'s collection, through the fastest path its connection has. */
-export function plainCollection(model: StoredModel): PlainCollection {
-  const engine = inProcessEngineOf(model.db);
-  return engine ? engineCollection(engine, model.db, model.collection.collectionName) : driverCollection(model);
+/** The plain commands on mongoose's `collection` (a model's, or the connection's), through the fastest path its connection has. */
+export function plainCollection(collection: Collection): PlainCollection {
+  const engine = inProcessEngineOf(collection.conn);
+  return engine ? engineCollection(engine, collection.conn, collection.collectionName) : driverCollection(collection);
 }
 
 /** Through mongoose's collection: the driver's methods, queued like every other command while disconnected. */
-function driverCollection(model: StoredModel): PlainCollection {
-  const collection = model.collection;
+function driverCollection(collection: Collection): PlainCollection {
   return {
     async insertOne(doc) {
       await collection.insertOne(doc as Document);
     },
     findOne: <T>(filter: Document, projection?: Document) => collection.findOne(filter, projection ? { projection } : {}) as Promise<T | null>,
+    async updateOne(filter, update, options = {}) {
+      await collection.updateOne(filter, update, options);
+    },
     findOneAndUpdate: <T>(filter: Document, update: Document | Document[], options: { sort?: Sort } = {}) =>
       collection.findOneAndUpdate(filter, update, { returnDocument: "after", ...(options.sort ? { sort: options.sort } : {}) }) as Promise<T | null>,
   };
@@ -65,6 +68,10 @@ function engineCollection(engine: EmbeddedMongo, connection: Connection, name: s
       debug("findOne", filter, projection ? { projection } : {});
       const reply = await command({ find: name, filter, ...(projection ? { projection } : {}), limit: 1, singleBatch: true });
       return ((reply.cursor as { firstBatch: T[] }).firstBatch[0] ?? null) as T | null;
+    },
+    async updateOne(filter, update, options = {}) {
+      debug("updateOne", filter, update, options);
+      await command({ update: name, updates: [{ q: filter, u: update, upsert: options.upsert ?? false }], ordered: true });
     },
     async findOneAndUpdate<T>(filter: Document, update: Document | Document[], options: { sort?: Sort } = {}) {
       debug("findOneAndUpdate", filter, update, options);

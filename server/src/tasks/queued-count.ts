@@ -22,6 +22,7 @@
 import type { AnyBulkWriteOperation } from "mongodb";
 import type { Collection, Connection } from "mongoose";
 import type { Logger } from "pino";
+import { plainCollection, type PlainCollection } from "../db/plain-collection.js";
 import { allBrands } from "../brands/scope.js";
 import type { TaskEvents, TaskStatusChanged, TasksBulkStatusChanged } from "./lifecycle/index.js";
 import type { Task, TaskModel } from "./model.js";
@@ -53,6 +54,8 @@ const DUPLICATE_KEY = 11000;
 
 export class QueuedTaskCounts {
   private readonly counts: Collection<QueuedCountDoc>;
+  /** The same collection for the writes of every creation and claim: straight to an engine in this process. */
+  private readonly hotCounts: PlainCollection;
   /** Decrements per brand not written yet. */
   private readonly unwritten = new Map<number, number>();
   private flushTimer: NodeJS.Timeout | null = null;
@@ -67,6 +70,7 @@ export class QueuedTaskCounts {
   ) {
     // The plain driver collection: a counter update has nothing for mongoose to validate or cast.
     this.counts = connection.collection<QueuedCountDoc>(QUEUED_COUNTS_COLLECTION);
+    this.hotCounts = plainCollection(connection.collection(QUEUED_COUNTS_COLLECTION));
   }
 
   /**
@@ -117,7 +121,7 @@ export class QueuedTaskCounts {
   private async tryReserve(brand: number, adding: number, limit: number): Promise<boolean> {
     try {
       // A count past the limit does not match; the upsert then collides with it on _id (refused).
-      await this.counts.updateOne(
+      await this.hotCounts.updateOne(
         { _id: brand, pending: { $lte: limit - adding } },
         { $inc: { pending: adding }, $set: { verified: false, updated_at: new Date() } },
         { upsert: true },
@@ -137,7 +141,7 @@ export class QueuedTaskCounts {
       this.flushTimer ??= setTimeout(() => void this.flush(), this.flushMs).unref();
       return;
     }
-    await this.counts.updateOne({ _id: brand }, { $inc: { pending: delta }, $set: { verified: false, updated_at: new Date() } }, { upsert: true });
+    await this.hotCounts.updateOne({ _id: brand }, { $inc: { pending: delta }, $set: { verified: false, updated_at: new Date() } }, { upsert: true });
   }
 
   /** Writes the decrements gathered so far, every brand's in one command (kept for the next flush if it fails). */

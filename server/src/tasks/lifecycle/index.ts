@@ -47,7 +47,7 @@ export class TaskLifecycle {
 
   constructor(connection: Connection, logger: Logger, options: LifecycleOptions = {}) {
     this.tasks = taskModel(connection);
-    this.plainTasks = plainCollection(this.tasks);
+    this.plainTasks = plainCollection(this.tasks.collection);
     this.events = new TaskEvents(logger.child({ module: "task-lifecycle" }));
     this.runningLimitPerBrand = options.runningLimitPerBrand ?? Number.MAX_SAFE_INTEGER;
     const { change, changeIf } = this;
