@@ -57,6 +57,7 @@ function wireOnlyValues(sku: string): Doc {
     sku,
     decimal: Decimal128.fromString("12.345"),
     long: Long.fromString("9007199254740993"),
+    smallLong: Long.fromNumber(5),
     binary: new Binary(Buffer.from([1, 2, 3]), 0),
     bytes: Buffer.from([4, 5]),
     nested: { missing: undefined, list: [1, undefined] },
@@ -115,6 +116,17 @@ describe.each(["in-process", "socket"] as const)("plain commands on the embedded
     expect(stored.fn).toBeUndefined();
     expect(stored.decimal).toBeInstanceOf(Decimal128);
     expect(strip(await s.plain.findOne<Doc>({ sku: "wire-plain" }))).toEqual(stored);
+    // A Long stays a 64-bit integer in the engine, as over the wire (not a double).
+    expect(await s.model.collection.countDocuments({ sku: { $in: ["wire-plain", "wire-driver"] }, smallLong: { $type: "long" } })).toBe(2);
+  });
+
+  it("store a BSON value in an otherwise plain document as the driver does", async () => {
+    await s.plain.insertOne({ sku: "mixed-plain", n: Long.fromNumber(7), price: Decimal128.fromString("9.99"), at: new Date(0) });
+    await s.model.collection.insertOne({ sku: "mixed-driver", n: Long.fromNumber(7), price: Decimal128.fromString("9.99"), at: new Date(0) });
+    const [mine, theirs] = await Promise.all(["mixed-plain", "mixed-driver"].map((sku) => s.model.collection.findOne({ sku }, { projection: { _id: 0, sku: 0 }, promoteLongs: false })));
+    expect(mine).toEqual(theirs);
+    expect(mine!.n).toBeInstanceOf(Long);
+    expect(await s.plain.findOne<Doc>({ sku: "mixed-plain" }, { _id: 0, sku: 0 })).toEqual(await s.model.collection.findOne({ sku: "mixed-driver" }, { projection: { _id: 0, sku: 0 } }));
   });
 
   it("keep what they stored apart from what the caller holds, both ways", async () => {
