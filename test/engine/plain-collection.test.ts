@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mongoose, { Schema } from "mongoose";
-import { connectDatabase, type Database, type EmbeddedEngineTransport } from "../../server/src/db/connect.js";
+import type { EmbeddedEngineTransport } from "../../server/src/db/connect.js";
 import { plainCollection, type PlainCollection } from "../../server/src/db/plain-collection.js";
-import { startEmbeddedMongo, type EmbeddedMongo } from "../../server/src/embedded-mongo/index.js";
+import { appOnEngine, type AppOnEngine } from "./app-on-engine.js";
 
 /**
  * The task path's plain commands (no mongoose): handed straight to an engine in this process, or
@@ -15,27 +15,16 @@ const { Binary, Decimal128, Long, MongoNetworkError, MongoServerError, ObjectId 
 
 type Doc = Record<string, unknown>;
 
-interface Setup {
-  embedded: EmbeddedMongo;
-  db: Database;
+interface Setup extends AppOnEngine {
   model: mongoose.Model<Doc>;
   plain: PlainCollection;
-  /** Command names the engine ran, in order. */
-  commands: string[];
 }
 
 async function setUp(transport: EmbeddedEngineTransport): Promise<Setup> {
-  const embedded = await startEmbeddedMongo();
-  const commands: string[] = [];
-  const run = embedded.engine.run.bind(embedded.engine);
-  embedded.engine.run = (cmd, connectionId) => {
-    commands.push(Object.keys(cmd)[0]);
-    return run(cmd, connectionId);
-  };
-  const db = await connectDatabase({ mongodbUri: `${embedded.uri}/plain`, dataDir: null, transport, timeoutMs: 2_000 });
-  const model = db.connection.model<Doc>("Thing", new Schema<Doc>({ sku: { type: String, unique: true } }, { strict: false }));
+  const app = await appOnEngine(transport, "plain");
+  const model = app.db.connection.model<Doc>("Thing", new Schema<Doc>({ sku: { type: String, unique: true } }, { strict: false }));
   await model.init();
-  return { embedded, db, model, plain: plainCollection(model.collection), commands };
+  return { ...app, model, plain: plainCollection(model.collection) };
 }
 
 /** A document with every kind of value the plain copy takes itself. */

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mongoose, { Schema } from "mongoose";
 import type { Document } from "bson";
-import { connectDatabase, type Database, type EmbeddedEngineTransport } from "../../server/src/db/connect.js";
-import { startEmbeddedMongo, type EmbeddedMongo } from "../../server/src/embedded-mongo/index.js";
+import type { EmbeddedEngineTransport } from "../../server/src/db/connect.js";
+import { appOnEngine, type AppOnEngine } from "./app-on-engine.js";
 import { loadConfig } from "../../server/src/config.js";
 import { startTestServer } from "../helpers/app.js";
 import { waitFor } from "../tasks/fixtures/tasks.js";
@@ -25,24 +25,9 @@ interface Item {
 
 const ItemSchema = new Schema<Item>({ sku: { type: String, required: true, unique: true }, price: Number, tags: [String], meta: { note: String } });
 
-interface Setup {
-  embedded: EmbeddedMongo;
-  db: Database;
-  /** Command names the engine ran, in order. */
-  commands: string[];
-}
+type Setup = AppOnEngine;
 
-async function setUp(transport: EmbeddedEngineTransport): Promise<Setup> {
-  const embedded = await startEmbeddedMongo();
-  const commands: string[] = [];
-  const run = embedded.engine.run.bind(embedded.engine);
-  embedded.engine.run = (cmd, connectionId) => {
-    commands.push(Object.keys(cmd)[0]);
-    return run(cmd, connectionId);
-  };
-  const db = await connectDatabase({ mongodbUri: `${embedded.uri}/transport`, dataDir: null, transport, timeoutMs: 2_000 });
-  return { embedded, db, commands };
-}
+const setUp = (transport: EmbeddedEngineTransport): Promise<Setup> => appOnEngine(transport, "transport");
 
 describe.each(["in-process", "socket"] as const)("the app on the embedded engine, %s", (transport) => {
   let s: Setup;
