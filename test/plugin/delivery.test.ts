@@ -202,6 +202,32 @@ describe("leases", () => {
     expect(await storedTask(server, task.task_id)).toMatchObject({ status: "pending", result_data: null, retry_count: 1 });
   });
 
+  it("a result for a lease this process handed out writes without reading the task first; a task cancelled meanwhile is judged on what is stored", async () => {
+    const seller = await newSeller(server);
+    const task = await seller.create("get_stats");
+    const claimed = await seller.claim();
+    const heard: string[] = [];
+    server.db.connection.set("debug", (collection: string, method: string) => {
+      if (collection === "tasks") heard.push(method);
+    });
+    try {
+      const done = await seller.result(task.task_id, resultBody(claimed.lease_token, true, resultDataFor("get_stats")));
+      expect(done.status, JSON.stringify(done.body)).toBe(200);
+    } finally {
+      server.db.connection.set("debug", false);
+    }
+    expect(heard).toEqual(["findOneAndUpdate"]);
+    expect(await storedTask(server, task.task_id)).toMatchObject({ status: "completed", run_token: claimed.lease_token });
+
+    const cancelled = await seller.create("get_stats");
+    const held = await seller.claim();
+    expect((await seller.request("POST", `/tasks/${cancelled.task_id}/cancel/`)).status).toBe(200);
+    const late = await seller.result(cancelled.task_id, resultBody(held.lease_token, true, resultDataFor("get_stats")));
+    expect(late.status).toBe(409);
+    expect(late.body).toMatchObject({ error_code: "LEASE_EXPIRED", current_status: "cancelled" });
+    expect(await storedTask(server, cancelled.task_id)).toMatchObject({ status: "cancelled", result_data: null });
+  });
+
   it("a duplicate result: the identical resend is acknowledged again, a different one is a 409; neither overwrites", async () => {
     const seller = await newSeller(server);
     const task = await seller.create("get_stats");

@@ -10,6 +10,7 @@ import { allBrands } from "../brands/scope.js";
 import { notPastClaimBy } from "../tasks/lifecycle/conditions.js";
 import type { FailureOutcome, TaskLifecycle } from "../tasks/lifecycle/index.js";
 import type { Task } from "../tasks/model.js";
+import { LeasedCopies } from "./leased-copies.js";
 
 const SWEEP_BATCH = 500;
 
@@ -29,6 +30,8 @@ export interface LeaseOptions {
 }
 
 export class ExtensionLeases {
+  /** What this process's claims handed out, for their results (leased-copies.ts). */
+  readonly copies = new LeasedCopies();
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping = false;
 
@@ -93,6 +96,7 @@ export class ExtensionLeases {
 
   /** Back to the queue (the seller's long-poll is woken by the lifecycle's listeners) or failed. */
   async expire(task: Task): Promise<FailureOutcome | null> {
+    this.copies.drop(task.task_id);
     const outcome = await this.lifecycle.expireLease(task);
     if (outcome) this.logger.warn({ task_id: task.task_id, attempt: task.attempt, requeued: outcome.outcome === "retried" }, "extension lease expired");
     return outcome;
@@ -106,8 +110,12 @@ export class ExtensionLeases {
   async claim(userId: number): Promise<Task | null> {
     // Only tasks of brands the seller is still a member of: a removed member is handed none of that brand's.
     const brands = this.memberBrandIds ? await this.memberBrandIds(userId) : null;
-    const claimed = await this.lifecycle.claimLease(userId, randomUUID(), brands);
-    if (claimed) return claimed;
+    const claimed = (await this.lifecycle.claimLease(userId, randomUUID(), brands)) ?? (await this.claimAfterExpiring(userId, brands));
+    if (claimed) this.copies.keep(claimed);
+    return claimed;
+  }
+
+  private async claimAfterExpiring(userId: number, brands: number[] | null): Promise<Task | null> {
     if ((await this.expireLeases(userId)) === 0) return null;
     return this.lifecycle.claimLease(userId, randomUUID(), brands);
   }

@@ -114,6 +114,7 @@ export class ExtensionResults {
   /** POST /api/plugin/tasks/{task_id}/heartbeat: extends the lease, records progress and sync pages. */
   async heartbeat(userId: number, taskId: string, body: HeartbeatBody): Promise<{ status: "ok"; lease_expires_at: string }> {
     const task = await findOwnedTask(this.deps.lifecycle.plainTasks, userId, taskId);
+    this.deps.leases.copies.drop(task.task_id);
     await this.assertMember(userId, task);
     const now = new Date();
     const set: Json = {};
@@ -142,7 +143,7 @@ export class ExtensionResults {
    * doing anything; anything else is a 409 and changes nothing.
    */
   async result(userId: number, taskId: string, body: TaskResultBody): Promise<{ status: "received"; message: string }> {
-    const task = await findOwnedTask(this.deps.lifecycle.plainTasks, userId, taskId);
+    const task = this.deps.leases.copies.take(userId, taskId, body.lease_token) ?? (await findOwnedTask(this.deps.lifecycle.plainTasks, userId, taskId));
     await this.assertMember(userId, task);
     const digest = digestOf(body);
     const token = body.lease_token ?? tokenOfOnlyLease(task);
@@ -194,6 +195,7 @@ export class ExtensionResults {
    */
   async release(userId: number, taskId: string, body: ReleaseTaskBody): Promise<{ status: "released"; message: string }> {
     const task = await findOwnedTask(this.deps.lifecycle.plainTasks, userId, taskId);
+    this.deps.leases.copies.drop(task.task_id);
     const now = new Date();
     const set: Json = {
       error_message: body.reason,
