@@ -1,5 +1,6 @@
 import { ObjectId, Timestamp, type Document } from "bson";
 import { Aggregator, updateOperatorOptions } from "./matching.js";
+import { applySimplePipeline } from "./simple-pipeline.js";
 import * as mingoUpdateOperators from "mingo/operators/update";
 import { cloneDeep, isEqual } from "mingo/util";
 import type { Collation } from "./collation.js";
@@ -310,10 +311,15 @@ function pullLogical(doc: Document, operators: Document): string[] {
   return changed;
 }
 
+function runPipeline(doc: Document, update: Document[], options: UpdateOptions): Document {
+  const [result] = new Aggregator(update, options.variables ? { variables: options.variables } : undefined).run([cloneDocument(doc)]) as Document[];
+  return result;
+}
+
 /** The document after `update`, or null when nothing changed. Never mutates `doc`. */
 export function applyUpdate(doc: Document, update: UpdateSpec, options: UpdateOptions, inserting = false): Document | null {
   if (Array.isArray(update)) {
-    const [result] = new Aggregator(update, options.variables ? { variables: options.variables } : undefined).run([cloneDocument(doc)]) as Document[];
+    const result = applySimplePipeline(doc, update) ?? runPipeline(doc, update, options);
     const next = { _id: doc._id, ...result };
     assertSameId(doc, next);
     return sameDocument(next, doc) && !inserting ? null : next;
