@@ -3,9 +3,13 @@
  * pipeline update before it: wherever the evaluator takes an update it must give mingo's document,
  * field order included, and leave the stored version untouched.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Document } from "bson";
+import { Aggregator as MingoAggregator } from "mingo/aggregator";
 import { Aggregator } from "../../server/src/embedded-mongo/store/matching.js";
+import { leaseEnd } from "../../server/src/tasks/lifecycle/conditions.js";
+import { startTestServer, type TestServer } from "../helpers/app.js";
+import { newSeller, resultBody, resultDataFor } from "../plugin/helpers.js";
 import { applySimplePipeline } from "../../server/src/embedded-mongo/store/simple-pipeline.js";
 import { cloneDocument } from "../../server/src/embedded-mongo/store/values.js";
 
@@ -49,7 +53,7 @@ function leaseClaimStage(): Document {
     started_at: NOW,
     updated_at: NOW,
     run_token: "token-1",
-    lease_expires_at: new Date(NOW.getTime() + 3_600_000),
+    lease_expires_at: leaseEnd(NOW),
     attempt: { $add: [{ $ifNull: ["$attempt", 0] }, { $cond: [{ $eq: ["$plugin.handed_back", true] }, 0, 1] }] },
     "plugin.handed_back": false,
     progress_message: null,
@@ -64,9 +68,9 @@ function leaseClaimStage(): Document {
 describe("one-stage $set pipelines evaluated by the engine", () => {
   it("applies a lease claim as mingo does, whatever the task holds", () => {
     const tasks: Document[] = [
-      { _id: 1, status: "pending", attempt: 0, plugin: { handed_back: false, progress_current: 3, sync_total_entries: 10 }, progress_message: "x" },
-      { _id: 2, status: "pending", batch_id: null, attempt: 2, plugin: { handed_back: true } },
-      { _id: 3, status: "pending", batch_id: "batch_1", attempt: 1, plugin: { handed_back: false }, started_at: null },
+      { _id: 1, status: "pending", timeout_minutes: 1, attempt: 0, plugin: { handed_back: false, progress_current: 3, sync_total_entries: 10 }, progress_message: "x" },
+      { _id: 2, status: "pending", timeout_minutes: 2.5, batch_id: null, attempt: 2, plugin: { handed_back: true } },
+      { _id: 3, status: "pending", timeout_minutes: 60, batch_id: "batch_1", attempt: 1, plugin: { handed_back: false }, started_at: null },
       { _id: 4, status: "pending" },
       { _id: 5, status: "pending", batch_id: "batch_2" },
       { _id: 6, status: "pending", plugin: {}, started_at: new Date(0), run_token: "old", lease_expires_at: null },
@@ -162,6 +166,8 @@ function randomExpression(random: () => number, depth: number): unknown {
     () => ({ $eq: [operand(), operand()] }),
     () => ({ $add: [operand(), operand()] }),
     () => ({ $add: [operand(), 1, 2] }),
+    () => ({ $multiply: [operand(), operand()] }),
+    () => ({ $multiply: [pick(random, [2, -3, 0.5]), { $round: [operand(), pick(random, [0, 1, undefined])] }] }),
   ])();
 }
 
@@ -171,3 +177,26 @@ function randomStage(random: () => number): Document {
   for (let i = 0; i < fields; i++) stage[randomPath(random)] = randomExpression(random, 3);
   return stage;
 }
+
+describe("the claims and results of extension tasks", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ PLUGIN_POLL_INTERVAL_MS: "0" });
+  });
+  afterAll(() => server?.close());
+
+  it("run no mingo pipeline: every update they send is one the engine evaluates itself", async () => {
+    const seller = await newSeller(server);
+    const task = await seller.create("get_stats");
+    const pipelines = vi.spyOn(MingoAggregator.prototype, "run");
+    try {
+      const claimed = await seller.claim();
+      await seller.heartbeat(task.task_id, { lease_token: claimed.lease_token, progress: { current: 1, total: 2, message: "half" } });
+      expect((await seller.result(task.task_id, resultBody(claimed.lease_token, true, resultDataFor("get_stats")))).status).toBe(200);
+      expect(await seller.view(task.task_id)).toMatchObject({ status: "completed", attempt: 1 });
+      expect(pipelines).not.toHaveBeenCalled();
+    } finally {
+      pipelines.mockRestore();
+    }
+  });
+});
