@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Document } from "bson";
 import { Aggregator as MingoAggregator } from "mingo/aggregator";
 import { Aggregator } from "../../server/src/embedded-mongo/store/matching.js";
-import { leaseEnd } from "../../server/src/tasks/lifecycle/conditions.js";
+import { NOT_A_BATCH_JOB, leaseFields } from "../../server/src/tasks/lifecycle/claim.js";
+import { conditionalStage } from "../../server/src/tasks/lifecycle/conditions.js";
 import { startTestServer, type TestServer } from "../helpers/app.js";
 import { newSeller, resultBody, resultDataFor } from "../plugin/helpers.js";
 import { applySimplePipeline } from "../../server/src/embedded-mongo/store/simple-pipeline.js";
@@ -45,24 +46,10 @@ function agreesWithMingo(doc: Document, stages: Document[]): boolean {
 }
 
 const NOW = new Date("2026-12-03T12:00:00Z");
-const NOT_A_BATCH_JOB = { $eq: [{ $ifNull: ["$batch_id", null] }, null] };
 
 /** The stage a conditional lease claim sends (tasks/lifecycle: changeIf over the lease's fields). */
 function leaseClaimStage(): Document {
-  const set: Document = {
-    started_at: NOW,
-    updated_at: NOW,
-    run_token: "token-1",
-    lease_expires_at: leaseEnd(NOW),
-    attempt: { $add: [{ $ifNull: ["$attempt", 0] }, { $cond: [{ $eq: ["$plugin.handed_back", true] }, 0, 1] }] },
-    "plugin.handed_back": false,
-    progress_message: null,
-    "plugin.progress_current": null,
-    "plugin.progress_total": null,
-    "plugin.sync_total_entries": null,
-    status: "running",
-  };
-  return { $set: Object.fromEntries(Object.entries(set).map(([field, value]) => [field, { $cond: [NOT_A_BATCH_JOB, value, `$${field}`] }])) };
+  return conditionalStage({ ...leaseFields("token-1", NOW), status: "running" }, NOT_A_BATCH_JOB);
 }
 
 describe("one-stage $set pipelines evaluated by the engine", () => {

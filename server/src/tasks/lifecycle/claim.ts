@@ -15,7 +15,24 @@ import type { ClaimAdmission, ClaimGate, ConditionalStatusChange, Fields, RunFen
 const MAX_GATED_LOOKS = 20;
 
 /** Tasks of no batch: nothing to ask before claiming them. */
-const NOT_A_BATCH_JOB = { $eq: [{ $ifNull: ["$batch_id", null] }, null] };
+export const NOT_A_BATCH_JOB = { $eq: [{ $ifNull: ["$batch_id", null] }, null] };
+
+/** What a lease writes (one pipeline stage): started `now`, leased for the task's timeout with `token`. */
+export function leaseFields(token: string, now = new Date()): Fields {
+  return {
+    started_at: now,
+    updated_at: now,
+    run_token: token,
+    lease_expires_at: leaseEnd(now),
+    // A lease handed back (release) was not an attempt: the next claim is that attempt again.
+    attempt: { $add: [{ $ifNull: ["$attempt", 0] }, { $cond: [{ $eq: ["$plugin.handed_back", true] }, 0, 1] }] },
+    "plugin.handed_back": false,
+    progress_message: null,
+    "plugin.progress_current": null,
+    "plugin.progress_total": null,
+    "plugin.sync_total_entries": null,
+  };
+}
 
 /** A write refused by a unique index (here: the brand slot another run took first). */
 function isDuplicateKey(err: unknown): boolean {
@@ -105,7 +122,7 @@ export class TaskClaims {
     for (let look = 0; look < MAX_GATED_LOOKS; look++) {
       const filter: Fields = held.length ? { ...mine, batch_id: { $nin: held } } : mine;
       // One atomic command: the best task is leased unless it is a batch job, which is only looked at.
-      const { changed, seen: best } = await this.changeIf("claim", "pending", "running", { ...filter, ...extensionDueBy(new Date()) }, this.leaseFields(token), NOT_A_BATCH_JOB, {
+      const { changed, seen: best } = await this.changeIf("claim", "pending", "running", { ...filter, ...extensionDueBy(new Date()) }, leaseFields(token), NOT_A_BATCH_JOB, {
         sort: LEASE_ORDER,
       });
       if (changed || !best) return changed;
@@ -136,25 +153,7 @@ export class TaskClaims {
 
   /** One atomic claim of the best due pending task matching `filter`, with a fresh lease. */
   private async lease(filter: Fields, token: string): Promise<Task | null> {
-    return this.change("claim", "pending", "running", { ...filter, ...extensionDueBy(new Date()) }, [{ $set: this.leaseFields(token) }], { sort: LEASE_ORDER });
-  }
-
-  /** What a lease writes (one pipeline stage): started now, leased for the task's timeout with `token`. */
-  private leaseFields(token: string): Fields {
-    const now = new Date();
-    return {
-      started_at: now,
-      updated_at: now,
-      run_token: token,
-      lease_expires_at: leaseEnd(now),
-      // A lease handed back (release) was not an attempt: the next claim is that attempt again.
-      attempt: { $add: [{ $ifNull: ["$attempt", 0] }, { $cond: [{ $eq: ["$plugin.handed_back", true] }, 0, 1] }] },
-      "plugin.handed_back": false,
-      progress_message: null,
-      "plugin.progress_current": null,
-      "plugin.progress_total": null,
-      "plugin.sync_total_entries": null,
-    };
+    return this.change("claim", "pending", "running", { ...filter, ...extensionDueBy(new Date()) }, [{ $set: leaseFields(token) }], { sort: LEASE_ORDER });
   }
 
   /** Progress, checkpoints: applied only while the run owns the task. False when it no longer does. */

@@ -31,6 +31,11 @@ export function notPastClaimBy(now: Date): Fields {
 }
 
 /** now + the task's timeout in whole seconds (timeoutSecondsOf), as an update-pipeline expression. */
+/** A one-stage pipeline update writing `set` only where the stored task satisfies `applyIf` (else each field keeps its value). */
+export function conditionalStage(set: Fields, applyIf: unknown): Fields {
+  return { $set: Object.fromEntries(Object.entries(set).map(([field, value]) => [field, { $cond: [applyIf, value, `$${field}`] }])) };
+}
+
 export function leaseEnd(now: Date) {
   return { $add: [now, { $multiply: [{ $round: [{ $multiply: ["$timeout_minutes", 60] }, 0] }, 1000] }] };
 }

@@ -16,6 +16,7 @@ import type { TaskStatus } from "../../../../shared/tasks.js";
 import { plainCollection, type PlainCollection } from "../../db/plain-collection.js";
 import { taskModel, type Task, type TaskModel } from "../model.js";
 import { TaskClaims } from "./claim.js";
+import { conditionalStage } from "./conditions.js";
 import { TaskControl } from "./control.js";
 import { TaskCreation } from "./create.js";
 import { TaskEvents } from "./events.js";
@@ -257,8 +258,7 @@ export class TaskLifecycle {
    * `set` is the fields of a one-stage pipeline update.
    */
   private readonly changeIf: ConditionalStatusChange = async (name, from, to, filter, set, applyIf, options = {}) => {
-    const stage = Object.fromEntries(Object.entries({ ...set, status: to }).map(([field, value]) => [field, { $cond: [applyIf, value, `$${field}`] }]));
-    const task = await this.write(name, from, to, filter, [{ $set: stage }], options);
+    const task = await this.write(name, from, to, filter, [conditionalStage({ ...set, status: to }, applyIf)], options);
     if (!task) return { changed: null, seen: null };
     if (task.status !== to) return { changed: null, seen: task };
     await this.events.emit("task.status_changed", { from, to, transition: name, task });
