@@ -5,7 +5,7 @@ import * as mingoUpdateOperators from "mingo/operators/update";
 import { cloneDeep, isEqual } from "mingo/util";
 import type { Collation } from "./collation.js";
 import { MongoCommandError } from "../errors.js";
-import { cloneDocument, getPath, idKey, sameDocument } from "./values.js";
+import { cloneDocument, getPath, idKey, RESERVED_KEYS, sameDocument } from "./values.js";
 import { compileFilter } from "./compiled-query.js";
 
 const UPDATE_OPERATORS = new Set([
@@ -118,8 +118,6 @@ function applyOperators(doc: Document, operators: Document, options: UpdateOptio
   }
   return changed;
 }
-
-const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
 /**
  * `$set` of top-level fields alone (a bulk status change over 100,000 documents), applied here as

@@ -1,7 +1,7 @@
 import sortedBtree from "sorted-btree";
 import type { Document } from "bson";
 import { compileFilter, type Matcher } from "./compiled-query.js";
-import { Bound, MAX_BOUND, MIN_BOUND, compareValues, indexValuesOf, idKey, type StringCompare } from "./values.js";
+import { Bound, MAX_BOUND, MIN_BOUND, compareValues, indexValuesOf, idKey, isPlainObject, type StringCompare } from "./values.js";
 import { collationCompare, collationKey, parseCollation } from "./collation.js";
 import type { IndexSpec } from "./index-spec.js";
 
@@ -71,10 +71,6 @@ function scalarValueAt(doc: Document, parts: readonly string[]): unknown {
   }
   if (cur === undefined) return null;
   return Array.isArray(cur) ? NOT_SCALAR : cur;
-}
-
-function isPlainObject(v: unknown): boolean {
-  return v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype;
 }
 
 /** A secondary index kept as a B+tree of (values…, id) keys; arrays index each element (multikey). */

@@ -8,6 +8,7 @@
  * both apply an update they give the same document (the differential test checks it against mingo).
  */
 import type { Document } from "bson";
+import { isPlainObject, RESERVED_KEYS } from "./values.js";
 
 /** Thrown (never seen outside this module) when the update is mingo's to apply. */
 const UNHANDLED = Symbol("unhandled");
@@ -16,15 +17,9 @@ const bail = (): never => {
   throw UNHANDLED;
 };
 
-function isPlainObject(v: unknown): v is Document {
-  return v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype;
-}
-
-const RESERVED_SEGMENTS = new Set(["__proto__", "constructor", "prototype"]);
-
 /** A field name segment both evaluators treat alike: no operator, index, or prototype name. */
 function isPlainSegment(segment: string): boolean {
-  return segment.length > 0 && !segment.startsWith("$") && !/^\d+$/.test(segment) && !RESERVED_SEGMENTS.has(segment);
+  return segment.length > 0 && !segment.startsWith("$") && !/^\d+$/.test(segment) && !RESERVED_KEYS.has(segment);
 }
 
 /** Split paths, by path: a claim names the same dozen paths every time. Null: not a plain path. */

@@ -177,6 +177,14 @@ export function equalityKey(v: unknown): string | null {
   }
 }
 
+/** A document or sub-document as a literal builds it (not an array, a date or a BSON value). */
+export function isPlainObject(v: unknown): v is Document {
+  return v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/** Field names that would reach an object's prototype if written as keys. */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+
 const IMMUTABLE_TYPES = [ObjectId, Long, Decimal128, Binary, Timestamp, MinKey, MaxKey, Int32, Double];
 
 /** Deep copy of plain objects and arrays; BSON value objects are immutable and shared. */
