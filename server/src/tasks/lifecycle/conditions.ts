@@ -30,12 +30,12 @@ export function notPastClaimBy(now: Date): Fields {
   return { $or: [{ "plugin.claim_by": null }, { "plugin.claim_by": { $gt: now } }] };
 }
 
-/** now + the task's timeout in whole seconds (timeoutSecondsOf), as an update-pipeline expression. */
 /** A one-stage pipeline update writing `set` only where the stored task satisfies `applyIf` (else each field keeps its value). */
 export function conditionalStage(set: Fields, applyIf: unknown): Fields {
   return { $set: Object.fromEntries(Object.entries(set).map(([field, value]) => [field, { $cond: [applyIf, value, `$${field}`] }])) };
 }
 
+/** now + the task's timeout in whole seconds (timeoutSecondsOf), as an update-pipeline expression. */
 export function leaseEnd(now: Date) {
   return { $add: [now, { $multiply: [{ $round: [{ $multiply: ["$timeout_minutes", 60] }, 0] }, 1000] }] };
 }
